@@ -1,0 +1,132 @@
+"""What a 14-19 Diploma is made of: components, levels, lines of learning and grade scales.
+
+Plain data with no Django imports, so that the flag rules, the feed import and the pages
+all read one definition (DOMAIN.md sections 1, 4.6 and 6).
+"""
+
+from dataclasses import dataclass
+
+# Component codes are a contract: feeds, exports, URLs and data-component use them.
+PL = "PL"
+PROJECT = "PROJECT"
+FS_ENGLISH = "FS_ENGLISH"
+FS_MATHS = "FS_MATHS"
+FS_ICT = "FS_ICT"
+ASL = "ASL"
+PLTS = "PLTS"
+WEX = "WEX"
+
+COMPONENTS: tuple[str, ...] = (PL, PROJECT, FS_ENGLISH, FS_MATHS, FS_ICT, ASL, PLTS, WEX)
+FUNCTIONAL_SKILLS: tuple[str, ...] = (FS_ENGLISH, FS_MATHS, FS_ICT)
+# Components that an Edexcel qualification in the catalogue can belong to.
+QUALIFICATION_COMPONENTS: tuple[str, ...] = (PL, PROJECT, FS_ENGLISH, FS_MATHS, FS_ICT, ASL)
+# Components the centre records directly on the DAS.
+DAS_ONLY_COMPONENTS: tuple[str, ...] = (PLTS, WEX)
+
+COMPONENT_NAMES: dict[str, str] = {
+    PL: "Principal learning",
+    PROJECT: "Project",
+    FS_ENGLISH: "Functional Skills English",
+    FS_MATHS: "Functional Skills Mathematics",
+    FS_ICT: "Functional Skills ICT",
+    ASL: "Additional and specialist learning",
+    PLTS: "Personal, learning and thinking skills",
+    WEX: "Work experience",
+}
+COMPONENT_SHORT_NAMES: dict[str, str] = {
+    PL: "PL",
+    PROJECT: "Project",
+    FS_ENGLISH: "FS English",
+    FS_MATHS: "FS Maths",
+    FS_ICT: "FS ICT",
+    ASL: "ASL",
+    PLTS: "PLTS",
+    WEX: "Work exp.",
+}
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str
+    name: str
+    qualification_level: int  # the level of its PL and project qualifications
+    fs_level: int  # Functional Skills level needed, or above
+    project_glh: int
+    total_glh: int
+    pl_glh: int
+    generic_glh: int
+    asl_glh: int  # 0: the Diploma has no ASL component
+
+    @property
+    def has_asl(self) -> bool:
+        return self.asl_glh > 0
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return COMPONENTS if self.has_asl else tuple(c for c in COMPONENTS if c != ASL)
+
+
+LEVELS: dict[str, Level] = {
+    "F": Level("F", "Foundation", 1, 1, 60, 600, 240, 240, 120),
+    "H": Level("H", "Higher", 2, 2, 60, 800, 420, 200, 180),
+    "A": Level("A", "Advanced", 3, 2, 120, 1080, 540, 180, 360),
+    "P": Level("P", "Progression", 3, 2, 120, 720, 540, 180, 0),
+}
+LEVEL_CHOICES: list[tuple[str, str]] = [(lv.code, lv.name) for lv in LEVELS.values()]
+QUALIFICATION_LEVELS: tuple[int, ...] = (1, 2, 3)
+
+# Grade scales of PL, the project and the Diploma, best first.
+GRADES_BY_LEVEL: dict[str, tuple[str, ...]] = {
+    "F": ("A*", "A", "B"),
+    "H": ("A*", "A", "B", "C"),
+    "A": ("A*", "A", "B", "C", "D", "E"),
+    "P": ("A*", "A", "B", "C", "D", "E"),
+}
+LETTER_GRADES: tuple[str, ...] = ("A*", "A", "B", "C", "D", "E", "U")
+# Steps of the PL unit points scale (DOMAIN.md 4.6): E = 1 step ... A* = 6 steps.
+GRADE_STEPS: dict[str, int] = {"A*": 6, "A": 5, "B": 4, "C": 3, "D": 2, "E": 1}
+
+# Result grades a feed may carry. Letters for GQ units and cash-ins; PASS/FAIL for
+# Functional Skills; PASS/MERIT/DISTINCTION for VQs; X for absent.
+RESULT_GRADES: tuple[str, ...] = (
+    *LETTER_GRADES,
+    "X",
+    "PASS",
+    "MERIT",
+    "DISTINCTION",
+    "FAIL",
+)
+FAILING_GRADES: frozenset[str] = frozenset({"U", "X", "FAIL"})
+
+
+@dataclass(frozen=True)
+class LineOfLearning:
+    code: str
+    name: str
+    first_teaching: int
+
+
+LINES_OF_LEARNING: dict[str, LineOfLearning] = {
+    line.code: line
+    for line in (
+        LineOfLearning("BAF", "Business, Administration and Finance", 2009),
+        LineOfLearning("CBE", "Construction and the Built Environment", 2008),
+        LineOfLearning("CAM", "Creative and Media", 2008),
+        LineOfLearning("ENG", "Engineering", 2008),
+        LineOfLearning("ELS", "Environmental and Land-based Studies", 2009),
+        LineOfLearning("HAB", "Hair and Beauty Studies", 2009),
+        LineOfLearning("HOS", "Hospitality", 2009),
+        LineOfLearning("IT", "Information Technology", 2008),
+        LineOfLearning("MPD", "Manufacturing and Product Design", 2009),
+        LineOfLearning("PUB", "Public Services", 2010),
+        LineOfLearning("RET", "Retail Business", 2010),
+        LineOfLearning("SHD", "Society, Health and Development", 2008),
+        LineOfLearning("SAL", "Sport and Active Leisure", 2010),
+        LineOfLearning("TAT", "Travel and Tourism", 2010),
+    )
+}
+
+
+def default_award_series(registration_year: int) -> str:
+    """The June series two years after the registration year (DOMAIN.md 4.7)."""
+    return f"{registration_year + 2:04d}-06"

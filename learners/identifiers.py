@@ -1,0 +1,38 @@
+"""ULN, QAN, centre number and series code checks (DOMAIN.md section 7). Pure functions."""
+
+import re
+
+_ULN_SHAPE = re.compile(r"[1-9][0-9]{9}")
+_QAN_SHAPE = re.compile(r"[0-9]{3}/[0-9]{4}/[0-9A-Za-z]")
+_CENTRE_SHAPE = re.compile(r"[0-9]{5}")
+_SERIES_SHAPE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def uln_check_digit(first_nine: str) -> int | None:
+    """The check digit for the first nine digits, or None when no digit can make them valid."""
+    remainder = sum(int(d) * w for d, w in zip(first_nine, _WEIGHTS, strict=True)) % 11
+    check = 10 - remainder
+    return None if check == 10 else check
+
+
+def is_valid_uln(value: str) -> bool:
+    """Ten digits, the first not 0, the last the check digit of the other nine."""
+    if not isinstance(value, str) or not _ULN_SHAPE.fullmatch(value):
+        return False
+    check = uln_check_digit(value[:9])
+    return check is not None and int(value[9]) == check
+
+
+def is_valid_qan(value: str) -> bool:
+    """NNN/NNNN/C: no check-character rule is published, so only the format is checked."""
+    return isinstance(value, str) and bool(_QAN_SHAPE.fullmatch(value))
+
+
+def is_valid_centre_number(value: str) -> bool:
+    return isinstance(value, str) and bool(_CENTRE_SHAPE.fullmatch(value))
+
+
+def is_valid_series_code(value: str) -> bool:
+    """YYYY-MM, e.g. 2010-06."""
+    return isinstance(value, str) and bool(_SERIES_SHAPE.fullmatch(value))

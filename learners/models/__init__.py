@@ -1,0 +1,19 @@
+from .catalogue import GradeThreshold, LineOfLearning, MarkWindow, Qualification, Series, Unit
+from .feed import ImportRun
+from .records import DASStatus, Entry, Learner, MarkSubmission, Result, VQStatus
+
+__all__ = [
+    "DASStatus",
+    "Entry",
+    "GradeThreshold",
+    "ImportRun",
+    "Learner",
+    "LineOfLearning",
+    "MarkSubmission",
+    "MarkWindow",
+    "Qualification",
+    "Result",
+    "Series",
+    "Unit",
+    "VQStatus",
+]

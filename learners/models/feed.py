@@ -1,0 +1,30 @@
+from django.db import models
+
+
+class ImportRun(models.Model):
+    """One delivery of the feed: recorded whether it was imported or rejected."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        IMPORTED = "imported", "Imported"
+        REJECTED = "rejected", "Rejected (bad rows; nothing written)"
+        FAILED = "failed", "Failed (nothing written)"
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    directory = models.CharField(max_length=500)
+    files = models.JSONField(default=list, help_text="The files of the delivery.")
+    row_counts = models.JSONField(
+        default=dict, help_text="Per file: rows read and rows written (inserted or changed)."
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, help_text="The first errors, as file:line: column: reason."
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.directory} at {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+from learners import views as learner_views
+
+urlpatterns = [
+    path("", learner_views.home, name="home"),
+    path("health/", learner_views.health, name="health"),
+    path("admin/", admin.site.urls),
+]
