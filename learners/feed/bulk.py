@@ -1,0 +1,160 @@
+"""Bulk writes for the import: a staging table per file, filled by COPY, merged by upsert.
+
+PostgreSQL gets COPY (hundreds of thousands of rows a second); the embedded SQLite default
+gets executemany. Both stream: rows flow from the parser to the database without a list.
+"""
+
+import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+# Staged column types: name -> (PostgreSQL type, SQLite type)
+_TYPES = {
+    "text": ("text", "TEXT"),
+    "int": ("bigint", "INTEGER"),
+    "date": ("date", "DATE"),
+    "datetime": ("timestamptz", "DATETIME"),
+    "bool": ("boolean", "BOOL"),
+}
+
+
+@dataclass(frozen=True)
+class Merge:
+    """How staged rows become rows of a real table: INSERT ... ON CONFLICT (key) DO UPDATE.
+
+    `select` gives, for each target column, an SQL expression over the staging alias `s`
+    (default `s.<column>`); `update` overrides what a changed row is set to; columns in
+    `insert_only` are written when the row is new and never changed afterwards.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    conflict: tuple[str, ...]
+    select: dict[str, str] = field(default_factory=dict)
+    joins: str = ""
+    update: dict[str, str] = field(default_factory=dict)
+    insert_only: frozenset[str] = frozenset()
+
+    def sql(self, stage: str) -> str:
+        q = connection.ops.quote_name
+        target = q(self.table)
+        select = ", ".join(self.select.get(c, f"s.{q(c)}") for c in self.columns)
+        changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
+        new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
+        sql = (
+            f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
+            f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE true "
+            f"ON CONFLICT ({', '.join(q(c) for c in self.conflict)}) "
+        )
+        if not changing:
+            return sql + "DO NOTHING"
+        # Only rows that really change are rewritten: a re-delivery writes nothing.
+        return (
+            sql
+            + "DO UPDATE SET "
+            + ", ".join(f"{q(c)} = {v}" for c, v in new_value.items())
+            + " WHERE "
+            + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in new_value.items())
+        )
+
+
+def create_stage(cursor, name: str, columns: Sequence[tuple[str, str]]) -> None:
+    q = connection.ops.quote_name
+    which = 0 if connection.vendor == "postgresql" else 1
+    cols = ", ".join(f"{q(c)} {_TYPES[t][which]}" for c, t in columns)
+    cursor.execute(f"DROP TABLE IF EXISTS {q(name)}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {q(name)} (line integer NOT NULL, {cols})")
+
+
+def drop_stage(cursor, name: str) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(name)}")
+
+
+def fill_stage(cursor, name: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Stream (line, *values) tuples into the staging table."""
+    q = connection.ops.quote_name
+    names = ["line", *columns]
+    if connection.vendor == "postgresql":
+        sql = f"COPY {q(name)} ({', '.join(q(c) for c in names)}) FROM STDIN"
+        cursor.cursor.copy_expert(sql, _CopyStream(rows), size=1 << 16)
+    else:
+        placeholders = ", ".join("?" for _ in names)
+        sql = f"INSERT INTO {q(name)} ({', '.join(q(c) for c in names)}) VALUES ({placeholders})"
+        cursor.cursor.executemany(sql, (tuple(map(_sqlite_value, row)) for row in rows))
+
+
+def duplicate_lines(cursor, stage: str, key: Sequence[str]) -> list[tuple[int, int]]:
+    """(line, first line) for each staged row whose natural key an earlier row already used."""
+    q = connection.ops.quote_name
+    keys = ", ".join(q(k) for k in key)
+    on = " AND ".join(f"s.{q(k)} = d.{q(k)}" for k in key)
+    cursor.execute(
+        f"SELECT s.line, d.first FROM {q(stage)} s JOIN ("
+        f"SELECT {keys}, MIN(line) AS first FROM {q(stage)} GROUP BY {keys} HAVING COUNT(*) > 1"
+        f") d ON {on} WHERE s.line <> d.first ORDER BY s.line"
+    )
+    return list(cursor.fetchall())
+
+
+def merge(cursor, merge: Merge, stage: str) -> int:
+    """Upsert the staged rows; the number of rows inserted or changed."""
+    cursor.execute(merge.sql(stage))
+    return max(cursor.rowcount, 0)
+
+
+def _text_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return (
+                value.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+            )
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime.datetime):
+        # Django keeps aware datetimes in SQLite as naive UTC text.
+        return str(value.astimezone(datetime.UTC).replace(tzinfo=None))
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+class _CopyStream:
+    """A read()-able file over rows, encoding them to COPY's text format as COPY asks."""
+
+    def __init__(self, rows: Iterable[tuple]) -> None:
+        self._lines: Iterator[str] = ("\t".join(map(_text_value, row)) + "\n" for row in rows)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        chunks = [self._buffer]
+        have = len(self._buffer)
+        for line in self._lines:
+            data = line.encode()
+            chunks.append(data)
+            have += len(data)
+            if 0 <= size <= have:
+                break
+        data = b"".join(chunks)
+        if size < 0:
+            self._buffer = b""
+            return data
+        self._buffer = data[size:]
+        return data[:size]
+
+    readline = read

@@ -1,0 +1,229 @@
+"""Import a delivery folder: every file checked, then everything written or nothing.
+
+Rows stream from each file through the checks into a staging table (COPY on PostgreSQL)
+and are merged into the real tables by natural key, all inside one transaction. If any
+row of any file is bad, the transaction is rolled back and every bad row is reported.
+"""
+
+import csv
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from learners.models import ImportRun
+
+from . import bulk
+from .spec import FileSpec, Known, RowError, build_specs
+
+logger = logging.getLogger(__name__)
+
+# Errors kept in memory and on the run; beyond this they are counted, not listed.
+MAX_ERRORS_LISTED = 100_000
+MAX_ERRORS_STORED = 1_000
+
+
+@dataclass(frozen=True)
+class FeedError:
+    file: str
+    line: int | None
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.column}: {self.reason}"
+
+
+@dataclass
+class ImportOutcome:
+    run: ImportRun
+    errors: list[FeedError] = field(default_factory=list)
+    error_count: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def imported(self) -> bool:
+        return self.run.outcome == ImportRun.Outcome.IMPORTED
+
+
+class _Rejected(Exception):
+    pass
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.listed: list[FeedError] = []
+        self.count = 0
+
+    def add(self, file: str, line: int | None, column: str, reason: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_ERRORS_LISTED:
+            self.listed.append(FeedError(file, line, column, reason))
+
+
+def import_delivery(directory: str | Path) -> ImportOutcome:
+    """Import the delivery folder; the outcome says whether it was imported or rejected."""
+    directory = Path(directory)
+    specs = build_specs()
+    by_name = {spec.name: spec for spec in specs}
+    errors = _Errors()
+    present: list[str] = []
+    if not directory.is_dir():
+        errors.add(str(directory), None, "-", "not a folder")
+    else:
+        for path in sorted(directory.glob("*.csv")):
+            if path.name in by_name:
+                present.append(path.name)
+            else:
+                errors.add(path.name, None, "-", "not a file of the feed; nothing was imported")
+        if not present and not errors.count:
+            errors.add(str(directory), None, "-", "no feed files found")
+
+    run = ImportRun.objects.create(directory=str(directory), files=present)
+    outcome = ImportOutcome(run=run)
+    if errors.count:
+        return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
+    try:
+        with transaction.atomic():
+            known = Known.from_database()
+            with connection.cursor() as cursor:
+                for spec in specs:
+                    if spec.name in present:
+                        outcome.counts[spec.name] = _import_file(
+                            cursor, spec, directory / spec.name, known, errors
+                        )
+            if errors.count:
+                raise _Rejected
+    except _Rejected:
+        return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
+    except DatabaseError as exc:
+        # A constraint the row checks did not foresee: still nothing is written.
+        logger.exception("Import of %s failed", directory)
+        errors.add(str(directory), None, "-", f"the database refused the delivery: {exc}")
+        return _finish(outcome, errors, ImportRun.Outcome.FAILED)
+    return _finish(outcome, errors, ImportRun.Outcome.IMPORTED)
+
+
+def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutcome:
+    outcome.errors = errors.listed
+    outcome.error_count = errors.count
+    run = outcome.run
+    run.outcome = result
+    run.finished_at = timezone.now()
+    run.row_counts = outcome.counts
+    run.error_count = errors.count
+    run.errors = [str(e) for e in errors.listed[:MAX_ERRORS_STORED]]
+    run.save(update_fields=["outcome", "finished_at", "row_counts", "error_count", "errors"])
+    return outcome
+
+
+def _import_file(cursor, spec: FileSpec, path: Path, known: Known, errors: _Errors) -> dict:
+    counts = {"rows": 0, "written": 0}
+    stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
+    bulk.create_stage(cursor, stage, spec.staged)
+    try:
+        with path.open("rb") as handle:
+            rows = _checked_rows(
+                spec, _decoded_lines(spec.name, handle, errors), known, errors, counts
+            )
+            bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
+        for line, first in bulk.duplicate_lines(cursor, stage, spec.key):
+            errors.add(
+                spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}"
+            )
+        if not errors.count:
+            for merge in spec.merges:
+                counts["written"] += bulk.merge(cursor, merge, stage)
+            for sql in spec.after:
+                cursor.execute(sql.format(stage=connection.ops.quote_name(stage)))
+    finally:
+        bulk.drop_stage(cursor, stage)
+    return counts
+
+
+class _NotUTF8(Exception):
+    pass
+
+
+def _decoded_lines(name: str, handle, errors: _Errors) -> Iterator[str]:
+    """Decode line by line, so a byte that is not UTF-8 is reported on its own line."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.add(name, number, "-", "not UTF-8 text; save the file as CSV UTF-8")
+            raise _NotUTF8 from None
+
+
+def _checked_rows(
+    spec: FileSpec, lines: Iterator[str], known: Known, errors: _Errors, counts
+) -> Iterator[tuple]:
+    name = spec.name
+    reader = csv.reader(lines)
+    try:
+        try:
+            header = [cell.strip() for cell in next(reader)]
+        except StopIteration:
+            errors.add(name, 1, "-", "empty file: no header row")
+            return
+        positions = _check_header(spec, header, errors)
+        if positions is None:
+            return
+        width = len(header)
+        columns = [(column, parse, positions.get(column)) for column, parse in spec.columns]
+        for record in reader:
+            if not record:
+                continue
+            line = reader.line_num
+            counts["rows"] += 1
+            if len(record) != width:
+                errors.add(name, line, "-", f"expected {width} fields, found {len(record)}")
+                continue
+            row = {}
+            problems = []
+            for column, parse, index in columns:
+                raw = record[index].strip() if index is not None else ""
+                try:
+                    row[column] = parse(raw)
+                except ValueError as exc:
+                    problems.append((column, str(exc)))
+            if not problems:
+                try:
+                    yield (line, *spec.stage(row, known))
+                    continue
+                except RowError as exc:
+                    problems = exc.problems
+            for column, reason in problems:
+                errors.add(name, line, column, reason)
+            # The row exists, if faulty: rows that refer to it should not be reported too.
+            spec.learn(row, known)
+    except _NotUTF8:
+        pass  # reported where it was found
+    except csv.Error as exc:
+        errors.add(name, reader.line_num, "-", f"not readable as CSV: {exc}")
+
+
+def _check_header(spec: FileSpec, header: list[str], errors: _Errors) -> dict[str, int] | None:
+    known = set(spec.column_names)
+    positions: dict[str, int] = {}
+    ok = True
+    for index, column in enumerate(header):
+        if column not in known:
+            errors.add(spec.name, 1, column or "-", "unknown column")
+            ok = False
+        elif column in positions:
+            errors.add(spec.name, 1, column, "column appears twice")
+            ok = False
+        else:
+            positions[column] = index
+    for column in spec.column_names:
+        if column not in positions and column not in spec.optional_columns:
+            errors.add(spec.name, 1, column, "missing required column")
+            ok = False
+    return positions if ok else None

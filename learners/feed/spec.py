@@ -1,0 +1,745 @@
+"""What each file of a delivery holds, how its rows are checked and where they are written.
+
+Files are taken in dependency order, so a delivery can bring a centre and its learners, or
+a qualification and its units, together. `Known` holds the keys that rows refer to: the
+catalogue and centres already stored plus those accepted earlier in this delivery.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from accounts.models import Centre, Membership, User
+from learners import diploma, models
+from learners.identifiers import is_valid_qan, is_valid_uln
+
+from . import values as v
+from .bulk import Merge
+
+
+class RowError(Exception):
+    """A row that cannot be imported: [(column, reason), ...]."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+@dataclass
+class Known:
+    centres: set[str] = field(default_factory=set)
+    series: set[str] = field(default_factory=set)
+    qualifications: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # code: (component, kind)
+    qans: dict[str, str] = field(default_factory=dict)  # QAN: qualification code
+    units: dict[str, str] = field(default_factory=dict)  # code: qualification code
+
+    @classmethod
+    def from_database(cls) -> "Known":
+        return cls(
+            centres=set(Centre.objects.values_list("number", flat=True)),
+            series=set(models.Series.objects.values_list("code", flat=True)),
+            qualifications={
+                code: (component, kind)
+                for code, component, kind in models.Qualification.objects.values_list(
+                    "code", "component", "kind"
+                )
+            },
+            qans=dict(models.Qualification.objects.exclude(qan=None).values_list("qan", "code")),
+            units=dict(models.Unit.objects.values_list("code", "qualification_id")),
+        )
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    columns: tuple[tuple[str, v.Parser], ...]
+    # (staged column, type) in the order `stage` returns values
+    staged: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    key_words: str
+    stage: Callable[[dict[str, Any], Known], tuple]
+    merges: tuple[Merge, ...]
+    optional_columns: frozenset[str] = frozenset()
+    # Runs after the merges, with the staging table's name (links, derived updates).
+    after: tuple[str, ...] = ()
+    # Records the key of a row, valid or not, for the rows of later files that refer to it.
+    learn: Callable[[dict[str, Any], "Known"], None] = lambda row, known: None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+def _plain(spec_columns) -> Callable[[dict[str, Any], Known], tuple]:
+    def stage(row: dict[str, Any], known: Known) -> tuple:
+        return tuple(row[c] for c in spec_columns)
+
+    return stage
+
+
+def _require(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise RowError(problems)
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+def _learn_series(row, known):
+    if "code" in row:
+        known.series.add(row["code"])
+
+
+def _learn_qualification(row, known):
+    if "code" in row:
+        known.qualifications[row["code"]] = (row.get("component", ""), row.get("kind", ""))
+
+
+def _learn_unit(row, known):
+    if "code" in row:
+        known.units[row["code"]] = row.get("qualification", "")
+
+
+def _learn_centre(row, known):
+    if "number" in row:
+        known.centres.add(row["number"])
+
+
+def _stage_series(row, known):
+    _learn_series(row, known)
+    return (row["code"], row["name"], row["results_published_on"])
+
+
+def _stage_qualification(row, known):
+    problems = []
+    code, qan, line = row["code"], row["qan"], row["line"]
+    if code in known.units:
+        problems.append(("code", "already used by a unit"))
+    if qan and not is_valid_qan(qan):
+        problems.append(("qan", "not a QAN (NNN/NNNN/C)"))
+    elif qan and known.qans.get(qan, code) != code:
+        problems.append(("qan", f"already used by qualification {known.qans[qan]}"))
+    if row["component"] == diploma.PL:
+        if not line:
+            problems.append(("line", "required for principal learning"))
+        elif line not in diploma.LINES_OF_LEARNING:
+            problems.append(("line", "unknown line of learning"))
+    elif line:
+        problems.append(("line", "only principal learning belongs to a line"))
+    _require(problems)
+    _learn_qualification(row, known)
+    if qan:
+        known.qans[qan] = code
+    return (
+        code,
+        qan or None,
+        row["title"],
+        row["component"],
+        row["kind"],
+        int(row["level"]),
+        line or None,
+        row["glh"],
+    )
+
+
+def _stage_unit(row, known):
+    problems = []
+    if row["code"] in known.qualifications:
+        problems.append(("code", "already used by a qualification"))
+    if row["qualification"] not in known.qualifications:
+        problems.append(("qualification", "unknown qualification"))
+    _require(problems)
+    _learn_unit(row, known)
+    return tuple(
+        row[c] for c in ("code", "qualification", "title", "glh", "centre_marked", "mandatory")
+    )
+
+
+def _stage_mark_window(row, known):
+    problems = _unknown_series(row, known) + _unknown_unit(row, known, "unit")
+    if row["closes_on"] < row["opens_on"]:
+        problems.append(("closes_on", "before opens_on"))
+    _require(problems)
+    return (row["series"], row["unit"], row["opens_on"], row["closes_on"])
+
+
+def _unknown_series(row, known) -> list[tuple[str, str]]:
+    return [] if row["series"] in known.series else [("series", "unknown series")]
+
+
+def _unknown_unit(row, known, column) -> list[tuple[str, str]]:
+    return [] if row[column] in known.units else [(column, "unknown unit")]
+
+
+def _unknown_centre(row, known) -> list[tuple[str, str]]:
+    return [] if row["centre"] in known.centres else [("centre", "unknown centre")]
+
+
+# --- centres and people --------------------------------------------------------------------
+
+
+def _stage_centre(row, known):
+    _learn_centre(row, known)
+    return (row["number"], row["name"])
+
+
+def _stage_centre_user(row, known):
+    _require(_unknown_centre(row, known))
+    return tuple(row[c] for c in ("username", "email", "first_name", "last_name", "centre"))
+
+
+def _stage_learner(row, known):
+    _require(_unknown_centre(row, known))
+    award = row.get("award_series") or diploma.default_award_series(row["registered_on"].year)
+    return (
+        row["uln"],
+        row["forename"],
+        row["surname"],
+        row["date_of_birth"],
+        row["centre"],
+        row["line"],
+        row["level"],
+        row["registered_on"],
+        award,
+    )
+
+
+# --- what centres entered and what came back -----------------------------------------------
+
+
+def _stage_entry(row, known):
+    problems = _unknown_centre(row, known) + _unknown_series(row, known)
+    code, kind = row["code"], row["type"]
+    unit = None
+    if kind == models.Entry.Kind.UNIT:
+        qualification = known.units.get(code)
+        unit = code
+        if qualification is None:
+            problems.append(("code", "unknown unit"))
+    else:
+        qualification = code if code in known.qualifications else None
+        if qualification is None:
+            problems.append(("code", "unknown qualification"))
+    _require(problems)
+    uln = row["uln"]
+    return (
+        row["centre"],
+        row["candidate_number"],
+        uln,
+        row["forename"],
+        row["surname"],
+        row["series"],
+        kind,
+        code,
+        qualification,
+        unit,
+        row["received_at"],
+        uln if is_valid_uln(uln) else None,
+    )
+
+
+def _stage_mark(row, known):
+    _require(_unknown_series(row, known) + _unknown_unit(row, known, "unit"))
+    return (row["uln"], row["series"], row["unit"], row["submitted_on"])
+
+
+def _stage_result(row, known):
+    problems = _unknown_series(row, known)
+    code = row["code"]
+    if code in known.units:
+        unit, qualification = code, known.units[code]
+    elif code in known.qualifications:
+        unit, qualification = None, code
+    else:
+        unit = qualification = None
+        problems.append(("code", "unknown unit or qualification"))
+    _require(problems)
+    return (
+        row["uln"],
+        row["series"],
+        code,
+        qualification,
+        unit,
+        row["grade"],
+        row["points"],
+        row["published_on"],
+    )
+
+
+def _stage_vq_status(row, known):
+    found = known.qualifications.get(row["qualification"])
+    if found is None:
+        raise RowError([("qualification", "unknown qualification")])
+    if found[1] != models.Qualification.Kind.VQ:
+        raise RowError([("qualification", "not a vocational qualification")])
+    return tuple(
+        row[c] for c in ("uln", "qualification", "verified", "claimed_on", "result_issued_on")
+    )
+
+
+YES_NO = v.yes_no
+NAME = v.text(100)
+TITLE = v.text(200)
+LEVEL_CODES = tuple(diploma.LEVELS)
+LINE_CODES = tuple(diploma.LINES_OF_LEARNING)
+DIPLOMA_GRADES = tuple(g for g in diploma.LETTER_GRADES if g != "U")
+
+
+def _optional(parser: v.Parser) -> v.Parser:
+    return lambda value: parser(value) if value else ""
+
+
+def build_specs() -> tuple[FileSpec, ...]:
+    """Every file of DOMAIN.md section 5, in the order a delivery is imported."""
+    feed_time = v.date_time(settings.TIME_ZONE)
+    entry = _table(models.Entry)
+    return (
+        FileSpec(
+            name="series.csv",
+            learn=_learn_series,
+            columns=(
+                ("code", v.series_code),
+                ("name", v.text(50)),
+                ("results_published_on", v.optional_date),
+            ),
+            staged=(("code", "text"), ("name", "text"), ("results_published_on", "date")),
+            key=("code",),
+            key_words="code",
+            stage=_stage_series,
+            merges=(
+                Merge(_table(models.Series), ("code", "name", "results_published_on"), ("code",)),
+            ),
+        ),
+        FileSpec(
+            name="qualifications.csv",
+            learn=_learn_qualification,
+            columns=(
+                ("code", v.code),
+                ("qan", v.text(10, required=False)),
+                ("title", TITLE),
+                ("component", v.choice(diploma.QUALIFICATION_COMPONENTS, "component")),
+                ("kind", v.choice(("GQ", "VQ"), "kind")),
+                ("level", v.choice(("1", "2", "3"), "level")),
+                ("line", v.text(3, required=False)),
+                ("glh", v.whole_number),
+            ),
+            staged=(
+                ("code", "text"),
+                ("qan", "text"),
+                ("title", "text"),
+                ("component", "text"),
+                ("kind", "text"),
+                ("level", "int"),
+                ("line_id", "text"),
+                ("glh", "int"),
+            ),
+            key=("code",),
+            key_words="code",
+            stage=_stage_qualification,
+            merges=(
+                Merge(
+                    _table(models.Qualification),
+                    ("code", "qan", "title", "component", "kind", "level", "line_id", "glh"),
+                    ("code",),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="units.csv",
+            learn=_learn_unit,
+            columns=(
+                ("code", v.code),
+                ("qualification", v.code),
+                ("title", TITLE),
+                ("glh", v.whole_number),
+                ("centre_marked", YES_NO),
+                ("mandatory", YES_NO),
+            ),
+            staged=(
+                ("code", "text"),
+                ("qualification_id", "text"),
+                ("title", "text"),
+                ("glh", "int"),
+                ("centre_marked", "bool"),
+                ("mandatory", "bool"),
+            ),
+            key=("code",),
+            key_words="code",
+            stage=_stage_unit,
+            merges=(
+                Merge(
+                    _table(models.Unit),
+                    ("code", "qualification_id", "title", "glh", "centre_marked", "mandatory"),
+                    ("code",),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="mark_windows.csv",
+            columns=(
+                ("series", v.series_code),
+                ("unit", v.code),
+                ("opens_on", v.date),
+                ("closes_on", v.date),
+            ),
+            staged=(
+                ("series_id", "text"),
+                ("unit_id", "text"),
+                ("opens_on", "date"),
+                ("closes_on", "date"),
+            ),
+            key=("series_id", "unit_id"),
+            key_words="series and unit",
+            stage=_stage_mark_window,
+            merges=(
+                Merge(
+                    _table(models.MarkWindow),
+                    ("series_id", "unit_id", "opens_on", "closes_on"),
+                    ("series_id", "unit_id"),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="grade_thresholds.csv",
+            columns=(
+                ("level", v.choice(LEVEL_CODES, "level")),
+                ("grade", v.choice(DIPLOMA_GRADES, "Diploma grade")),
+                ("min_points", v.whole_number),
+            ),
+            staged=(("level", "text"), ("grade", "text"), ("min_points", "int")),
+            key=("level", "grade"),
+            key_words="level and grade",
+            stage=_plain(("level", "grade", "min_points")),
+            merges=(
+                Merge(
+                    _table(models.GradeThreshold),
+                    ("level", "grade", "min_points"),
+                    ("level", "grade"),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="centres.csv",
+            learn=_learn_centre,
+            columns=(("number", v.centre_number), ("name", TITLE)),
+            staged=(("number", "text"), ("name", "text")),
+            key=("number",),
+            key_words="number",
+            stage=_stage_centre,
+            merges=(Merge(_table(Centre), ("number", "name"), ("number",)),),
+        ),
+        FileSpec(
+            name="centre_users.csv",
+            columns=(
+                ("username", v.username),
+                ("email", v.email),
+                ("first_name", v.text(150)),
+                ("last_name", v.text(150)),
+                ("centre", v.centre_number),
+            ),
+            staged=(
+                ("username", "text"),
+                ("email", "text"),
+                ("first_name", "text"),
+                ("last_name", "text"),
+                ("centre", "text"),
+            ),
+            key=("username",),
+            key_words="username",
+            stage=_stage_centre_user,
+            merges=(
+                # New accounts get an unusable password: they set one from an emailed link.
+                Merge(
+                    _table(User),
+                    (
+                        "username",
+                        "email",
+                        "first_name",
+                        "last_name",
+                        "password",
+                        "is_superuser",
+                        "is_staff",
+                        "is_active",
+                        "date_joined",
+                        "organisation",
+                    ),
+                    ("username",),
+                    select={
+                        "password": "'!feed'",
+                        "is_superuser": "false",
+                        "is_staff": "false",
+                        "is_active": "true",
+                        "date_joined": "CURRENT_TIMESTAMP",
+                        "organisation": "''",
+                    },
+                    insert_only=frozenset(
+                        {
+                            "password",
+                            "is_superuser",
+                            "is_staff",
+                            "is_active",
+                            "date_joined",
+                            "organisation",
+                        }
+                    ),
+                ),
+                Merge(
+                    _table(Membership),
+                    ("user_id", "centre_id", "role", "is_centre_user", "granted_at"),
+                    ("user_id", "centre_id"),
+                    select={
+                        "user_id": "u.id",
+                        "centre_id": "s.centre",
+                        "role": "'administrator'",
+                        "is_centre_user": "true",
+                        "granted_at": "CURRENT_TIMESTAMP",
+                    },
+                    joins=f"JOIN {_table(User)} u ON u.username = s.username",
+                    insert_only=frozenset({"granted_at"}),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="learners.csv",
+            columns=(
+                ("uln", v.uln),
+                ("forename", NAME),
+                ("surname", NAME),
+                ("date_of_birth", v.date),
+                ("centre", v.centre_number),
+                ("line", v.choice(LINE_CODES, "line of learning")),
+                ("level", v.choice(LEVEL_CODES, "level")),
+                ("registered_on", v.date),
+                ("award_series", v.optional_series_code),
+            ),
+            optional_columns=frozenset({"award_series"}),
+            staged=(
+                ("uln", "text"),
+                ("forename", "text"),
+                ("surname", "text"),
+                ("date_of_birth", "date"),
+                ("centre_id", "text"),
+                ("line_id", "text"),
+                ("level", "text"),
+                ("registered_on", "date"),
+                ("award_series", "text"),
+            ),
+            key=("uln",),
+            key_words="ULN",
+            stage=_stage_learner,
+            merges=(
+                Merge(
+                    _table(models.Learner),
+                    (
+                        "uln",
+                        "forename",
+                        "surname",
+                        "date_of_birth",
+                        "centre_id",
+                        "line_id",
+                        "level",
+                        "registered_on",
+                        "award_series",
+                        "award_series_edited",
+                    ),
+                    ("uln",),
+                    select={"award_series_edited": "false"},
+                    # An award date a centre administrator chose outlives later deliveries.
+                    update={
+                        "award_series": (
+                            f"CASE WHEN {_table(models.Learner)}.award_series_edited "
+                            f"THEN {_table(models.Learner)}.award_series "
+                            "ELSE excluded.award_series END"
+                        )
+                    },
+                    insert_only=frozenset({"award_series_edited"}),
+                ),
+            ),
+            # Entries delivered before their learner was registered link up now.
+            after=(
+                f"UPDATE {entry} SET learner_id = uln WHERE learner_id IS NULL "
+                "AND uln IN (SELECT uln FROM {stage})",
+            ),
+        ),
+        FileSpec(
+            name="entries.csv",
+            columns=(
+                ("centre", v.centre_number),
+                ("candidate_number", v.candidate_number),
+                ("uln", v.as_submitted(32)),
+                ("forename", v.as_submitted(100)),
+                ("surname", v.as_submitted(100)),
+                ("series", v.series_code),
+                ("code", v.code),
+                ("type", v.choice(("UNIT", "CASHIN"), "type")),
+                ("received_at", feed_time),
+            ),
+            staged=(
+                ("centre_id", "text"),
+                ("candidate_number", "text"),
+                ("uln", "text"),
+                ("forename", "text"),
+                ("surname", "text"),
+                ("series_id", "text"),
+                ("kind", "text"),
+                ("code", "text"),
+                ("qualification_id", "text"),
+                ("unit_id", "text"),
+                ("received_at", "datetime"),
+                ("link_uln", "text"),
+            ),
+            key=("centre_id", "candidate_number", "series_id", "kind", "code"),
+            key_words="centre, candidate_number, series, type and code",
+            stage=_stage_entry,
+            merges=(
+                Merge(
+                    entry,
+                    (
+                        "centre_id",
+                        "candidate_number",
+                        "uln",
+                        "forename",
+                        "surname",
+                        "series_id",
+                        "kind",
+                        "code",
+                        "qualification_id",
+                        "unit_id",
+                        "received_at",
+                        "learner_id",
+                    ),
+                    ("centre_id", "candidate_number", "series_id", "kind", "code"),
+                    # Linked only when the ULN passes the check digit and is a known learner.
+                    select={"learner_id": "l.uln"},
+                    joins=f"LEFT JOIN {_table(models.Learner)} l ON l.uln = s.link_uln",
+                ),
+            ),
+        ),
+        FileSpec(
+            name="marks.csv",
+            columns=(
+                ("uln", v.uln),
+                ("series", v.series_code),
+                ("unit", v.code),
+                ("submitted_on", v.date),
+            ),
+            staged=(
+                ("uln", "text"),
+                ("series_id", "text"),
+                ("unit_id", "text"),
+                ("submitted_on", "date"),
+            ),
+            key=("uln", "series_id", "unit_id"),
+            key_words="ULN, series and unit",
+            stage=_stage_mark,
+            merges=(
+                Merge(
+                    _table(models.MarkSubmission),
+                    ("uln", "series_id", "unit_id", "submitted_on"),
+                    ("uln", "series_id", "unit_id"),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="results.csv",
+            columns=(
+                ("uln", v.uln),
+                ("series", v.series_code),
+                ("code", v.code),
+                ("grade", v.choice(diploma.RESULT_GRADES, "grade")),
+                ("points", v.optional_whole_number),
+                ("published_on", v.date),
+            ),
+            staged=(
+                ("uln", "text"),
+                ("series_id", "text"),
+                ("code", "text"),
+                ("qualification_id", "text"),
+                ("unit_id", "text"),
+                ("grade", "text"),
+                ("points", "int"),
+                ("published_on", "date"),
+            ),
+            key=("uln", "series_id", "code"),
+            key_words="ULN, series and code",
+            stage=_stage_result,
+            merges=(
+                Merge(
+                    _table(models.Result),
+                    (
+                        "uln",
+                        "series_id",
+                        "code",
+                        "qualification_id",
+                        "unit_id",
+                        "grade",
+                        "points",
+                        "published_on",
+                    ),
+                    ("uln", "series_id", "code"),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="vq_status.csv",
+            columns=(
+                ("uln", v.uln),
+                ("qualification", v.code),
+                ("verified", YES_NO),
+                ("claimed_on", v.optional_date),
+                ("result_issued_on", v.optional_date),
+            ),
+            staged=(
+                ("uln", "text"),
+                ("qualification_id", "text"),
+                ("verified", "bool"),
+                ("claimed_on", "date"),
+                ("result_issued_on", "date"),
+            ),
+            key=("uln", "qualification_id"),
+            key_words="ULN and qualification",
+            stage=_stage_vq_status,
+            merges=(
+                Merge(
+                    _table(models.VQStatus),
+                    ("uln", "qualification_id", "verified", "claimed_on", "result_issued_on"),
+                    ("uln", "qualification_id"),
+                ),
+            ),
+        ),
+        FileSpec(
+            name="das.csv",
+            columns=(
+                ("uln", v.uln),
+                ("component", v.choice(diploma.COMPONENTS, "component")),
+                ("complete", YES_NO),
+                ("asl_glh_completed", v.optional_whole_number),
+                ("diploma_grade", _optional(v.choice(DIPLOMA_GRADES + ("U",), "Diploma grade"))),
+            ),
+            staged=(
+                ("uln", "text"),
+                ("component", "text"),
+                ("complete", "bool"),
+                ("asl_glh_completed", "int"),
+                ("diploma_grade", "text"),
+            ),
+            key=("uln", "component"),
+            key_words="ULN and component",
+            stage=_plain(("uln", "component", "complete", "asl_glh_completed", "diploma_grade")),
+            merges=(
+                Merge(
+                    _table(models.DASStatus),
+                    ("uln", "component", "complete", "asl_glh_completed", "diploma_grade"),
+                    ("uln", "component"),
+                ),
+            ),
+        ),
+    )

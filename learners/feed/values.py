@@ -1,0 +1,145 @@
+"""Parsers for the cells of a delivery. Each returns the value or raises ValueError(reason)."""
+
+import datetime
+import re
+from collections.abc import Callable, Collection
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from learners.identifiers import is_valid_centre_number, is_valid_series_code, is_valid_uln
+
+Parser = Callable[[str], Any]
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WHOLE_NUMBER = re.compile(r"\d{1,9}")
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
+_CANDIDATE = re.compile(r"\d{1,4}")
+_USERNAME = re.compile(r"[\w.@+-]{1,150}")
+_EMAIL = re.compile(r"[^@\s,;<>\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def text(max_length: int, required: bool = True) -> Parser:
+    def parse(value: str) -> str:
+        if required and not value:
+            raise ValueError("required")
+        if len(value) > max_length:
+            raise ValueError(f"too long (at most {max_length} characters)")
+        if any(ord(ch) < 32 for ch in value):
+            raise ValueError("contains a control character")
+        return value
+
+    return parse
+
+
+def date(value: str) -> datetime.date:
+    if not _DATE.fullmatch(value):
+        raise ValueError("not a date in the form YYYY-MM-DD" if value else "required")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a real date") from None
+
+
+def optional_date(value: str) -> datetime.date | None:
+    return date(value) if value else None
+
+
+def date_time(zone: str) -> Parser:
+    """ISO 8601; a time without an offset is read in the feed's time zone."""
+    tz = ZoneInfo(zone)
+
+    def parse(value: str) -> datetime.datetime:
+        if not value:
+            raise ValueError("required")
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not a date and time in ISO 8601 form") from None
+        return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+    return parse
+
+
+def yes_no(value: str) -> bool:
+    upper = value.upper()
+    if upper == "Y":
+        return True
+    if upper == "N":
+        return False
+    raise ValueError("must be Y or N")
+
+
+def whole_number(value: str) -> int:
+    if not _WHOLE_NUMBER.fullmatch(value):
+        raise ValueError("not a whole number" if value else "required")
+    return int(value)
+
+
+def optional_whole_number(value: str) -> int | None:
+    return whole_number(value) if value else None
+
+
+def choice(allowed: Collection[str], what: str) -> Parser:
+    listed = ", ".join(allowed)
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"not a {what} (one of {listed})" if value else "required")
+        return value
+
+    return parse
+
+
+def code(value: str) -> str:
+    if not _CODE.fullmatch(value):
+        raise ValueError(
+            "not a code (letters, digits, - or _, at most 20)" if value else "required"
+        )
+    return value
+
+
+def uln(value: str) -> str:
+    if not is_valid_uln(value):
+        raise ValueError(
+            "not a valid ULN (ten digits with a correct check digit)" if value else "required"
+        )
+    return value
+
+
+def centre_number(value: str) -> str:
+    if not is_valid_centre_number(value):
+        raise ValueError("not a centre number (five digits)" if value else "required")
+    return value
+
+
+def series_code(value: str) -> str:
+    if not is_valid_series_code(value):
+        raise ValueError("not a series code (YYYY-MM)" if value else "required")
+    return value
+
+
+def optional_series_code(value: str) -> str:
+    return series_code(value) if value else ""
+
+
+def candidate_number(value: str) -> str:
+    if not _CANDIDATE.fullmatch(value):
+        raise ValueError("not a candidate number (up to four digits)" if value else "required")
+    return value.zfill(4)
+
+
+def username(value: str) -> str:
+    if not _USERNAME.fullmatch(value):
+        raise ValueError("not a username (letters, digits and @ . + - _)" if value else "required")
+    return value
+
+
+def email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise ValueError("not an email address" if value else "required")
+    return value
+
+
+def as_submitted(max_length: int) -> Parser:
+    """A value kept as the centre sent it, blank allowed (a ULN on an entry, say)."""
+    return text(max_length, required=False)
