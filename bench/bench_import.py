@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""Feed import benchmark on PostgreSQL.
+
+Generates demo deliveries of 10,000 and 100,000 learners, imports each into a fresh
+database and prints rows per second and the importer's peak memory, so that memory
+staying flat as files grow shows side by side. Then imports the large delivery again
+(an unchanged re-delivery). Usage: `.venv/bin/python bench/bench_import.py [--learners N]`.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+CATALOGUE = ROOT / "learners" / "shipped_catalogue"
+SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def manage(env: dict, *args: str) -> tuple[float, int]:
+    """Run manage.py; (seconds, peak resident memory in MB) of that process alone."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([PY, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def fresh_database(name: str) -> dict:
+    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(
+            ["psql", f"{SERVER}/postgres", "-qc", sql], check=True, stderr=subprocess.DEVNULL
+        )
+    env = {**os.environ, "DATABASE_URL": f"{SERVER}/{name}"}
+    env.pop("REDIS_URL", None)
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "import_feed", str(CATALOGUE))
+    return env
+
+
+def data_rows(folder: Path) -> dict[str, int]:
+    counts = {}
+    for path in sorted(folder.glob("*.csv")):
+        with path.open("rb") as handle:
+            counts[path.name] = sum(1 for _ in handle) - 1
+    return counts
+
+
+def run(learners: int, centres: int, out: Path) -> dict:
+    delivery = out / f"delivery-{learners}"
+    env = fresh_database("learnertracking_bench")
+    generated, _ = manage(
+        env,
+        "generate_demo_data",
+        str(delivery),
+        "--centres",
+        str(centres),
+        "--learners",
+        str(learners),
+        "--seed",
+        "1",
+    )
+    rows = data_rows(delivery)
+    total = sum(rows.values())
+    first, first_mb = manage(env, "import_feed", str(delivery))
+    again, again_mb = manage(env, "import_feed", str(delivery))
+    return {
+        "learners": learners,
+        "rows": total,
+        "entries": rows.get("entries.csv", 0),
+        "generate_s": generated,
+        "import_s": first,
+        "rows_per_s": total / first,
+        "peak_mb": first_mb,
+        "reimport_s": again,
+        "reimport_peak_mb": again_mb,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--centres", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    sizes = sorted({max(args.learners // 10, 1), args.learners})
+    results = [run(n, args.centres, args.out) for n in sizes]
+    print(f"Feed import on PostgreSQL ({os.cpu_count()} cores)")
+    print(
+        f"{'learners':>9} {'rows':>10} {'entries':>10} {'generate s':>10} {'import s':>9} "
+        f"{'rows/s':>9} {'peak MB':>8} {'re-import s':>11} {'peak MB':>8}"
+    )
+    for r in results:
+        print(
+            f"{r['learners']:>9,} {r['rows']:>10,} {r['entries']:>10,} {r['generate_s']:>10.1f} "
+            f"{r['import_s']:>9.1f} {r['rows_per_s']:>9,.0f} {r['peak_mb']:>8} "
+            f"{r['reimport_s']:>11.1f} {r['reimport_peak_mb']:>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()
