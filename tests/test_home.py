@@ -1,0 +1,40 @@
+import pytest
+from django.db import DatabaseError
+
+from .factories import UserFactory
+
+
+@pytest.mark.django_db
+def test_it_sends_anonymous_visitors_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_it_shows_the_home_page_to_a_signed_in_user(client):
+    client.force_login(UserFactory(username="pat"))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Signed in as pat" in response.content
+
+
+@pytest.mark.django_db
+def test_it_reports_health_without_sign_in(client):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_it_reports_an_unavailable_database(client, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    def broken(self, sql, params=None):
+        raise DatabaseError("down")
+
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json() == {"database": "unavailable"}
