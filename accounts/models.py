@@ -10,6 +10,9 @@ class User(AbstractUser):
     """A person who signs in: a centre user, a non-centre user or awarding-body staff."""
 
     organisation = models.CharField(max_length=200, blank=True)
+    invited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the set-your-password email was sent."
+    )
 
 
 class Centre(models.Model):
@@ -54,3 +57,91 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.centre_id}"
+
+
+class AccessRequest(models.Model):
+    """A registered user asks a centre for a role; the centre's administrators decide."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests"
+    )
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="access_requests")
+    role = models.CharField(max_length=20, choices=Membership.Role.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "centre"],
+                condition=models.Q(status="pending"),
+                name="one_pending_request_per_centre",
+            )
+        ]
+        indexes = [models.Index(fields=["centre", "status"], name="accessrequest_centre_status")]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks {self.centre_id} for {self.role} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when, before and after. Written once, never changed."""
+
+    class Action(models.TextChoices):
+        SIGN_IN = "sign-in", "Signed in"
+        SIGN_IN_FAILED = "sign-in-failed", "Sign-in failed"
+        ROLE_GRANTED = "role-granted", "Role granted"
+        ROLE_CHANGED = "role-changed", "Role changed"
+        ROLE_REVOKED = "role-revoked", "Role revoked"
+        ACCESS_REQUESTED = "access-requested", "Access requested"
+        ACCESS_APPROVED = "access-approved", "Access request approved"
+        ACCESS_DECLINED = "access-declined", "Access request declined"
+        AWARD_DATE_CHANGED = "award-date-changed", "Anticipated award date changed"
+        NON_EDEXCEL_ADDED = "non-edexcel-added", "Non-Edexcel qualification added"
+        NON_EDEXCEL_REMOVED = "non-edexcel-removed", "Non-Edexcel qualification removed"
+        EXPORTED = "exported", "Data exported"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too, so the record outlives the account.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=30, choices=Action.choices)
+    centre = models.ForeignKey(
+        Centre, null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="+"
+    )
+    learner_uln = models.CharField("learner ULN", max_length=10, blank=True)
+    subject = models.CharField(
+        max_length=254, blank=True, help_text="Whom or what the change was about."
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["centre", "-at"], name="audit_centre_at"),
+            models.Index(fields=["learner_uln", "-at"], name="audit_learner_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are never deleted.")

@@ -1,6 +1,19 @@
+"""Named users for every role, after healthchecks' owner/member/outsider pattern.
+
+`centre` (12345) is the centre under test; `other_centre` (54321) belongs to someone else.
+"""
+
 import pytest
+from django.core.cache import cache
+
+from accounts.models import Membership
 
 from . import factories
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
 
 
 @pytest.fixture
@@ -15,4 +28,62 @@ def other_centre(db):
 
 @pytest.fixture
 def staff(db):
-    return factories.UserFactory(username="staff", is_staff=True, is_superuser=True)
+    return factories.UserFactory(
+        username="staff", first_name="Sam", last_name="Support", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def no_centre(db):
+    """Registered, with no role anywhere."""
+    return factories.UserFactory(username="nobody@example.org", email="nobody@example.org")
+
+
+@pytest.fixture
+def centre_user(centre):
+    """The centre's own centre user: an administrator provisioned from the feed."""
+    user = factories.UserFactory(username="northgate", email="exams@northgate.example.org")
+    factories.MembershipFactory(
+        user=user, centre=centre, role=Membership.Role.ADMINISTRATOR, is_centre_user=True
+    )
+    return user
+
+
+@pytest.fixture
+def administrator(centre):
+    """A non-centre user granted administrator on the centre."""
+    user = factories.UserFactory(username="admin@la.example.org", email="admin@la.example.org")
+    factories.MembershipFactory(user=user, centre=centre, role=Membership.Role.ADMINISTRATOR)
+    return user
+
+
+@pytest.fixture
+def viewer(centre):
+    user = factories.UserFactory(
+        username="viewer@consortium.example.org", email="viewer@consortium.example.org"
+    )
+    factories.MembershipFactory(user=user, centre=centre, role=Membership.Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def other_viewer(other_centre):
+    """Viewer of another centre: an outsider to `centre`."""
+    user = factories.UserFactory(username="outsider@example.org", email="outsider@example.org")
+    factories.MembershipFactory(user=user, centre=other_centre, role=Membership.Role.VIEWER)
+    return user
+
+
+ROLES = ("anonymous", "no_centre", "other_viewer", "viewer", "administrator", "staff")
+
+
+@pytest.fixture
+def as_role(request, client):
+    """A client signed in as the named role fixture ('anonymous' stays signed out)."""
+
+    def sign_in(role: str):
+        if role != "anonymous":
+            client.force_login(request.getfixturevalue(role))
+        return client
+
+    return sign_in

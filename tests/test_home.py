@@ -16,7 +16,7 @@ def test_it_shows_the_home_page_to_a_signed_in_user(client):
     client.force_login(UserFactory(username="pat"))
     response = client.get("/")
     assert response.status_code == 200
-    assert b"Signed in as pat" in response.content
+    assert b"Signed in as Alex Example" in response.content
 
 
 @pytest.mark.django_db

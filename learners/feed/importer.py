@@ -14,6 +14,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from accounts.emails import invite_new_centre_users
 from learners.models import ImportRun
 
 from . import bulk
@@ -105,6 +106,8 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
         logger.exception("Import of %s failed", directory)
         errors.add(str(directory), None, "-", f"the database refused the delivery: {exc}")
         return _finish(outcome, errors, ImportRun.Outcome.FAILED)
+    if "centre_users.csv" in present:
+        invite_new_centre_users()
     return _finish(outcome, errors, ImportRun.Outcome.IMPORTED)
 
 

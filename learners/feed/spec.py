@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from accounts.emails import FEED_PASSWORD
 from accounts.models import Centre, Membership, User
 from learners import diploma, models
 from learners.identifiers import is_valid_qan, is_valid_uln
@@ -473,7 +474,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                     ),
                     ("username",),
                     select={
-                        "password": "'!feed'",
+                        "password": f"'{FEED_PASSWORD}'",
                         "is_superuser": "false",
                         "is_staff": "false",
                         "is_active": "true",

@@ -10,6 +10,7 @@ from django.db import models
 from learners import diploma
 
 from .catalogue import LineOfLearning, Qualification, Series, Unit
+from .managers import LearnerQuerySet
 
 
 class Learner(models.Model):
@@ -33,6 +34,8 @@ class Learner(models.Model):
         default=False,
         help_text="Set by a centre administrator, so the feed no longer overwrites it.",
     )
+
+    objects = LearnerQuerySet.as_manager()
 
     class Meta:
         ordering = ["surname", "forename", "uln"]

@@ -1,0 +1,70 @@
+"""The emails the service sends about accounts. Links point at settings.SITE_URL."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from .models import AccessRequest, User
+
+# The password the feed gives a new centre user: unusable until they set their own.
+FEED_PASSWORD = "!feed"  # noqa: S105 - an unusable-password marker, not a password
+
+
+class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
+    key_salt = "accounts.emails.EmailConfirmationTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        # Activating the account spends the link.
+        return f"{user.pk}{user.is_active}{user.email}{timestamp}"
+
+
+confirmation_tokens = EmailConfirmationTokenGenerator()
+
+
+def _link(name: str, user: User, token: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=[uid, token])
+
+
+def _send(to: str, template: str, context: dict) -> None:
+    subject, _, body = render_to_string(template, context).partition("\n")
+    send_mail(subject.strip(), body.lstrip("\n"), None, [to])
+
+
+def send_invitation(user: User) -> None:
+    link = _link("password_reset_confirm", user, default_token_generator.make_token(user))
+    _send(user.email, "emails/invitation.txt", {"user": user, "link": link})
+
+
+def send_confirmation(user: User) -> None:
+    link = _link("confirm_email", user, confirmation_tokens.make_token(user))
+    _send(user.email, "emails/confirm_email.txt", {"user": user, "link": link})
+
+
+def send_already_registered(user: User) -> None:
+    link = settings.SITE_URL.rstrip("/") + reverse("password_reset")
+    _send(user.email, "emails/already_registered.txt", {"user": user, "link": link})
+
+
+def send_decision(access_request: AccessRequest) -> None:
+    _send(
+        access_request.user.email,
+        "emails/access_decision.txt",
+        {"request": access_request, "link": settings.SITE_URL.rstrip("/") + reverse("home")},
+    )
+
+
+def invite_new_centre_users() -> int:
+    """Email every centre user the feed created who has not been invited yet."""
+    invited = 0
+    for user in User.objects.filter(password=FEED_PASSWORD, invited_at=None, is_active=True):
+        if user.email:
+            send_invitation(user)
+            User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
+            invited += 1
+    return invited

@@ -1,0 +1,111 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordResetForm
+
+from learners.identifiers import is_valid_centre_number
+
+from .models import AccessRequest, Centre, Membership, User
+
+ROLE_CHOICES = Membership.Role.choices
+
+
+class RegistrationForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    email = forms.EmailField(max_length=254, help_text="You will sign in with this address.")
+    organisation = forms.CharField(
+        max_length=200, help_text="For example the consortium or local authority you work for."
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters; not a common password.",
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords do not match.")
+        elif first:
+            candidate = User(
+                username=cleaned.get("email", ""),
+                email=cleaned.get("email", ""),
+                first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""),
+            )
+            try:
+                password_validation.validate_password(first, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class RequestAccessForm(forms.Form):
+    centre = forms.CharField(
+        label="Centre number", max_length=5, help_text="The five-digit centre number."
+    )
+    role = forms.ChoiceField(label="Role wanted", choices=ROLE_CHOICES, widget=forms.RadioSelect)
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_centre(self) -> Centre:
+        number = self.cleaned_data["centre"].strip()
+        if not is_valid_centre_number(number):
+            raise forms.ValidationError("Enter a centre number of five digits.")
+        centre = Centre.objects.filter(number=number).first()
+        if centre is None:
+            raise forms.ValidationError("There is no centre with that number.")
+        if Membership.objects.filter(user=self.user, centre=centre).exists():
+            raise forms.ValidationError("You already have a role on that centre.")
+        if AccessRequest.objects.filter(
+            user=self.user, centre=centre, status=AccessRequest.Status.PENDING
+        ).exists():
+            raise forms.ValidationError(
+                "You have already asked that centre; it has not decided yet."
+            )
+        return centre
+
+
+class GrantRoleForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address", help_text="The person must have registered with Learner Tracking."
+    )
+    role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.RadioSelect, initial="viewer")
+
+    def __init__(self, *args, centre: Centre, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.centre = centre
+
+    def clean_email(self) -> User:
+        email = self.cleaned_data["email"].strip()
+        user = User.objects.filter(email__iexact=email, is_active=True).order_by("pk").first()
+        if user is None:
+            raise forms.ValidationError(
+                "No one has registered with that email address. Ask them to register first."
+            )
+        if Membership.objects.filter(user=user, centre=self.centre).exists():
+            raise forms.ValidationError("They already have a role on this centre: change it below.")
+        return user
+
+
+class ChangeRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
+
+
+class IncludingInvitedPasswordResetForm(PasswordResetForm):
+    """Centre users who never set a password can still ask for the link again."""
+
+    def get_users(self, email):
+        return User.objects.filter(email__iexact=email, is_active=True)

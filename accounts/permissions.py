@@ -1,0 +1,66 @@
+"""Who may see and change which centre: the one place that answers it.
+
+A user holds a role on a centre through a Membership. Awarding-body staff may read every
+centre, for support, but administer only where they hold the administrator role.
+Not holding any role on a centre answers 404, so that a guessed URL reveals nothing;
+holding a role too weak for the action answers 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import Centre, Membership
+
+VIEWER = Membership.Role.VIEWER
+ADMINISTRATOR = Membership.Role.ADMINISTRATOR
+
+
+def roles(user) -> dict[str, str]:
+    """Centre number -> role, for a signed-in user; read once per request."""
+    if not user.is_authenticated:
+        return {}
+    cached = getattr(user, "_centre_roles", None)
+    if cached is None:
+        cached = dict(Membership.objects.filter(user=user).values_list("centre_id", "role"))
+        user._centre_roles = cached
+    return cached
+
+
+def role_on(user, centre_number: str) -> str | None:
+    role = roles(user).get(centre_number)
+    if role is None and user.is_authenticated and user.is_staff:
+        return VIEWER
+    return role
+
+
+def visible_centres(user) -> QuerySet[Centre]:
+    """The centres whose learners the user may see."""
+    if not user.is_authenticated:
+        return Centre.objects.none()
+    if user.is_staff:
+        return Centre.objects.all()
+    return Centre.objects.filter(memberships__user=user)
+
+
+def administered_centres(user) -> QuerySet[Centre]:
+    if not user.is_authenticated:
+        return Centre.objects.none()
+    return Centre.objects.filter(memberships__user=user, memberships__role=ADMINISTRATOR)
+
+
+def can_administer(user, centre_number: str) -> bool:
+    return role_on(user, centre_number) == ADMINISTRATOR
+
+
+def centre_for(user, number: str, *, administer: bool = False) -> Centre:
+    """The centre, if the user holds a role on it: 404 when not, 403 when the role is too weak."""
+    role = role_on(user, number)
+    if role is None:
+        raise Http404("No such centre")
+    if administer and role != ADMINISTRATOR:
+        raise PermissionDenied("Only the centre's administrators can do this.")
+    try:
+        return Centre.objects.get(number=number)
+    except Centre.DoesNotExist:
+        raise Http404("No such centre") from None

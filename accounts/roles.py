@@ -1,0 +1,124 @@
+"""Granting, changing and revoking roles, and deciding access requests.
+
+Each change and its audit event are written in one transaction. The rules: only a
+centre's administrators manage its users (so no one grants above their own role), and
+the last centre-user administrator of a centre can be neither removed nor demoted.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import audit, emails
+from .models import AccessRequest, AuditEvent, Centre, Membership, User
+
+
+class RoleRuleBroken(Exception):
+    """The change would break a rule; the message says which, in the user's words."""
+
+
+def _is_last_centre_user_administrator(membership: Membership) -> bool:
+    if not (membership.is_centre_user and membership.role == Membership.Role.ADMINISTRATOR):
+        return False
+    others = (
+        Membership.objects.select_for_update()
+        .filter(
+            centre_id=membership.centre_id,
+            is_centre_user=True,
+            role=Membership.Role.ADMINISTRATOR,
+        )
+        .exclude(pk=membership.pk)
+    )
+    return not others.exists()
+
+
+def grant(actor: User, centre: Centre, user: User, role: str) -> Membership:
+    with transaction.atomic():
+        membership = Membership.objects.create(user=user, centre=centre, role=role)
+        audit.record(
+            actor,
+            AuditEvent.Action.ROLE_GRANTED,
+            centre=centre,
+            subject=user.email or user.get_username(),
+            after={"role": role},
+        )
+    return membership
+
+
+def change_role(actor: User, membership: Membership, role: str) -> None:
+    if role == membership.role:
+        return
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if role != Membership.Role.ADMINISTRATOR and _is_last_centre_user_administrator(membership):
+            raise RoleRuleBroken(
+                "This is the centre's last centre-user administrator, who cannot be demoted."
+            )
+        before = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit.record(
+            actor,
+            AuditEvent.Action.ROLE_CHANGED,
+            centre=membership.centre_id,
+            subject=membership.user.email or membership.user.get_username(),
+            before={"role": before},
+            after={"role": role},
+        )
+
+
+def revoke(actor: User, membership: Membership) -> None:
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if _is_last_centre_user_administrator(membership):
+            raise RoleRuleBroken(
+                "This is the centre's last centre-user administrator, who cannot be removed."
+            )
+        audit.record(
+            actor,
+            AuditEvent.Action.ROLE_REVOKED,
+            centre=membership.centre_id,
+            subject=membership.user.email or membership.user.get_username(),
+            before={"role": membership.role},
+        )
+        membership.delete()
+
+
+def request_access(user: User, centre: Centre, role: str) -> AccessRequest:
+    with transaction.atomic():
+        access_request = AccessRequest.objects.create(user=user, centre=centre, role=role)
+        audit.record(
+            user,
+            AuditEvent.Action.ACCESS_REQUESTED,
+            centre=centre,
+            subject=user.email or user.get_username(),
+            after={"role": role},
+        )
+    return access_request
+
+
+def decide(actor: User, access_request: AccessRequest, approve: bool) -> None:
+    """Approve (the requester gets the role asked for) or decline; the requester is emailed."""
+    with transaction.atomic():
+        access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+        if access_request.status != AccessRequest.Status.PENDING:
+            raise RoleRuleBroken("That request has already been decided.")
+        access_request.status = (
+            AccessRequest.Status.APPROVED if approve else AccessRequest.Status.DECLINED
+        )
+        access_request.decided_by = actor
+        access_request.decided_at = timezone.now()
+        access_request.save(update_fields=["status", "decided_by", "decided_at"])
+        if approve:
+            Membership.objects.get_or_create(
+                user=access_request.user,
+                centre=access_request.centre,
+                defaults={"role": access_request.role},
+            )
+        audit.record(
+            actor,
+            AuditEvent.Action.ACCESS_APPROVED if approve else AuditEvent.Action.ACCESS_DECLINED,
+            centre=access_request.centre,
+            subject=access_request.user.email or access_request.user.get_username(),
+            after={"role": access_request.role, "status": access_request.status},
+        )
+        transaction.on_commit(lambda: emails.send_decision(access_request))

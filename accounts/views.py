@@ -1,0 +1,195 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.http import require_POST
+
+from . import emails, roles
+from .forms import ChangeRoleForm, GrantRoleForm, RegistrationForm, RequestAccessForm
+from .models import AccessRequest, AuditEvent, Membership, User
+from .permissions import centre_for, visible_centres
+from .permissions import roles as roles_of
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    my_roles = roles_of(user)
+    centres = (
+        [(centre, my_roles.get(centre.number, "viewer")) for centre in visible_centres(user)[:200]]
+        if not user.is_staff
+        else []
+    )
+    administered = [
+        number for number, role in my_roles.items() if role == Membership.Role.ADMINISTRATOR
+    ]
+    return render(
+        request,
+        "home.html",
+        {
+            "centres": centres,
+            "my_requests": AccessRequest.objects.filter(
+                user=user, status=AccessRequest.Status.PENDING
+            ).select_related("centre"),
+            "requests_to_decide": AccessRequest.objects.filter(
+                centre_id__in=administered, status=AccessRequest.Status.PENDING
+            ).count(),
+        },
+    )
+
+
+@login_not_required
+def register(request: HttpRequest) -> HttpResponse:
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        existing = User.objects.filter(email__iexact=data["email"]).first()
+        if existing is not None:
+            # Same answer either way: registering must not tell who has an account.
+            emails.send_already_registered(existing)
+        else:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    username=data["email"],
+                    email=data["email"],
+                    password=data["password1"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    organisation=data["organisation"],
+                    is_active=False,
+                )
+            emails.send_confirmation(user)
+        return redirect("register_sent")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@login_not_required
+def register_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/register_sent.html")
+
+
+@login_not_required
+def confirm_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    try:
+        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        user = None
+    if user is not None and emails.confirmation_tokens.check_token(user, token):
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        messages.success(request, "Your email address is confirmed. You can now sign in.")
+        return redirect("login")
+    return render(request, "accounts/confirm_failed.html", status=400)
+
+
+def request_access(request: HttpRequest) -> HttpResponse:
+    form = RequestAccessForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        centre = form.cleaned_data["centre"]
+        roles.request_access(request.user, centre, form.cleaned_data["role"])
+        messages.success(
+            request,
+            f"Your request has gone to the administrators of {centre}. "
+            "We will email you when they decide.",
+        )
+        return redirect("home")
+    return render(request, "accounts/request_access.html", {"form": form})
+
+
+def manage_users(request: HttpRequest, number: str) -> HttpResponse:
+    centre = centre_for(request.user, number, administer=True)
+    return _manage_users_page(request, centre, GrantRoleForm(centre=centre))
+
+
+def _manage_users_page(request, centre, grant_form, status=200) -> HttpResponse:
+    members = (
+        Membership.objects.filter(centre=centre)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+    pending = (
+        AccessRequest.objects.filter(centre=centre, status=AccessRequest.Status.PENDING)
+        .select_related("user")
+        .order_by("created_at")
+    )
+    events = AuditEvent.objects.filter(centre=centre).exclude(
+        action__in=[AuditEvent.Action.SIGN_IN, AuditEvent.Action.SIGN_IN_FAILED]
+    )[:50]
+    return render(
+        request,
+        "accounts/manage_users.html",
+        {
+            "centre": centre,
+            "members": members,
+            "pending": pending,
+            "events": events,
+            "grant_form": grant_form,
+            "role_choices": Membership.Role.choices,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def grant_role(request: HttpRequest, number: str) -> HttpResponse:
+    centre = centre_for(request.user, number, administer=True)
+    form = GrantRoleForm(request.POST, centre=centre)
+    if not form.is_valid():
+        return _manage_users_page(request, centre, form, status=400)
+    user = form.cleaned_data["email"]
+    roles.grant(request.user, centre, user, form.cleaned_data["role"])
+    messages.success(
+        request, f"{user.get_full_name() or user.email} is now a {form.cleaned_data['role']}."
+    )
+    return redirect("manage_users", number=centre.number)
+
+
+@require_POST
+def change_role(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
+    centre = centre_for(request.user, number, administer=True)
+    membership = get_object_or_404(Membership, pk=membership_id, centre=centre)
+    form = ChangeRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose viewer or administrator.")
+    else:
+        try:
+            roles.change_role(request.user, membership, form.cleaned_data["role"])
+            messages.success(request, "The role was changed.")
+        except roles.RoleRuleBroken as broken:
+            messages.error(request, str(broken))
+    return redirect("manage_users", number=centre.number)
+
+
+@require_POST
+def revoke_role(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
+    centre = centre_for(request.user, number, administer=True)
+    membership = get_object_or_404(Membership, pk=membership_id, centre=centre)
+    try:
+        roles.revoke(request.user, membership)
+        messages.success(request, "The role was removed.")
+    except roles.RoleRuleBroken as broken:
+        messages.error(request, str(broken))
+    if (
+        membership.user_id == request.user.pk
+        and not Membership.objects.filter(pk=membership.pk).exists()
+    ):
+        return redirect("home")
+    return redirect("manage_users", number=centre.number)
+
+
+@require_POST
+def decide_request(
+    request: HttpRequest, number: str, request_id: int, decision: str
+) -> HttpResponse:
+    centre = centre_for(request.user, number, administer=True)
+    access_request = get_object_or_404(AccessRequest, pk=request_id, centre=centre)
+    try:
+        roles.decide(request.user, access_request, approve=decision == "approve")
+        messages.success(
+            request, f"The request was {'approved' if decision == 'approve' else 'declined'}."
+        )
+    except roles.RoleRuleBroken as broken:
+        messages.error(request, str(broken))
+    return redirect("manage_users", number=centre.number)

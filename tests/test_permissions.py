@@ -1,0 +1,117 @@
+"""Every URL × every role, after pretix's test_permissions: who gets in, and how they are kept out.
+
+Outcomes: 'login' = redirected to sign in; 'admin-login' = to the admin's sign-in; a number
+is the status code. A URL added to the project without a row here fails
+test_it_has_a_row_for_every_url.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import AccessRequest, Membership
+
+from .conftest import ROLES
+from .factories import MembershipFactory, UserFactory
+
+GET, POST = "get", "post"
+LOGIN_REQUIRED = {"anonymous": "login"}
+EVERYONE = dict.fromkeys(ROLES, 200)
+SIGNED_IN = {**EVERYONE, **LOGIN_REQUIRED}
+# Centre administration: outsiders 404, viewers (and staff, who only read) 403.
+ADMINISTER = {
+    "anonymous": "login",
+    "no_centre": 404,
+    "other_viewer": 404,
+    "viewer": 403,
+    "staff": 403,
+}
+
+MATRIX = {
+    # name: (method, kwargs, outcomes by role)
+    "home": (GET, {}, SIGNED_IN),
+    "health": (GET, {}, EVERYONE),
+    "login": (GET, {}, EVERYONE),
+    "logout": (POST, {}, dict.fromkeys(ROLES, 302)),
+    "register": (GET, {}, EVERYONE),
+    "register_sent": (GET, {}, EVERYONE),
+    "confirm_email": (GET, {"uidb64": "MQ", "token": "bad-token"}, dict.fromkeys(ROLES, 400)),
+    "password_reset": (GET, {}, EVERYONE),
+    "password_reset_done": (GET, {}, EVERYONE),
+    "password_reset_confirm": (GET, {"uidb64": "MQ", "token": "bad-token"}, EVERYONE),
+    "password_reset_complete": (GET, {}, EVERYONE),
+    "password_change": (GET, {}, SIGNED_IN),
+    "password_change_done": (GET, {}, SIGNED_IN),
+    "request_access": (GET, {}, SIGNED_IN),
+    "manage_users": (GET, {"number": "12345"}, {**ADMINISTER, "administrator": 200}),
+    "grant_role": (POST, {"number": "12345"}, {**ADMINISTER, "administrator": 400}),
+    "change_role": (
+        POST,
+        {"number": "12345", "membership_id": "VIEWER_MEMBERSHIP"},
+        {**ADMINISTER, "administrator": 302},
+    ),
+    "revoke_role": (
+        POST,
+        {"number": "12345", "membership_id": "VIEWER_MEMBERSHIP"},
+        {**ADMINISTER, "administrator": 302},
+    ),
+    "decide_request": (
+        POST,
+        {"number": "12345", "request_id": "PENDING_REQUEST", "decision": "approve"},
+        {**ADMINISTER, "administrator": 302},
+    ),
+    "admin:index": (GET, {}, {**dict.fromkeys(ROLES, "admin-login"), "staff": 200}),
+}
+
+
+def _named_urls(resolver=None, namespace=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue  # the admin's own pages: covered by admin:index and test_admin
+            yield from _named_urls(pattern, namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield namespace + pattern.name
+
+
+def test_it_has_a_row_for_every_url():
+    assert set(_named_urls()) | {"admin:index"} == set(MATRIX)
+
+
+@pytest.fixture
+def world(centre, other_centre, viewer, administrator, other_viewer, no_centre, staff):
+    requester = UserFactory(username="requester@example.org", email="requester@example.org")
+    pending = AccessRequest.objects.create(user=requester, centre=centre, role="viewer")
+    MembershipFactory(
+        user=UserFactory(username="centreuser"),
+        centre=centre,
+        role=Membership.Role.ADMINISTRATOR,
+        is_centre_user=True,
+    )
+    return {
+        "VIEWER_MEMBERSHIP": Membership.objects.get(user=viewer, centre=centre).pk,
+        "PENDING_REQUEST": pending.pk,
+    }
+
+
+CASES = [pytest.param(name, role, id=f"{name}-{role}") for name in MATRIX for role in ROLES]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), CASES)
+def test_it_lets_in_only_the_right_roles(world, as_role, name, role):
+    method, kwargs, outcomes = MATRIX[name]
+    kwargs = {k: world.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
+    url = reverse(name, kwargs=kwargs)
+    client = as_role(role)
+
+    response = getattr(client, method)(url)
+
+    expected = outcomes[role]
+    if expected == "login":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login") + "?next=")
+    elif expected == "admin-login":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+    else:
+        assert response.status_code == expected, response.content[:500]
