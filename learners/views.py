@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 
@@ -16,3 +17,8 @@ def health(request: HttpRequest) -> JsonResponse:
         database = "unavailable"
     status = 200 if database == "ok" else 503
     return JsonResponse({"database": database}, status=status)
+
+
+@login_not_required
+def contact(request: HttpRequest) -> HttpResponse:
+    return render(request, "contact.html")

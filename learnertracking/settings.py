@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "learners.context_processors.support",
             ],
         },
     },
@@ -159,6 +160,10 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Learner Tracking <noreply@localhost>")
+# The support team, shown on Contact and in the footer.
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="diplomaops@example.org")
+SUPPORT_PHONE = env("SUPPORT_PHONE", default="020 7190 4223")
+SUPPORT_HOURS = env("SUPPORT_HOURS", default="Monday to Friday, 9am to 5pm (UK time)")
 # The address links in emails point at.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 

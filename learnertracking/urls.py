@@ -6,5 +6,6 @@ from learners import views as learner_views
 urlpatterns = [
     path("", include("accounts.urls")),
     path("health/", learner_views.health, name="health"),
+    path("contact/", learner_views.contact, name="contact"),
     path("admin/", admin.site.urls),
 ]

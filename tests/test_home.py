@@ -38,3 +38,15 @@ def test_it_reports_an_unavailable_database(client, monkeypatch):
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json() == {"database": "unavailable"}
+
+
+@pytest.mark.django_db
+def test_it_shows_the_support_team_from_settings(client, settings):
+    settings.SUPPORT_EMAIL = "help@example.org"
+    settings.SUPPORT_HOURS = "Weekdays 8 to 6"
+
+    response = client.get("/contact/")
+
+    assert response.status_code == 200
+    assert b"help@example.org" in response.content
+    assert b"Weekdays 8 to 6" in response.content

@@ -30,6 +30,7 @@ MATRIX = {
     # name: (method, kwargs, outcomes by role)
     "home": (GET, {}, SIGNED_IN),
     "health": (GET, {}, EVERYONE),
+    "contact": (GET, {}, EVERYONE),
     "login": (GET, {}, EVERYONE),
     "logout": (POST, {}, dict.fromkeys(ROLES, 302)),
     "register": (GET, {}, EVERYONE),
