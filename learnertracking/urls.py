@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from learners import views as learner_views
+from learners.views import pages, search, unmatched
 
 urlpatterns = [
     path("", include("accounts.urls")),
-    path("health/", learner_views.health, name="health"),
-    path("contact/", learner_views.contact, name="contact"),
+    path("search/", search.search, name="search"),
+    path(
+        "centres/<str:number>/unmatched/",
+        unmatched.unmatched_entries,
+        name="unmatched_entries",
+    ),
+    path("health/", pages.health, name="health"),
+    path("contact/", pages.contact, name="contact"),
     path("admin/", admin.site.urls),
 ]

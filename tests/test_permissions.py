@@ -26,6 +26,9 @@ ADMINISTER = {
     "staff": 403,
 }
 
+# Centre data: outsiders 404; viewers, administrators and staff read it.
+READ = {"anonymous": "login", "no_centre": 404, "other_viewer": 404, "staff": 200}
+
 MATRIX = {
     # name: (method, kwargs, outcomes by role)
     "home": (GET, {}, SIGNED_IN),
@@ -43,6 +46,8 @@ MATRIX = {
     "password_change": (GET, {}, SIGNED_IN),
     "password_change_done": (GET, {}, SIGNED_IN),
     "request_access": (GET, {}, SIGNED_IN),
+    "search": (GET, {}, SIGNED_IN),
+    "unmatched_entries": (GET, {"number": "12345"}, {**READ, "viewer": 200, "administrator": 200}),
     "manage_users": (GET, {"number": "12345"}, {**ADMINISTER, "administrator": 200}),
     "grant_role": (POST, {"number": "12345"}, {**ADMINISTER, "administrator": 400}),
     "change_role": (

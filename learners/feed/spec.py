@@ -15,6 +15,7 @@ from accounts.emails import FEED_PASSWORD
 from accounts.models import Centre, Membership, User
 from learners import diploma, models
 from learners.identifiers import is_valid_qan, is_valid_uln
+from learners.search import fold
 
 from . import values as v
 from .bulk import Merge
@@ -204,6 +205,8 @@ def _stage_learner(row, known):
         row["uln"],
         row["forename"],
         row["surname"],
+        fold(row["forename"]),
+        fold(row["surname"]),
         row["date_of_birth"],
         row["centre"],
         row["line"],
@@ -526,6 +529,8 @@ def build_specs() -> tuple[FileSpec, ...]:
                 ("uln", "text"),
                 ("forename", "text"),
                 ("surname", "text"),
+                ("forename_key", "text"),
+                ("surname_key", "text"),
                 ("date_of_birth", "date"),
                 ("centre_id", "text"),
                 ("line_id", "text"),
@@ -543,6 +548,8 @@ def build_specs() -> tuple[FileSpec, ...]:
                         "uln",
                         "forename",
                         "surname",
+                        "forename_key",
+                        "surname_key",
                         "date_of_birth",
                         "centre_id",
                         "line_id",

@@ -19,6 +19,9 @@ class Learner(models.Model):
     uln = models.CharField("ULN", max_length=10, primary_key=True)
     forename = models.CharField(max_length=100)
     surname = models.CharField(max_length=100)
+    # Names folded for search: lower case, accents removed.
+    forename_key = models.CharField(max_length=100, editable=False, default="")
+    surname_key = models.CharField(max_length=100, editable=False, default="")
     date_of_birth = models.DateField()
     centre = models.ForeignKey("accounts.Centre", on_delete=models.PROTECT, db_index=False)
     line = models.ForeignKey(LineOfLearning, on_delete=models.PROTECT, db_index=False)
@@ -42,10 +45,26 @@ class Learner(models.Model):
         indexes = [
             models.Index(fields=["centre", "surname", "forename"], name="learner_centre_name"),
             models.Index(fields=["centre", "line", "level"], name="learner_centre_line_level"),
+            models.Index(
+                fields=["surname_key", "forename_key"],
+                name="learner_name_search",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["forename_key"],
+                name="learner_forename_search",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.uln} {self.surname}, {self.forename}"
+
+    def save(self, *args, **kwargs) -> None:
+        from learners.search import fold
+
+        self.forename_key, self.surname_key = fold(self.forename), fold(self.surname)
+        super().save(*args, **kwargs)
 
 
 class Entry(models.Model):

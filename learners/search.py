@@ -1,0 +1,47 @@
+"""Search Learner: by ULN, candidate number or name, within the user's centres only."""
+
+import re
+import unicodedata
+
+from django.db.models import Q, QuerySet
+
+from .models import Entry, Learner
+
+_DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Ørsted' and 'orsted' match, as do 'Amélie' and 'Amelie'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Letters NFKD does not decompose.
+    return plain.translate(
+        str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})
+    )
+
+
+def search_learners(user, query: str) -> QuerySet[Learner]:
+    """Learners the user may see that match the query, by the kind of query it is."""
+    visible = Learner.objects.visible_to(user).select_related("centre", "line")
+    query = query.strip()
+    if not query:
+        return visible.none()
+    if _DIGITS.fullmatch(query):
+        if len(query) == 10:
+            return visible.filter(uln=query)
+        if len(query) <= 4:
+            entered_as = Entry.objects.filter(candidate_number=query.zfill(4)).values("learner_id")
+            return visible.filter(uln__in=entered_as)
+        return visible.none()
+    words = [fold(w) for w in _WORD.findall(query)][:2]
+    if not words:
+        return visible.none()
+    if len(words) == 1:
+        (word,) = words
+        return visible.filter(Q(surname_key__startswith=word) | Q(forename_key__startswith=word))
+    first, second = words
+    return visible.filter(
+        Q(surname_key__startswith=first, forename_key__startswith=second)
+        | Q(forename_key__startswith=first, surname_key__startswith=second)
+    )

@@ -1,0 +1,92 @@
+import pytest
+from django.urls import reverse
+
+from learners.search import fold
+
+from .factories import EntryFactory, LearnerFactory, uln_for
+
+HIDDEN = uln_for(9000)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def learners(centre, other_centre):
+    return {
+        "amelie": LearnerFactory(
+            uln="9276308686", forename="Amélie", surname="Ørsted", centre=centre
+        ),
+        "ben": LearnerFactory(forename="Ben", surname="Jones", centre=centre),
+        "jo": LearnerFactory(forename="Jo", surname="Benson", centre=centre),
+        "hidden": LearnerFactory(uln=HIDDEN, forename="Ben", surname="Jonas", centre=other_centre),
+    }
+
+
+def found(client, q):
+    response = client.get(reverse("search"), {"q": q})
+    assert response.status_code == 200
+    page = response.context["page"]
+    return [] if page is None else [learner.uln for learner in page]
+
+
+def test_it_folds_case_and_accents():
+    assert fold("Ørsted") == "orsted"
+    assert fold("AMÉLIE") == "amelie"
+    assert fold("Łukasz Strauß") == "lukasz strauss"
+
+
+def test_it_finds_by_uln_exactly(client, viewer, learners):
+    client.force_login(viewer)
+    assert found(client, "9276308686") == ["9276308686"]
+    assert found(client, "927630868") == []
+
+
+def test_it_finds_by_name_in_either_order_without_case_or_accents(client, viewer, learners):
+    client.force_login(viewer)
+    amelie = learners["amelie"].uln
+    assert found(client, "orsted amelie") == [amelie]
+    assert found(client, "AMELIE ØRSTED") == [amelie]
+    assert found(client, "Ørs") == [amelie]
+    assert found(client, "amel ors") == [amelie]
+
+
+def test_a_single_word_matches_forename_or_surname(client, viewer, learners):
+    client.force_login(viewer)
+    assert set(found(client, "ben")) == {learners["ben"].uln, learners["jo"].uln}
+
+
+def test_it_finds_by_candidate_number(client, viewer, learners, centre):
+    EntryFactory(
+        centre=centre, candidate_number="0042", learner=learners["ben"], uln=learners["ben"].uln
+    )
+    client.force_login(viewer)
+    assert found(client, "42") == [learners["ben"].uln]
+    assert found(client, "0042") == [learners["ben"].uln]
+
+
+def test_it_never_reveals_a_learner_of_another_centre(client, viewer, learners):
+    client.force_login(viewer)
+    assert found(client, HIDDEN) == []
+    assert learners["hidden"].uln not in found(client, "ben")
+    response = client.get(reverse("search"), {"q": HIDDEN})
+    assert b"No learner at your centres" in response.content
+
+
+def test_staff_search_every_centre(client, staff, learners):
+    client.force_login(staff)
+    assert found(client, HIDDEN) == [HIDDEN]
+
+
+def test_an_empty_query_shows_only_the_form(client, viewer, learners):
+    client.force_login(viewer)
+    assert found(client, "   ") == []
+
+
+def test_it_answers_in_a_constant_number_of_queries(
+    client, viewer, centre, django_assert_max_num_queries
+):
+    for n in range(60):
+        LearnerFactory(centre=centre, forename="Sam", surname=f"Smith{n}")
+    client.force_login(viewer)
+    with django_assert_max_num_queries(8):
+        assert len(found(client, "smith")) == 50
