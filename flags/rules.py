@@ -1,0 +1,647 @@
+"""The flag rules: entry and assessment flags, problems, points and grades (DOMAIN.md 4).
+
+Pure functions of `flags.inputs` data and a date: no Django, no database, no clock.
+`evaluate` is called for every learner on every overnight rebuild, so it indexes the
+learner's data in one pass each and leaves every catalogue lookup to `Catalogue.plan`.
+
+Decisions where DOMAIN.md is silent (each is also noted where it is made):
+
+- Entries, results and VQ statuses only count towards a component when their
+  qualification is valid for it for this Diploma (any ASL qualification counts for ASL):
+  a PL of another line neither earns points nor raises mark or claim flags here.
+- A centre-marked unit entry whose series has no mark window in the catalogue is
+  `not-open` with no date: the window has not been published, so nothing can be late.
+- A VQ with no VQ status row counts as not verified (`overdue`); a VQ with a result issued
+  counts as claimed. The claim deadline is that of the learner's award series, else of the
+  latest series the VQ was entered in, else none.
+- An Edexcel VQ "among the ASL entries" includes a VQ status row for an ASL VQ: the status
+  feed only holds rows for learners registered on the qualification.
+- ASL is `complete` when the DAS marks it complete or its GLH reach the level's ASL GLH,
+  so the flag and the ASL % never disagree.
+- Two valid cash-ins for one component: `eligible` if either has all its mandatory unit
+  entries; otherwise the problems name the units missing from the first by code.
+- Points: per unit, the best published result counts once (a resit does not add up);
+  points computed from a grade use the level's grade scale (anything else earns 0) and
+  are whole (floor of GLH / 30 × steps).
+- `other-cab` raises no problem: its action is "nothing else to do with Edexcel". So a
+  component without problems is `complete`, `eligible` or `other-cab`.
+- `not-open` centre marks are a problem of severity `info` (it is on the shopping list so
+  the centre can plan, and is counted), dated by the window's closing date.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from learners import diploma
+
+from . import codes
+from .inputs import CASHIN, Catalogue, LearnerData, ResultInput, VQStatusInput
+
+_FS = frozenset(diploma.FUNCTIONAL_SKILLS)
+_POINTS_COMPONENTS = frozenset((diploma.PL, diploma.PROJECT))
+_FAILING = diploma.FAILING_GRADES
+_FAR_FUTURE = datetime.date.max
+_MONTHS = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# Grade -> steps of the PL unit points scale, restricted to each level's scale.
+_STEPS_BY_LEVEL: dict[str, dict[str, int]] = {
+    level: {g: diploma.GRADE_STEPS[g] for g in grades}
+    for level, grades in diploma.GRADES_BY_LEVEL.items()
+}
+_ASL = diploma.ASL
+_NO_RANK = codes.NO_ASSESSMENT_RANK
+_NOTHING: frozenset[str] = frozenset()
+_DAS_ELEMENTS = {
+    diploma.PLTS: "PLTS on the DAS",
+    diploma.WEX: "Work experience on the DAS",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One line of the shopping list (DOMAIN.md 4.5)."""
+
+    component: str
+    element: str  # e.g. 'Cash-in', 'Unit entry ENG301'
+    issue: str  # what is wrong
+    action: str  # what to do
+    deadline: datetime.date | None
+    severity: str  # codes.URGENT, codes.ACTION or codes.INFO
+    flag: str  # the flag code behind it, for its icon
+
+    def sort_key(self) -> tuple[int, datetime.date, str]:
+        return (codes.SEVERITY_RANK[self.severity], self.deadline or _FAR_FUTURE, self.element)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentFlags:
+    component: str
+    entry: str
+    assessment: str | None
+    problems: tuple[Problem, ...] = ()
+    # The date behind the assessment flag: the mark deadline or claim deadline for `due`
+    # and `overdue`, the closing date for `not-open`; None when unknown or not applicable.
+    deadline: datetime.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerFlags:
+    uln: str
+    level: str
+    components: tuple[ComponentFlags, ...]  # in the level's component order
+    points: int
+    grade: str | None
+    grade_is_estimate: bool
+    asl_percent_complete: int | None  # None for Progression (no ASL)
+    problem_count: int
+
+    def component(self, code: str) -> ComponentFlags | None:
+        for flags in self.components:
+            if flags.component == code:
+                return flags
+        return None
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every problem, most urgent first, components in order where otherwise equal."""
+        order = {code: i for i, code in enumerate(diploma.COMPONENTS)}
+        every = [p for flags in self.components for p in flags.problems]
+        every.sort(key=lambda p: (*p.sort_key()[:2], order[p.component]))
+        return tuple(every)
+
+
+def format_date(day: datetime.date) -> str:
+    """'5 July 2010': British order, independent of the process locale."""
+    return f"{day.day} {_MONTHS[day.month]} {day.year}"
+
+
+def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> LearnerFlags:
+    """The flags, problems, points and grade of one learner as at `today`."""
+    learner = data.learner
+    plan = catalogue.plan(learner.level, learner.line)
+    level = plan.level
+    component_of = plan.component_of
+    units = catalogue.units
+
+    # --- DAS -------------------------------------------------------------------------------
+    das_complete: set[str] = set()
+    asl_glh_completed: int | None = None
+    das_grade = ""
+    for row in data.das:
+        if row.complete:
+            das_complete.add(row.component)
+        if row.component == _ASL:
+            asl_glh_completed = row.asl_glh_completed
+        if row.diploma_grade and not das_grade:
+            das_grade = row.diploma_grade
+
+    # --- entries ---------------------------------------------------------------------------
+    ctx = _Context(catalogue, today, learner.award_series)
+    cashins = ctx.cashins
+    entered = ctx.entered
+    unit_entered = ctx.unit_entered
+    marked = ctx.marked
+    centre_marked = catalogue.centre_marked_units
+    for entry in data.entries:
+        qual = entry.qualification
+        component = component_of.get(qual)
+        if component is None:
+            info = catalogue.qualifications.get(qual)
+            if info is not None:
+                ctx.invalid.setdefault(info.component, set()).add(qual)
+            continue
+        series = entry.series
+        seen = entered.get(component)
+        if seen is None:
+            entered[component] = {qual: series}
+        else:
+            latest = seen.get(qual)
+            if latest is None or series > latest:
+                seen[qual] = series
+        if entry.kind == CASHIN:
+            quals = cashins.get(component)
+            if quals is None:
+                cashins[component] = {qual}
+            else:
+                quals.add(qual)
+        else:
+            unit_code = entry.unit or entry.code
+            unit_entered.add(unit_code)
+            if unit_code in centre_marked:
+                keys = marked.get(component)
+                if keys is None:
+                    marked[component] = {(series, unit_code): None}
+                else:
+                    keys[(series, unit_code)] = None
+
+    # --- results (visible from their publication day) -------------------------------------
+    resulted_units = ctx.resulted_units
+    resulted_unit_series = ctx.resulted_unit_series
+    fs_latest = ctx.fs_latest
+    best_points: dict[str, int] = {}  # unit -> best points
+    steps = _STEPS_BY_LEVEL[level.code]
+    for result in data.results:
+        if result.published_on > today:
+            continue
+        component = component_of.get(result.qualification)
+        unit_code = result.unit
+        if unit_code is not None:
+            resulted_units.add(unit_code)
+            resulted_unit_series.add((result.series, unit_code))
+            if component in _POINTS_COMPONENTS:
+                unit = units.get(unit_code)
+                if unit is None:
+                    continue
+                if result.points is not None:
+                    points = result.points
+                elif result.grade in _FAILING:
+                    points = 0
+                else:
+                    points = unit.glh * steps.get(result.grade, 0) // 30
+                if points >= best_points.get(unit_code, -1):
+                    best_points[unit_code] = points
+        elif component in _FS:
+            # Only the cash-in result is the Functional Skills result; the latest wins
+            # (ties broken by series, then code, so the input order never matters).
+            current = fs_latest.get(component)
+            if current is None or (result.published_on, result.series, result.code) > (
+                current.published_on,
+                current.series,
+                current.code,
+            ):
+                fs_latest[component] = result
+
+    if data.marks:
+        ctx.marks = {(m.series, m.unit) for m in data.marks}
+    if data.vq_statuses:
+        vq_codes = plan.vq
+        for status in data.vq_statuses:
+            qual = status.qualification
+            ctx.vq_status[qual] = status
+            if qual in vq_codes:
+                ctx.vq_by_component.setdefault(component_of[qual], set()).add(qual)
+    for qual_codes in entered.values():
+        for qual in qual_codes:
+            if qual in plan.vq:
+                ctx.vq_by_component.setdefault(component_of[qual], set()).add(qual)
+    non_edexcel = {q.component for q in data.non_edexcel} if data.non_edexcel else _NOTHING
+
+    # --- components ------------------------------------------------------------------------
+    results: list[ComponentFlags] = []
+    problem_count = 0
+    for component in level.components:
+        if component in das_complete:
+            flags = _COMPLETE[component]
+        elif component in _DAS_MISSING:
+            flags = _DAS_MISSING[component]
+        elif component == _ASL:
+            if asl_glh_completed is not None and asl_glh_completed >= level.asl_glh:
+                flags = _COMPLETE[component]
+            else:
+                flags = _asl(ctx, component in non_edexcel)
+        else:
+            flags = _qualification_component(ctx, component, component in non_edexcel)
+        problem_count += len(flags.problems)
+        results.append(flags)
+
+    # --- points, grade, ASL % --------------------------------------------------------------
+    total_points = 0
+    resulted_glh = 0
+    for unit_code, points in best_points.items():
+        total_points += points
+        resulted_glh += units[unit_code].glh
+    if das_grade:
+        grade: str | None = das_grade
+        estimate = False
+    elif resulted_glh:
+        grade = _estimate_grade(
+            total_points,
+            resulted_glh,
+            level.pl_glh + level.project_glh,
+            catalogue.thresholds[level.code],
+        )
+        estimate = True
+    else:
+        grade = None
+        estimate = False
+
+    if not level.has_asl:
+        asl_percent: int | None = None
+    elif asl_glh_completed is None:
+        asl_percent = 100 if _ASL in das_complete else 0
+    else:
+        # Floor, so that 99.5% never reads as 100% while something is still to do.
+        asl_percent = min(100, asl_glh_completed * 100 // level.asl_glh)
+
+    return LearnerFlags(
+        learner.uln,
+        level.code,
+        tuple(results),
+        total_points,
+        grade,
+        estimate,
+        asl_percent,
+        problem_count,
+    )
+
+
+def _estimate_grade(
+    points: int, resulted_glh: int, total_glh: int, thresholds: tuple[tuple[str, int], ...]
+) -> str:
+    """Points so far scaled to the full PL + project GLH, read against the thresholds.
+
+    Compared as points × total ≥ min × resulted, so no rounding can move a boundary.
+    """
+    scaled = points * total_glh
+    for grade, min_points in thresholds:
+        if scaled >= min_points * resulted_glh:
+            return grade
+    return "U"
+
+
+class _Context:
+    """One learner's data indexed for the component rules of one evaluation."""
+
+    __slots__ = (
+        "catalogue",
+        "today",
+        "award_series",
+        "cashins",
+        "entered",
+        "unit_entered",
+        "marked",
+        "invalid",
+        "resulted_units",
+        "resulted_unit_series",
+        "fs_latest",
+        "marks",
+        "vq_status",
+        "vq_by_component",
+    )
+
+    def __init__(self, catalogue: Catalogue, today: datetime.date, award_series: str) -> None:
+        self.catalogue = catalogue
+        self.today = today
+        self.award_series = award_series
+        # component -> the valid qualifications cashed in
+        self.cashins: dict[str, set[str]] = {}
+        # component -> valid qualification entered -> the latest series it was entered in
+        self.entered: dict[str, dict[str, str]] = {}
+        self.unit_entered: set[str] = set()
+        # component -> (series, unit) of centre-marked unit entries; a dict keeps the order
+        self.marked: dict[str, dict[tuple[str, str], None]] = {}
+        # component -> entered qualifications that are not valid for it in this Diploma
+        self.invalid: dict[str, set[str]] = {}
+        self.resulted_units: set[str] = set()
+        self.resulted_unit_series: set[tuple[str, str]] = set()
+        self.fs_latest: dict[str, ResultInput] = {}
+        self.marks: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
+        self.vq_status: dict[str, VQStatusInput] = {}
+        # component -> the VQs entered for it, or with a VQ status row
+        self.vq_by_component: dict[str, set[str]] = {}
+
+
+def _qualification_component(
+    ctx: _Context, component: str, has_non_edexcel: bool
+) -> ComponentFlags:
+    """PL, PROJECT and Functional Skills (DOMAIN.md 4.1), not complete on the DAS."""
+    problems: list[Problem] = []
+    cashed_in = ctx.cashins.get(component)
+    if cashed_in:
+        mandatory_units = ctx.catalogue.mandatory_units
+        unit_entered = ctx.unit_entered
+        resulted_units = ctx.resulted_units
+        first_gap: tuple[str, list[str]] | None = None
+        for qual in sorted(cashed_in) if len(cashed_in) > 1 else cashed_in:
+            gaps = [
+                u
+                for u in mandatory_units.get(qual, ())
+                if u not in unit_entered and u not in resulted_units
+            ]
+            if not gaps:
+                first_gap = None
+                break
+            if first_gap is None:
+                first_gap = (qual, gaps)
+        if first_gap is None:
+            entry = codes.ELIGIBLE
+        else:
+            entry = codes.INELIGIBLE
+            qual, gaps = first_gap
+            action = codes.ENTRY_FLAG_INFO[codes.INELIGIBLE].action
+            for unit_code in gaps:
+                problems.append(
+                    Problem(
+                        component,
+                        f"Unit entry {unit_code}",
+                        f"{qual} has been cashed in but mandatory unit {unit_code} has "
+                        "no unit entry.",
+                        action,
+                        None,
+                        codes.ACTION,
+                        entry,
+                    )
+                )
+    elif has_non_edexcel:
+        entry = codes.OTHER_CAB
+    else:
+        entry = codes.MISSING
+        entered = ctx.entered.get(component)
+        invalid = ctx.invalid.get(component)
+        if entered:
+            issue = f"Unit entries found for {', '.join(sorted(entered))}, but no cash-in."
+        elif invalid:
+            issue = (
+                "Entries found only for qualifications not valid for this Diploma: "
+                f"{', '.join(sorted(invalid))}."
+            )
+        else:
+            issue = "No entries found for this component."
+        problems.append(
+            Problem(
+                component,
+                "Cash-in",
+                issue,
+                codes.ENTRY_FLAG_INFO[codes.MISSING].action,
+                None,
+                codes.ACTION,
+                entry,
+            )
+        )
+    return _with_assessment(ctx, component, entry, problems)
+
+
+def _asl(ctx: _Context, has_non_edexcel: bool) -> ComponentFlags:
+    """ASL (DOMAIN.md 4.2), not complete on the DAS."""
+    component = _ASL
+    entered = ctx.entered.get(component)
+    problems: list[Problem] = []
+    if component in ctx.vq_by_component:
+        entry = codes.ELIGIBLE
+    elif entered:  # Edexcel GQ entries: only the national validator can judge them
+        entry = codes.UNDETERMINED
+        problems.append(
+            Problem(
+                component,
+                "ASL validity",
+                "Learner Tracking cannot check that the ASL entries "
+                f"({', '.join(sorted(entered))}) are valid for this Diploma.",
+                codes.ACTION_ASL_VALIDITY,
+                None,
+                codes.ACTION,
+                entry,
+            )
+        )
+    elif has_non_edexcel:
+        entry = codes.OTHER_CAB
+    else:
+        entry = codes.MISSING
+        problems.append(
+            Problem(
+                component,
+                "ASL entries",
+                "No Edexcel ASL entries found.",
+                codes.ACTION_ASL_MISSING,
+                None,
+                codes.ACTION,
+                entry,
+            )
+        )
+    return _with_assessment(ctx, component, entry, problems)
+
+
+class _Worst:
+    """The worst assessment flag so far and the earliest date behind it (DOMAIN.md 4.3)."""
+
+    __slots__ = ("rank", "deadline")
+
+    def __init__(self) -> None:
+        self.rank = codes.NO_ASSESSMENT_RANK
+        self.deadline: datetime.date | None = None
+
+    def consider(self, flag: str, when: datetime.date | None) -> None:
+        rank = codes.ASSESSMENT_RANK[flag]
+        if rank < self.rank:
+            self.rank, self.deadline = rank, when
+        elif (
+            rank == self.rank
+            and when is not None
+            and (self.deadline is None or when < self.deadline)
+        ):
+            self.deadline = when
+
+
+def _with_assessment(
+    ctx: _Context, component: str, entry: str, problems: list[Problem]
+) -> ComponentFlags:
+    """Add the assessment flag and its problems: the worst item wins."""
+    fs_result = ctx.fs_latest.get(component)
+    vq_quals = ctx.vq_by_component.get(component)
+    marked = ctx.marked.get(component)
+    if fs_result is None and not vq_quals and not marked:
+        # Most components of most learners: nothing to assess.
+        return ComponentFlags(component, entry, None, tuple(problems))
+
+    worst = _Worst()
+    if fs_result is not None:
+        if fs_result.grade in _FAILING:
+            worst.consider(codes.FAILED, None)
+            problems.append(
+                Problem(
+                    component,
+                    "Functional Skills result",
+                    f"The latest result for {fs_result.code} ({fs_result.series}) is "
+                    f"{fs_result.grade}, a fail.",
+                    codes.ASSESSMENT_FLAG_INFO[codes.FAILED].action,
+                    None,
+                    codes.URGENT,
+                    codes.FAILED,
+                )
+            )
+        else:
+            worst.consider(codes.PASSED, None)
+    if vq_quals:
+        for qual in sorted(vq_quals) if len(vq_quals) > 1 else vq_quals:
+            _vq_item(ctx, component, qual, worst, problems)
+    if marked:
+        _mark_items(ctx, component, marked, worst, problems)
+
+    if len(problems) > 1:
+        problems.sort(key=Problem.sort_key)
+    assessment = codes.ASSESSMENT_FLAGS[worst.rank] if worst.rank < _NO_RANK else None
+    return ComponentFlags(component, entry, assessment, tuple(problems), worst.deadline)
+
+
+def _vq_item(
+    ctx: _Context, component: str, qual: str, worst: _Worst, problems: list[Problem]
+) -> None:
+    flag_info = codes.ASSESSMENT_FLAG_INFO
+    status = ctx.vq_status.get(qual)
+    element = f"Certification claim for {qual}"
+    if status is None or not status.verified:
+        # No status row: verification has not been confirmed as far as we know.
+        worst.consider(codes.OVERDUE, None)
+        problems.append(
+            Problem(
+                component,
+                element,
+                "The centre's verification has not been confirmed.",
+                flag_info[codes.OVERDUE].vq_action,
+                None,
+                codes.URGENT,
+                codes.OVERDUE,
+            )
+        )
+    elif status.claimed_on is not None or status.result_issued_on is not None:
+        worst.consider(codes.SUBMITTED, None)
+    else:
+        # The claim must beat aggregation in the award series; without one, the series
+        # the VQ was last entered in is the best guess.
+        deadlines = ctx.catalogue.claim_deadlines
+        when = deadlines.get(ctx.award_series)
+        if when is None:
+            entered_in = ctx.entered.get(component, {}).get(qual)
+            if entered_in is not None:
+                when = deadlines.get(entered_in)
+        worst.consider(codes.DUE, when)
+        problems.append(
+            Problem(
+                component,
+                element,
+                "The centre has been verified but certification has not been claimed.",
+                flag_info[codes.DUE].vq_action,
+                when,
+                codes.ACTION,
+                codes.DUE,
+            )
+        )
+
+
+def _mark_items(
+    ctx: _Context,
+    component: str,
+    marked: dict[tuple[str, str], None],
+    worst: _Worst,
+    problems: list[Problem],
+) -> None:
+    """Centre-marked unit entries with no published result in their series yet."""
+    today = ctx.today
+    windows = ctx.catalogue.mark_windows
+    resulted = ctx.resulted_unit_series
+    marks = ctx.marks
+    flag_info = codes.ASSESSMENT_FLAG_INFO
+    for key in marked:
+        if key in resulted:
+            continue
+        if key in marks:
+            worst.consider(codes.SUBMITTED, None)
+            continue
+        series, unit_code = key
+        element = f"Centre marks for unit {unit_code} in {series}"
+        window = windows.get(key)
+        if window is None:
+            # No window published for this series yet: nothing can be late, and the
+            # centre cannot submit, so it is 'not open' with no date.
+            flag, severity, when = codes.NOT_OPEN, codes.INFO, None
+            issue = "No mark submission window has been published for this unit yet."
+            action = flag_info[codes.NOT_OPEN].action
+        elif today < window.opens_on:
+            flag, severity, when = codes.NOT_OPEN, codes.INFO, window.closes_on
+            issue = (
+                f"Centre marks not submitted; the window opens on {format_date(window.opens_on)} "
+                f"and closes on {format_date(window.closes_on)}."
+            )
+            action = flag_info[codes.NOT_OPEN].action
+        elif today <= window.closes_on:
+            flag, severity, when = codes.DUE, codes.ACTION, window.closes_on
+            issue = (
+                f"Centre marks not submitted; the window closes on {format_date(window.closes_on)}."
+            )
+            action = flag_info[codes.DUE].gq_action
+        else:
+            flag, severity, when = codes.OVERDUE, codes.URGENT, window.closes_on
+            issue = f"Centre marks not submitted; the deadline was {format_date(window.closes_on)}."
+            action = flag_info[codes.OVERDUE].gq_action
+        worst.consider(flag, when)
+        problems.append(Problem(component, element, issue, action, when, severity, flag))
+
+
+# Immutable, so every learner shares them rather than building new ones.
+_COMPLETE: dict[str, ComponentFlags] = {
+    c: ComponentFlags(c, codes.COMPLETE, None) for c in diploma.COMPONENTS
+}
+# PLTS and WEX: the centre records them on the DAS; we only report what it shows.
+_DAS_MISSING: dict[str, ComponentFlags] = {
+    c: ComponentFlags(
+        c,
+        codes.MISSING,
+        None,
+        (
+            Problem(
+                c,
+                element,
+                f"The DAS does not show {diploma.COMPONENT_NAMES[c].lower()} as complete yet.",
+                codes.ACTION_CONFIRM_ON_DAS,
+                None,
+                codes.ACTION,
+                codes.MISSING,
+            ),
+        ),
+    )
+    for c, element in _DAS_ELEMENTS.items()
+}
