@@ -4,6 +4,7 @@ Plain data with no Django imports, so that the flag rules, the feed import and t
 all read one definition (DOMAIN.md sections 1, 4.6 and 6).
 """
 
+import datetime
 from dataclasses import dataclass
 
 # Component codes are a contract: feeds, exports, URLs and data-component use them.
@@ -130,3 +131,18 @@ LINES_OF_LEARNING: dict[str, LineOfLearning] = {
 def default_award_series(registration_year: int) -> str:
     """The June series two years after the registration year (DOMAIN.md 4.7)."""
     return f"{registration_year + 2:04d}-06"
+
+
+def claim_deadline(series_code: str) -> datetime.date | None:
+    """The last day to claim VQ certification for a Diploma aggregating in the series.
+
+    The seed gives 5 July for summer 2010; we assume the same day every June and, for a
+    January series, 5 February (a month before its results, as in June). No feed carries
+    claim deadlines, so this is a documented assumption.
+    """
+    year, month = int(series_code[:4]), int(series_code[5:7])
+    if month == 6:
+        return datetime.date(year, 7, 5)
+    if month == 1:
+        return datetime.date(year, 2, 5)
+    return None

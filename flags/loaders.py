@@ -1,0 +1,186 @@
+"""From the database to the plain input of the rules.
+
+`load_learner` reads one learner for the live ILR in a constant number of queries,
+whatever their data size; `iter_learners` streams every learner for the overnight
+rebuild in chunks, with a constant number of queries per chunk. Both build the input
+with the same row-to-input functions, so the same learner gives the same input.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from learners import diploma
+from learners.models import (
+    DASStatus,
+    Entry,
+    GradeThreshold,
+    Learner,
+    MarkSubmission,
+    MarkWindow,
+    Qualification,
+    Result,
+    Series,
+    Unit,
+    VQStatus,
+)
+from nonedexcel.models import NonEdexcelQualification
+
+from .inputs import (
+    Catalogue,
+    DASInput,
+    EntryInput,
+    GradeThresholdInfo,
+    LearnerData,
+    LearnerInput,
+    MarkInput,
+    MarkWindowInfo,
+    NonEdexcelInput,
+    QualificationInfo,
+    ResultInput,
+    UnitInfo,
+    VQStatusInput,
+)
+
+LEARNER_FIELDS = ("uln", "level", "line_id", "registered_on", "award_series")
+ENTRY_FIELDS = (
+    "series_id",
+    "kind",
+    "code",
+    "qualification_id",
+    "unit_id",
+    "centre_id",
+    "received_at",
+)
+MARK_FIELDS = ("series_id", "unit_id", "submitted_on")
+RESULT_FIELDS = (
+    "series_id",
+    "code",
+    "qualification_id",
+    "unit_id",
+    "grade",
+    "points",
+    "published_on",
+)
+VQ_FIELDS = ("qualification_id", "verified", "claimed_on", "result_issued_on")
+DAS_FIELDS = ("component", "complete", "asl_glh_completed", "diploma_grade")
+NON_EDEXCEL_FIELDS = ("component", "qan", "awarding_body", "title")
+
+
+def load_catalogue() -> Catalogue:
+    """The whole catalogue, in five queries."""
+    return Catalogue(
+        qualifications=[
+            QualificationInfo(*row)
+            for row in Qualification.objects.values_list(
+                "code", "component", "kind", "level", "line_id", "glh", "title"
+            )
+        ],
+        units=[
+            UnitInfo(*row)
+            for row in Unit.objects.values_list(
+                "code", "qualification_id", "glh", "centre_marked", "mandatory"
+            )
+        ],
+        mark_windows=[
+            MarkWindowInfo(*row)
+            for row in MarkWindow.objects.values_list(
+                "series_id", "unit_id", "opens_on", "closes_on"
+            )
+        ],
+        thresholds=[
+            GradeThresholdInfo(*row)
+            for row in GradeThreshold.objects.values_list("level", "grade", "min_points")
+        ],
+        claim_deadlines={
+            code: deadline
+            for code in Series.objects.values_list("code", flat=True)
+            if (deadline := diploma.claim_deadline(code)) is not None
+        },
+    )
+
+
+def _learner(row) -> LearnerInput:
+    return LearnerInput(*row)
+
+
+def _bundle(learner: LearnerInput, rows: dict[str, list]) -> LearnerData:
+    return LearnerData(
+        learner=learner,
+        entries=tuple(EntryInput(*r) for r in rows["entries"]),
+        marks=tuple(MarkInput(*r) for r in rows["marks"]),
+        results=tuple(ResultInput(*r) for r in rows["results"]),
+        vq_statuses=tuple(VQStatusInput(*r) for r in rows["vq"]),
+        das=tuple(DASInput(*r) for r in rows["das"]),
+        non_edexcel=tuple(NonEdexcelInput(*r) for r in rows["non_edexcel"]),
+    )
+
+
+def load_learner(uln: str) -> LearnerData:
+    """One learner's input, in seven queries. Raises Learner.DoesNotExist."""
+    learner = _learner(Learner.objects.values_list(*LEARNER_FIELDS).get(uln=uln))
+    rows = {
+        "entries": Entry.objects.filter(learner_id=uln).values_list(*ENTRY_FIELDS),
+        "marks": MarkSubmission.objects.filter(uln=uln).values_list(*MARK_FIELDS),
+        "results": Result.objects.filter(uln=uln).values_list(*RESULT_FIELDS),
+        "vq": VQStatus.objects.filter(uln=uln).values_list(*VQ_FIELDS),
+        "das": DASStatus.objects.filter(uln=uln).values_list(*DAS_FIELDS),
+        "non_edexcel": NonEdexcelQualification.objects.filter(learner_id=uln).values_list(
+            *NON_EDEXCEL_FIELDS
+        ),
+    }
+    return _bundle(learner, {name: list(qs) for name, qs in rows.items()})
+
+
+def iter_learners(chunk_size: int = 5000) -> Iterator[tuple[dict, LearnerData]]:
+    """Every learner, by ULN, as (registration, input): seven queries per chunk.
+
+    Each chunk is a ULN range, so its rows come from index range scans rather than long
+    IN lists; rows held by ULN for people who are not learners fall outside every chunk.
+    """
+    last = ""
+    while True:
+        registrations = list(
+            Learner.objects.filter(uln__gt=last)
+            .order_by("uln")
+            .values_list(*LEARNER_FIELDS, "centre_id")[:chunk_size]
+        )
+        if not registrations:
+            return
+        first, last = registrations[0][0], registrations[-1][0]
+        grouped: dict[str, dict[str, list]] = {row[0]: defaultdict(list) for row in registrations}
+        for name, queryset, key in (
+            (
+                "entries",
+                Entry.objects.filter(learner_id__gte=first, learner_id__lte=last),
+                "learner_id",
+            ),
+            ("marks", MarkSubmission.objects.filter(uln__gte=first, uln__lte=last), "uln"),
+            ("results", Result.objects.filter(uln__gte=first, uln__lte=last), "uln"),
+            ("vq", VQStatus.objects.filter(uln__gte=first, uln__lte=last), "uln"),
+            ("das", DASStatus.objects.filter(uln__gte=first, uln__lte=last), "uln"),
+            (
+                "non_edexcel",
+                NonEdexcelQualification.objects.filter(learner_id__gte=first, learner_id__lte=last),
+                "learner_id",
+            ),
+        ):
+            fields = _FIELDS[name]
+            for row in queryset.values_list(key, *fields).iterator(chunk_size=10_000):
+                bucket = grouped.get(row[0])
+                if bucket is not None:
+                    bucket[name].append(row[1:])
+        for row in registrations:
+            yield (
+                {"uln": row[0], "centre": row[5]},
+                _bundle(_learner(row[:5]), grouped[row[0]]),
+            )
+
+
+_FIELDS = {
+    "entries": ENTRY_FIELDS,
+    "marks": MARK_FIELDS,
+    "results": RESULT_FIELDS,
+    "vq": VQ_FIELDS,
+    "das": DAS_FIELDS,
+    "non_edexcel": NON_EDEXCEL_FIELDS,
+}
