@@ -120,6 +120,7 @@ class UnitInfo:
     glh: int
     centre_marked: bool = False
     mandatory: bool = True
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ def load_catalogue() -> Catalogue:
         units=[
             UnitInfo(*row)
             for row in Unit.objects.values_list(
-                "code", "qualification_id", "glh", "centre_marked", "mandatory"
+                "code", "qualification_id", "glh", "centre_marked", "mandatory", "title"
             )
         ],
         mark_windows=[

@@ -12,18 +12,19 @@ import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Only the process environment: docker compose passes .env through it, and a .env file
+# for compose in the working tree must not change what tests and manage.py run against.
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
 
 # An insecure key is only acceptable for the embedded default; production must set one.
 _INSECURE_KEY = "django-insecure-embedded-default-do-not-use-in-production"
 SECRET_KEY = env("SECRET_KEY", default=_INSECURE_KEY if DEBUG else None)
-if not SECRET_KEY:
+if not SECRET_KEY or (not DEBUG and SECRET_KEY.startswith("django-insecure")):
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    raise ImproperlyConfigured("Set a real SECRET_KEY when DEBUG is off.")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from learners.views import pages, search, unmatched
+from learners.views import pages, record, search, unmatched
 
 urlpatterns = [
     path("", include("accounts.urls")),
     path("search/", search.search, name="search"),
+    path("learners/<str:uln>/", record.learner_record, name="learner_record"),
+    path("learners/<str:uln>/award-date/", record.edit_award_date, name="edit_award_date"),
     path(
         "centres/<str:number>/unmatched/",
         unmatched.unmatched_entries,

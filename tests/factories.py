@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Centre, Membership, User
 from learners import models
+from learners.diploma import LINES_OF_LEARNING
 from learners.identifiers import uln_check_digit
 
 
@@ -49,6 +50,22 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.VIEWER
 
 
+class LineOfLearningFactory(factory.django.DjangoModelFactory):
+    """The shipped lines come from a migration; transactional tests flush them, so recreate."""
+
+    class Meta:
+        model = models.LineOfLearning
+        django_get_or_create = ("code",)
+
+    code = "ENG"
+    name = factory.LazyAttribute(lambda line: LINES_OF_LEARNING[line.code].name)
+    first_teaching = factory.LazyAttribute(lambda line: LINES_OF_LEARNING[line.code].first_teaching)
+
+
+def _line(code: str | None):
+    return LineOfLearningFactory(code=code) if code else None
+
+
 class SeriesFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Series
@@ -70,7 +87,7 @@ class QualificationFactory(factory.django.DjangoModelFactory):
     component = "PL"
     kind = "GQ"
     level = 3
-    line_id = factory.LazyAttribute(lambda q: "ENG" if q.component == "PL" else None)
+    line = factory.LazyAttribute(lambda q: _line("ENG" if q.component == "PL" else None))
     glh = 540
 
 
@@ -96,7 +113,7 @@ class LearnerFactory(factory.django.DjangoModelFactory):
     surname = factory.Sequence(lambda n: f"Learner{n}")
     date_of_birth = datetime.date(1993, 9, 1)
     centre = factory.SubFactory(CentreFactory)
-    line_id = "ENG"
+    line = factory.LazyFunction(lambda: _line("ENG"))
     level = "A"
     registered_on = datetime.date(2008, 9, 15)
     award_series = "2010-06"
@@ -115,3 +132,87 @@ class EntryFactory(factory.django.DjangoModelFactory):
     code = factory.LazyAttribute(lambda e: e.unit.code if e.unit else e.qualification.code)
     qualification = factory.LazyAttribute(lambda e: e.unit.qualification)
     received_at = factory.LazyFunction(timezone.now)
+
+
+class MarkWindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.MarkWindow
+
+    series = factory.SubFactory(SeriesFactory)
+    unit = factory.SubFactory(UnitFactory, centre_marked=True)
+    opens_on = datetime.date(2010, 3, 1)
+    closes_on = datetime.date(2010, 5, 15)
+
+
+class GradeThresholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.GradeThreshold
+        django_get_or_create = ("level", "grade")
+
+    level = "A"
+    grade = "A*"
+    min_points = 300
+
+
+class MarkSubmissionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.MarkSubmission
+
+    uln = factory.Sequence(uln_for)
+    series = factory.SubFactory(SeriesFactory)
+    unit = factory.SubFactory(UnitFactory, centre_marked=True)
+    submitted_on = datetime.date(2010, 5, 1)
+
+
+class ResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Result
+
+    uln = factory.Sequence(uln_for)
+    series = factory.SubFactory(SeriesFactory)
+    unit = factory.SubFactory(UnitFactory)
+    code = factory.LazyAttribute(lambda r: r.unit.code if r.unit else r.qualification.code)
+    qualification = factory.LazyAttribute(lambda r: r.unit.qualification)
+    grade = "A"
+    points = 40
+    published_on = datetime.date(2010, 8, 19)
+
+
+class VQStatusFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.VQStatus
+
+    uln = factory.Sequence(uln_for)
+    qualification = factory.SubFactory(QualificationFactory, component="ASL", kind="VQ")
+    verified = True
+    claimed_on = datetime.date(2010, 6, 1)
+    result_issued_on = None
+
+
+class DASStatusFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.DASStatus
+
+    uln = factory.Sequence(uln_for)
+    component = "PL"
+    complete = True
+    asl_glh_completed = None
+    diploma_grade = ""
+
+
+class ImportRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ImportRun
+
+    directory = "/srv/feed/2010-08-19"
+    files = factory.LazyFunction(lambda: ["learners.csv", "entries.csv"])
+    row_counts = factory.LazyFunction(
+        lambda: {
+            "learners.csv": {"read": 1, "written": 1},
+            "entries.csv": {"read": 2, "written": 2},
+        }
+    )
+    outcome = models.ImportRun.Outcome.REJECTED
+    error_count = 1
+    errors = factory.LazyFunction(lambda: ["entries.csv:3: uln: not a valid ULN"])
+    finished_at = factory.LazyFunction(timezone.now)

@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import AccessRequest, Membership
 
 from .conftest import ROLES
-from .factories import MembershipFactory, UserFactory
+from .factories import LearnerFactory, MembershipFactory, UserFactory
 
 GET, POST = "get", "post"
 LOGIN_REQUIRED = {"anonymous": "login"}
@@ -47,6 +47,8 @@ MATRIX = {
     "password_change_done": (GET, {}, SIGNED_IN),
     "request_access": (GET, {}, SIGNED_IN),
     "search": (GET, {}, SIGNED_IN),
+    "learner_record": (GET, {"uln": "LEARNER"}, {**READ, "viewer": 200, "administrator": 200}),
+    "edit_award_date": (POST, {"uln": "LEARNER"}, {**ADMINISTER, "administrator": 302}),
     "unmatched_entries": (GET, {"number": "12345"}, {**READ, "viewer": 200, "administrator": 200}),
     "manage_users": (GET, {"number": "12345"}, {**ADMINISTER, "administrator": 200}),
     "grant_role": (POST, {"number": "12345"}, {**ADMINISTER, "administrator": 400}),
@@ -94,6 +96,7 @@ def world(centre, other_centre, viewer, administrator, other_viewer, no_centre, 
         is_centre_user=True,
     )
     return {
+        "LEARNER": LearnerFactory(centre=centre).uln,
         "VIEWER_MEMBERSHIP": Membership.objects.get(user=viewer, centre=centre).pk,
         "PENDING_REQUEST": pending.pk,
     }

@@ -6,31 +6,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('learners', '0003_learner_name_search'),
+        ("learners", "0003_learner_name_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NonEdexcelQualification',
+            name="NonEdexcelQualification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('qan', models.CharField(max_length=10, verbose_name='QAN')),
-                ('component', models.CharField(choices=[('PL', 'Principal learning'), ('PROJECT', 'Project'), ('FS_ENGLISH', 'Functional Skills English'), ('FS_MATHS', 'Functional Skills Mathematics'), ('FS_ICT', 'Functional Skills ICT'), ('ASL', 'Additional and specialist learning')], default='ASL', max_length=10)),
-                ('awarding_body', models.CharField(blank=True, max_length=100)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('added_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('learner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='non_edexcel_qualifications', to='learners.learner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("qan", models.CharField(max_length=10, verbose_name="QAN")),
+                (
+                    "component",
+                    models.CharField(
+                        choices=[
+                            ("PL", "Principal learning"),
+                            ("PROJECT", "Project"),
+                            ("FS_ENGLISH", "Functional Skills English"),
+                            ("FS_MATHS", "Functional Skills Mathematics"),
+                            ("FS_ICT", "Functional Skills ICT"),
+                            ("ASL", "Additional and specialist learning"),
+                        ],
+                        default="ASL",
+                        max_length=10,
+                    ),
+                ),
+                ("awarding_body", models.CharField(blank=True, max_length=100)),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "learner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="non_edexcel_qualifications",
+                        to="learners.learner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'non-Edexcel qualification',
-                'ordering': ['learner', 'component', 'qan'],
-                'constraints': [models.UniqueConstraint(fields=('learner', 'qan'), name='nonedexcel_learner_qan')],
+                "verbose_name": "non-Edexcel qualification",
+                "ordering": ["learner", "component", "qan"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("learner", "qan"), name="nonedexcel_learner_qan"
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,301 @@
+"""The admin site for awarding-body staff: users, centres and the roles that join them.
+
+Roles changed here follow the rules of Manage Users (DOMAIN.md section 2): every grant,
+change and revocation is recorded as an audit event with staff as the actor, and a centre's
+last centre-user administrator can be neither removed nor demoted. Access requests and the
+audit trail are shown read-only: requests are decided by the centre's administrators.
+"""
+
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import audit
+from .models import AccessRequest, AuditEvent, Centre, Membership, User
+
+LAST_ADMINISTRATOR = (
+    "Centre {centres} would be left without a centre-user administrator. Make another "
+    "centre user an administrator of it first."
+)
+
+
+def _is_centre_user_administrator(role: str, is_centre_user: bool) -> bool:
+    return is_centre_user and role == Membership.Role.ADMINISTRATOR
+
+
+def centres_left_without_centre_user_administrator(
+    replaced: Iterable[int], after: Iterable[tuple[str, str, bool]]
+) -> list[str]:
+    """Centres that lose their last centre-user administrator when the stored memberships
+    `replaced` (primary keys) give way to the states `after` (centre, role, is_centre_user).
+
+    A removed membership has no state in `after`; a new one has a state and no key.
+    """
+    replaced = [pk for pk in replaced if pk is not None]
+    after = list(after)
+    stored = Membership.objects.filter(
+        pk__in=replaced, is_centre_user=True, role=Membership.Role.ADMINISTRATOR
+    ).values_list("centre_id", flat=True)
+    broken = []
+    for centre_id in sorted(set(stored)):
+        if any(c == centre_id and _is_centre_user_administrator(role, cu) for c, role, cu in after):
+            continue
+        others = Membership.objects.filter(
+            centre_id=centre_id, is_centre_user=True, role=Membership.Role.ADMINISTRATOR
+        ).exclude(pk__in=replaced)
+        if not others.exists():
+            broken.append(centre_id)
+    return broken
+
+
+def _subject(user: User) -> str:
+    return user.email or user.get_username()
+
+
+def _record_grant(actor: User, membership: Membership) -> None:
+    audit.record(
+        actor,
+        AuditEvent.Action.ROLE_GRANTED,
+        centre=membership.centre_id,
+        subject=_subject(membership.user),
+        after={"role": membership.role},
+    )
+
+
+def _record_change(actor: User, membership: Membership, before: str) -> None:
+    if before != membership.role:
+        audit.record(
+            actor,
+            AuditEvent.Action.ROLE_CHANGED,
+            centre=membership.centre_id,
+            subject=_subject(membership.user),
+            before={"role": before},
+            after={"role": membership.role},
+        )
+
+
+def _record_revoke(actor: User, membership: Membership) -> None:
+    audit.record(
+        actor,
+        AuditEvent.Action.ROLE_REVOKED,
+        centre=membership.centre_id,
+        subject=_subject(membership.user),
+        before={"role": membership.role},
+    )
+
+
+class MembershipFormSet(BaseInlineFormSet):
+    """Memberships inline: a row keeps its user and centre, and the rule above holds."""
+
+    def clean(self) -> None:
+        super().clean()
+        replaced: list[int] = []
+        after: list[tuple[str, str, bool]] = []
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+                continue
+            instance = form.instance
+            deleting = self._should_delete_form(form)
+            if instance.pk is not None:
+                if not deleting and {"user", "centre"} & set(form.changed_data):
+                    raise ValidationError(
+                        "A role cannot be moved to another user or centre: remove it and "
+                        "grant a new one."
+                    )
+                if deleting or form.has_changed():
+                    replaced.append(instance.pk)
+            if not deleting:
+                centre = form.cleaned_data.get("centre") or getattr(instance, "centre", None)
+                after.append(
+                    (
+                        getattr(centre, "pk", None),
+                        form.cleaned_data.get("role"),
+                        bool(form.cleaned_data.get("is_centre_user")),
+                    )
+                )
+        broken = centres_left_without_centre_user_administrator(replaced, after)
+        if broken:
+            raise ValidationError(LAST_ADMINISTRATOR.format(centres=", ".join(broken)))
+
+
+class AuditedMembershipsMixin:
+    """Saves membership inlines with an audit event for each grant, change and revocation."""
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        changed = [obj for obj, _fields in formset.changed_objects]
+        before = dict(
+            Membership.objects.filter(pk__in=[m.pk for m in changed]).values_list("pk", "role")
+        )
+        for membership in formset.deleted_objects:
+            _record_revoke(request.user, membership)
+            membership.delete()
+        for membership in changed:
+            membership.save()
+            _record_change(request.user, membership, before.get(membership.pk, ""))
+        for membership in formset.new_objects:
+            membership.save()
+            _record_grant(request.user, membership)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    formset = MembershipFormSet
+    extra = 0
+    fields = ("centre", "role", "is_centre_user", "granted_at")
+    readonly_fields = ("granted_at",)
+    autocomplete_fields = ("centre",)
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).select_related("centre", "user")
+
+
+class CentreMembershipInline(MembershipInline):
+    fields = ("user", "role", "is_centre_user", "granted_at")
+    autocomplete_fields = ("user",)
+    verbose_name_plural = "users with a role on this centre"
+
+
+@admin.register(User)
+class UserAdmin(AuditedMembershipsMixin, DjangoUserAdmin):
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Organisation and invitation", {"fields": ("organisation", "invited_at")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (
+            "Who they are",
+            {"fields": ("email", "first_name", "last_name", "organisation")},
+        ),
+    )
+    readonly_fields = ("invited_at", "last_login", "date_joined")
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "organisation",
+        "is_active",
+        "is_staff",
+        "last_login",
+    )
+    search_fields = ("username", "email", "first_name", "last_name", "organisation")
+    inlines = (MembershipInline,)
+
+
+@admin.register(Centre)
+class CentreAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
+    list_display = ("number", "name", "records")
+    search_fields = ("number", "name")
+    search_help_text = "Centre number or part of the name."
+    inlines = (CentreMembershipInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Centre | None = None) -> tuple:
+        # The number is the primary key: changing it would make a second centre.
+        return ("number",) if obj is not None else ()
+
+    @admin.display(description="learner records")
+    def records(self, obj: Centre) -> str:
+        query = urlencode({"centre": obj.number})
+        return format_html(
+            '<a href="{}?{}">learners</a> · <a href="{}?{}">entries</a>',
+            reverse("admin:learners_learner_changelist"),
+            query,
+            reverse("admin:learners_entry_changelist"),
+            query,
+        )
+
+
+class MembershipForm(ModelForm):
+    class Meta:
+        model = Membership
+        fields = ("user", "centre", "role", "is_centre_user")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        centre = cleaned.get("centre") or getattr(self.instance, "centre", None)
+        after = [(getattr(centre, "pk", None), cleaned.get("role"), cleaned.get("is_centre_user"))]
+        broken = centres_left_without_centre_user_administrator([self.instance.pk], after)
+        if broken:
+            raise ValidationError(LAST_ADMINISTRATOR.format(centres=", ".join(broken)))
+        return cleaned
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipForm
+    list_display = ("user", "centre", "role", "is_centre_user", "granted_at")
+    list_filter = ("role", "is_centre_user")
+    list_select_related = ("user", "centre")
+    search_fields = ("user__username", "user__email", "=centre__number")
+    search_help_text = "Username, email address or centre number."
+    autocomplete_fields = ("user", "centre")
+    # Roles are revoked one at a time, so that the last-administrator rule is checked.
+    actions = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> tuple:
+        # Moving a role to another user or centre would be a revocation and a grant.
+        return ("user", "centre", "granted_at") if obj is not None else ("granted_at",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and centres_left_without_centre_user_administrator([obj.pk], []):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
+        before = form.initial.get("role", "") if change else None
+        super().save_model(request, obj, form, change)
+        if before is None:
+            _record_grant(request.user, obj)
+        else:
+            _record_change(request.user, obj, before)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        _record_revoke(request.user, obj)
+        super().delete_model(request, obj)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff look here; changes are made elsewhere (or never)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(ReadOnlyAdmin):
+    """Decided by the centre's administrators on Manage Users, which audits and emails."""
+
+    list_display = ("user", "centre", "role", "status", "created_at", "decided_by", "decided_at")
+    list_filter = ("status", "role")
+    list_select_related = ("user", "centre", "decided_by")
+    search_fields = ("user__username", "user__email", "=centre__number")
+    search_help_text = "Username, email address or centre number."
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor_name", "action", "centre_id", "learner_uln", "subject")
+    list_filter = ("action",)
+    search_fields = ("actor_name", "subject", "=learner_uln", "=centre__number")
+    search_help_text = "Who acted, whom it was about, a learner's ULN or a centre number."
+    show_full_result_count = False

@@ -1,0 +1,29 @@
+import calendar
+
+from django import template
+
+from learners import diploma
+
+register = template.Library()
+
+
+@register.filter
+def series_name(code: str) -> str:
+    """'2010-06' -> 'June 2010'; empty stays empty."""
+    if not code or len(code) != 7:
+        return code or ""
+    try:
+        return f"{calendar.month_name[int(code[5:])]} {code[:4]}"
+    except (ValueError, IndexError):
+        return code
+
+
+@register.filter
+def component_name(code: str) -> str:
+    return diploma.COMPONENT_NAMES.get(code, code)
+
+
+@register.filter
+def level_name(code: str) -> str:
+    level = diploma.LEVELS.get(code)
+    return level.name if level else code

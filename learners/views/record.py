@@ -1,0 +1,61 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import AuditEvent
+from accounts.permissions import can_administer
+from flags.clock import today
+from flags.loaders import load_catalogue, load_learner
+from flags.rules import evaluate
+from learners.access import learner_for
+from learners.awards import change_award_date
+from learners.forms import AwardDateForm
+from learners.record import build_record
+from nonedexcel.models import NonEdexcelQualification
+
+
+def learner_record(request: HttpRequest, uln: str) -> HttpResponse:
+    learner = learner_for(request.user, uln)
+    form = AwardDateForm(
+        initial={"award_series": learner.award_series},
+        registered_year=learner.registered_on.year,
+    )
+    return _render(request, learner, form)
+
+
+@require_POST
+def edit_award_date(request: HttpRequest, uln: str) -> HttpResponse:
+    learner = learner_for(request.user, uln, administer=True)
+    form = AwardDateForm(request.POST, registered_year=learner.registered_on.year)
+    if not form.is_valid():
+        return _render(request, learner, form, status=400)
+    if change_award_date(request.user, learner, form.cleaned_data["award_series"]):
+        messages.success(request, "The anticipated award date was changed.")
+    return redirect("learner_record", uln=learner.uln)
+
+
+def _render(request, learner, award_form, status=200) -> HttpResponse:
+    day = today()
+    data = load_learner(learner.uln)
+    catalogue = load_catalogue()
+    flags = evaluate(data, catalogue, day)
+    record = build_record(data, catalogue, flags, day)
+    return render(
+        request,
+        "learners/record.html",
+        {
+            "learner": learner,
+            "flags": flags,
+            "problems": flags.problems,
+            "record": record,
+            "today": day,
+            "can_administer": can_administer(request.user, learner.centre_id),
+            "award_form": award_form,
+            "non_edexcel": NonEdexcelQualification.objects.filter(learner=learner).select_related(
+                "added_by"
+            ),
+            "history": AuditEvent.objects.filter(learner_uln=learner.uln)[:100],
+        },
+        status=status,
+    )

@@ -1,0 +1,34 @@
+import pytest
+
+from ..builders import learner_with_everything
+from ..factories import MembershipFactory, SeriesFactory, UserFactory
+from .conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "a perfectly long passphrase"
+
+
+def test_an_administrator_edits_the_award_date_and_sees_it_in_the_history(new_page, centre):
+    learner = learner_with_everything(centre)
+    SeriesFactory(code="2011-06", name="June 2011")
+    admin = UserFactory(username="admin@la.example.org")
+    admin.set_password(PASSWORD)
+    admin.save()
+    MembershipFactory(user=admin, centre=centre, role="administrator")
+
+    page = new_page()
+    page.goto(f"/accounts/login/?next=/learners/{learner.uln}/")
+    page.get_by_label("Username").fill("admin@la.example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("heading", name="Individual Learner Record").is_visible()
+    screenshot(page, "learner-record")
+
+    page.get_by_label("Anticipated award date").select_option("2011-06")
+    page.get_by_role("button", name="Save award date").click()
+
+    assert page.get_by_text("The anticipated award date was changed.").is_visible()
+    assert page.locator("[data-award-series]").inner_text() == "June 2011"
+    history = page.locator("#history + table")
+    assert "Anticipated award date changed" in history.inner_text()
+    assert "award series: 2011-06" in history.inner_text()
