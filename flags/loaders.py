@@ -142,7 +142,7 @@ def iter_learners(chunk_size: int = 5000) -> Iterator[tuple[dict, LearnerData]]:
         registrations = list(
             Learner.objects.filter(uln__gt=last)
             .order_by("uln")
-            .values_list(*LEARNER_FIELDS, "centre_id")[:chunk_size]
+            .values_list(*LEARNER_FIELDS, "centre_id", "surname", "forename")[:chunk_size]
         )
         if not registrations:
             return
@@ -171,7 +171,7 @@ def iter_learners(chunk_size: int = 5000) -> Iterator[tuple[dict, LearnerData]]:
                     bucket[name].append(row[1:])
         for row in registrations:
             yield (
-                {"uln": row[0], "centre": row[5]},
+                {"uln": row[0], "centre": row[5], "surname": row[6], "forename": row[7]},
                 _bundle(_learner(row[:5]), grouped[row[0]]),
             )
 

@@ -9,6 +9,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -178,6 +179,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Longer than any task may run, so Redis never hands a running task to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Nightly, outside the 01:00-03:00 window in which the clocks change.
+CELERY_BEAT_SCHEDULE = {
+    "rebuild-overview": {
+        "task": "flags.rebuild_overview",
+        "schedule": crontab(
+            hour=env.int("REBUILD_HOUR", default=4), minute=env.int("REBUILD_MINUTE", default=15)
+        ),
+    }
+}
 
 # Security. SECURE_SSL_REDIRECT is off behind a proxy that terminates TLS and redirects itself.
 SESSION_COOKIE_HTTPONLY = True

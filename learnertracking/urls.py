@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from learners.views import pages, record, search, unmatched
+from learners.views import cohort, pages, record, search, unmatched
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("overview/", cohort.overview, name="overview"),
+    path("overview/export.csv", cohort.overview_export, name="overview_export"),
+    path("detail/", cohort.detail, name="detail"),
+    path("detail/export.csv", cohort.detail_export, name="detail_export"),
     path("search/", search.search, name="search"),
     path("learners/<str:uln>/", record.learner_record, name="learner_record"),
     path("learners/<str:uln>/award-date/", record.edit_award_date, name="edit_award_date"),

@@ -47,6 +47,11 @@ MATRIX = {
     "password_change_done": (GET, {}, SIGNED_IN),
     "request_access": (GET, {}, SIGNED_IN),
     "search": (GET, {}, SIGNED_IN),
+    # Cohort pages list only the user's own centres: empty, not refused, for no role.
+    "overview": (GET, {}, SIGNED_IN),
+    "overview_export": (GET, {}, SIGNED_IN),
+    "detail": (GET, {}, SIGNED_IN),
+    "detail_export": (GET, {}, SIGNED_IN),
     "learner_record": (GET, {"uln": "LEARNER"}, {**READ, "viewer": 200, "administrator": 200}),
     "edit_award_date": (POST, {"uln": "LEARNER"}, {**ADMINISTER, "administrator": 302}),
     "unmatched_entries": (GET, {"number": "12345"}, {**READ, "viewer": 200, "administrator": 200}),

@@ -36,6 +36,8 @@ class Merge:
     joins: str = ""
     update: dict[str, str] = field(default_factory=dict)
     insert_only: frozenset[str] = frozenset()
+    # Set whenever the row is written, but not a reason to write it (a "stored at" time).
+    touch: frozenset[str] = frozenset()
 
     def sql(self, stage: str) -> str:
         q = connection.ops.quote_name
@@ -43,6 +45,7 @@ class Merge:
         select = ", ".join(self.select.get(c, f"s.{q(c)}") for c in self.columns)
         changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
         new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
+        compared = {c: v for c, v in new_value.items() if c not in self.touch}
         sql = (
             f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
             f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE true "
@@ -56,7 +59,7 @@ class Merge:
             + "DO UPDATE SET "
             + ", ".join(f"{q(c)} = {v}" for c, v in new_value.items())
             + " WHERE "
-            + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in new_value.items())
+            + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in compared.items())
         )
 
 
@@ -74,15 +77,23 @@ def drop_stage(cursor, name: str) -> None:
 
 def fill_stage(cursor, name: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
     """Stream (line, *values) tuples into the staging table."""
+    copy_rows(cursor, name, ["line", *columns], rows)
+
+
+def copy_rows(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Stream tuples into a table: COPY on PostgreSQL, executemany elsewhere."""
     q = connection.ops.quote_name
-    names = ["line", *columns]
+    names = ", ".join(q(c) for c in columns)
     if connection.vendor == "postgresql":
-        sql = f"COPY {q(name)} ({', '.join(q(c) for c in names)}) FROM STDIN"
-        cursor.cursor.copy_expert(sql, _CopyStream(rows), size=1 << 16)
+        cursor.cursor.copy_expert(
+            f"COPY {q(table)} ({names}) FROM STDIN", _CopyStream(rows), size=1 << 16
+        )
     else:
-        placeholders = ", ".join("?" for _ in names)
-        sql = f"INSERT INTO {q(name)} ({', '.join(q(c) for c in names)}) VALUES ({placeholders})"
-        cursor.cursor.executemany(sql, (tuple(map(_sqlite_value, row)) for row in rows))
+        placeholders = ", ".join("?" for _ in columns)
+        cursor.cursor.executemany(
+            f"INSERT INTO {q(table)} ({names}) VALUES ({placeholders})",
+            (tuple(map(_sqlite_value, row)) for row in rows),
+        )
 
 
 def duplicate_lines(cursor, stage: str, key: Sequence[str]) -> list[tuple[int, int]]:

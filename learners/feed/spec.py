@@ -573,7 +573,8 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             # Entries delivered before their learner was registered link up now.
             after=(
-                f"UPDATE {entry} SET learner_id = uln WHERE learner_id IS NULL "
+                f"UPDATE {entry} SET learner_id = uln, stored_at = CURRENT_TIMESTAMP "
+                "WHERE learner_id IS NULL "
                 "AND uln IN (SELECT uln FROM {stage})",
             ),
         ),
@@ -623,11 +624,13 @@ def build_specs() -> tuple[FileSpec, ...]:
                         "unit_id",
                         "received_at",
                         "learner_id",
+                        "stored_at",
                     ),
                     ("centre_id", "candidate_number", "series_id", "kind", "code"),
                     # Linked only when the ULN passes the check digit and is a known learner.
-                    select={"learner_id": "l.uln"},
+                    select={"learner_id": "l.uln", "stored_at": "CURRENT_TIMESTAMP"},
                     joins=f"LEFT JOIN {_table(models.Learner)} l ON l.uln = s.link_uln",
+                    touch=frozenset({"stored_at"}),
                 ),
             ),
         ),

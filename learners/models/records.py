@@ -6,6 +6,7 @@ who arrives in a later delivery picks up what was already delivered for them.
 """
 
 from django.db import models
+from django.utils import timezone
 
 from learners import diploma
 
@@ -98,6 +99,9 @@ class Entry(models.Model):
         related_name="entries",
     )
     received_at = models.DateTimeField()
+    # When this row last changed here: later than the overnight snapshot means the
+    # Overview cannot know its effect yet ("received since the last overnight update").
+    stored_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name_plural = "entries"
@@ -115,8 +119,8 @@ class Entry(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["learner"], name="entry_learner"),
             models.Index(fields=["uln"], name="entry_uln"),
+            models.Index(fields=["learner", "stored_at"], name="entry_learner_stored"),
             models.Index(
                 fields=["centre", "received_at"],
                 name="entry_unmatched_by_centre",

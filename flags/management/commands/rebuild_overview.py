@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from flags.models import RebuildRun
+from flags.snapshot import rebuild
+
+
+class Command(BaseCommand):
+    help = "Build the Overview snapshot now (the code the nightly Celery task runs)."
+
+    def handle(self, *args, **options) -> None:
+        run = rebuild()
+        if run.outcome == RebuildRun.Outcome.SKIPPED:
+            raise CommandError("Another rebuild is running; this one was skipped.")
+        self.stdout.write(
+            self.style.SUCCESS(f"Rebuilt the overview: {run.learners} learners in {run.duration}.")
+        )

@@ -1,0 +1,136 @@
+"""The overnight snapshot the Overview and Detail read, and the record of each rebuild.
+
+A rebuild writes its rows under its own run; readers use the latest run that succeeded,
+so they see the old snapshot until the new one is complete, then the new one at once.
+Overview sort keys live here with (run, centre, key, learner) indexes.
+"""
+
+from django.db import models
+
+from learners import diploma
+
+COMPONENT_FIELDS = {c: c.lower() for c in diploma.COMPONENTS}
+
+
+class RebuildRun(models.Model):
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (another rebuild was running)"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    built_for = models.DateField(help_text="The date the flags were computed for.")
+    learners = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["outcome", "-started_at"], name="rebuildrun_outcome")]
+
+    def __str__(self) -> str:
+        return f"Rebuild {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+def _flag_fields() -> dict[str, models.Field]:
+    fields = {}
+    for name in COMPONENT_FIELDS.values():
+        fields[f"{name}_entry"] = models.CharField(max_length=12, blank=True)
+        fields[f"{name}_assessment"] = models.CharField(max_length=12, blank=True)
+        # Worst first: entry rank × 10 + assessment rank, so one key sorts by status.
+        fields[f"{name}_rank"] = models.PositiveSmallIntegerField(default=0)
+    return fields
+
+
+class OverviewRowBase(models.Model):
+    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
+    uln = models.CharField("ULN", max_length=10)
+    centre = models.ForeignKey(
+        "accounts.Centre", on_delete=models.DO_NOTHING, db_index=False, db_constraint=False
+    )
+    surname = models.CharField(max_length=100)
+    forename = models.CharField(max_length=100)
+    line = models.CharField(max_length=3)
+    level = models.CharField(max_length=1)
+    award_series = models.CharField(max_length=7, blank=True)
+    problems = models.PositiveIntegerField(default=0)
+    points = models.PositiveIntegerField(default=0)
+    grade = models.CharField(max_length=2, blank=True)
+    grade_is_estimate = models.BooleanField(default=False)
+    asl_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+OverviewRow = type(
+    "OverviewRow",
+    (OverviewRowBase,),
+    {
+        "__module__": __name__,
+        "__doc__": "One learner in the overnight snapshot: a flag pair per component.",
+        **_flag_fields(),
+        "Meta": type(
+            "Meta",
+            (),
+            {
+                "constraints": [
+                    models.UniqueConstraint(fields=["run", "uln"], name="overview_run_uln")
+                ],
+                "indexes": [
+                    models.Index(fields=["run", "centre", key, "uln"], name=f"overview_{key}")
+                    for key in (
+                        "surname",
+                        "problems",
+                        "points",
+                        "award_series",
+                        *(f"{name}_rank" for name in COMPONENT_FIELDS.values()),
+                    )
+                ],
+            },
+        ),
+    },
+)
+
+
+class DetailLine(models.Model):
+    """One line of the shopping list: a problem, or a component ready for aggregation."""
+
+    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
+    uln = models.CharField("ULN", max_length=10)
+    centre = models.ForeignKey(
+        "accounts.Centre", on_delete=models.DO_NOTHING, db_index=False, db_constraint=False
+    )
+    surname = models.CharField(max_length=100)
+    forename = models.CharField(max_length=100)
+    line = models.CharField(max_length=3)
+    level = models.CharField(max_length=1)
+    award_series = models.CharField(max_length=7, blank=True)
+    component = models.CharField(max_length=10)
+    component_order = models.PositiveSmallIntegerField()
+    ready = models.BooleanField(default=False, help_text="Ready for aggregation: nothing to do.")
+    element = models.CharField(max_length=200, blank=True)
+    issue = models.TextField(blank=True)
+    action = models.TextField(blank=True)
+    deadline = models.DateField(null=True, blank=True)
+    severity = models.CharField(max_length=10, blank=True)
+    severity_rank = models.PositiveSmallIntegerField(default=9)
+    flag = models.CharField(max_length=12, blank=True)
+    points = models.PositiveIntegerField(default=0)
+    grade = models.CharField(max_length=2, blank=True)
+    grade_is_estimate = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "centre", "surname", "uln"], name="detail_learner"),
+            models.Index(fields=["run", "centre", "deadline"], name="detail_deadline"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uln} {self.component}: {self.element or 'ready'}"

@@ -1,0 +1,242 @@
+"""The overnight rebuild of the snapshot the Overview and Detail read (DOMAIN.md 4.4).
+
+The same loaders and rules as the live ILR, streamed over every learner in chunks and
+written with COPY under a new run. Readers use the latest run that succeeded, so the
+switch to the new snapshot is the one UPDATE that marks the run succeeded; a run that
+fails or is killed leaves the previous snapshot in place. Two rebuilds never run at once:
+on PostgreSQL an advisory lock decides, and the loser records itself as skipped.
+"""
+
+import contextlib
+import itertools
+import logging
+import threading
+from collections.abc import Iterator
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from learners import diploma
+from learners.feed.bulk import copy_rows
+
+from . import codes
+from .clock import today
+from .loaders import iter_learners, load_catalogue
+from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun
+from .rules import LearnerFlags, evaluate
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 5000
+_LOCK_KEY = 0x4C54_5242  # "LTRB": the advisory lock of the rebuild
+_PROCESS_LOCK = threading.Lock()  # SQLite: one process serves the embedded default
+
+OVERVIEW_COLUMNS = (
+    "run_id",
+    "uln",
+    "centre_id",
+    "surname",
+    "forename",
+    "line",
+    "level",
+    "award_series",
+    "problems",
+    "points",
+    "grade",
+    "grade_is_estimate",
+    "asl_percent",
+    *itertools.chain.from_iterable(
+        (f"{name}_entry", f"{name}_assessment", f"{name}_rank")
+        for name in COMPONENT_FIELDS.values()
+    ),
+)
+DETAIL_COLUMNS = (
+    "run_id",
+    "uln",
+    "centre_id",
+    "surname",
+    "forename",
+    "line",
+    "level",
+    "award_series",
+    "component",
+    "component_order",
+    "ready",
+    "element",
+    "issue",
+    "action",
+    "deadline",
+    "severity",
+    "severity_rank",
+    "flag",
+    "points",
+    "grade",
+    "grade_is_estimate",
+)
+_ORDER = {code: i for i, code in enumerate(diploma.COMPONENTS)}
+
+
+def status_rank(entry: str, assessment: str | None) -> int:
+    """One sort key for a component's status, worst first."""
+    return codes.ENTRY_RANK[entry] * 10 + codes.assessment_sort_key(assessment)
+
+
+def current_run() -> RebuildRun | None:
+    """The snapshot readers should use: the latest rebuild that succeeded."""
+    return (
+        RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED)
+        .order_by("-finished_at")
+        .first()
+    )
+
+
+@contextlib.contextmanager
+def _rebuild_lock() -> Iterator[bool]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+            acquired = cursor.fetchone()[0]
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+        return
+    acquired = _PROCESS_LOCK.acquire(blocking=False)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            _PROCESS_LOCK.release()
+
+
+def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
+    """Build a new snapshot of every learner now; the run says how it went."""
+    day = today()
+    with _rebuild_lock() as acquired:
+        if not acquired:
+            now = timezone.now()
+            logger.warning("Rebuild skipped: another rebuild is running")
+            return RebuildRun.objects.create(
+                started_at=now, finished_at=now, built_for=day, outcome=RebuildRun.Outcome.SKIPPED
+            )
+        run = RebuildRun.objects.create(started_at=timezone.now(), built_for=day)
+        try:
+            run.learners = _write_snapshot(run, day, chunk_size)
+        except BaseException as exc:
+            # Killed or failed: the previous snapshot stays the current one.
+            RebuildRun.objects.filter(pk=run.pk).update(
+                outcome=RebuildRun.Outcome.FAILED,
+                finished_at=timezone.now(),
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+            logger.exception("Rebuild %s failed", run.pk)
+            raise
+        with transaction.atomic():
+            run.outcome = RebuildRun.Outcome.SUCCEEDED
+            run.finished_at = timezone.now()
+            run.save(update_fields=["outcome", "finished_at", "learners"])
+        _discard_old_snapshots(run)
+        logger.info("Rebuild %s: %s learners in %s", run.pk, run.learners, run.duration)
+        return run
+
+
+def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
+    catalogue = load_catalogue()
+    count = 0
+    learners = iter_learners(chunk_size)
+    with connection.cursor() as cursor:
+        while chunk := list(itertools.islice(learners, chunk_size)):
+            overview, detail = [], []
+            for registration, data in chunk:
+                flags = evaluate(data, catalogue, day)
+                overview.append(_overview_row(run.pk, registration, data, flags))
+                detail.extend(_detail_lines(run.pk, registration, data, flags))
+            copy_rows(cursor, OverviewRow._meta.db_table, OVERVIEW_COLUMNS, overview)
+            copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, detail)
+            count += len(chunk)
+    return count
+
+
+def _overview_row(run_id: int, registration: dict, data, flags: LearnerFlags) -> tuple:
+    learner = data.learner
+    by_component = {c.component: c for c in flags.components}
+    component_values = []
+    for code in COMPONENT_FIELDS:
+        c = by_component.get(code)
+        if c is None:  # a Progression Diploma has no ASL
+            component_values += ["", "", 99]
+        else:
+            component_values += [c.entry, c.assessment or "", status_rank(c.entry, c.assessment)]
+    return (
+        run_id,
+        learner.uln,
+        registration["centre"],
+        registration["surname"],
+        registration["forename"],
+        learner.line,
+        learner.level,
+        learner.award_series,
+        flags.problem_count,
+        flags.points,
+        flags.grade or "",
+        flags.grade_is_estimate,
+        flags.asl_percent_complete,
+        *component_values,
+    )
+
+
+def _detail_lines(run_id: int, registration: dict, data, flags: LearnerFlags) -> Iterator[tuple]:
+    learner = data.learner
+    common = (
+        run_id,
+        learner.uln,
+        registration["centre"],
+        registration["surname"],
+        registration["forename"],
+        learner.line,
+        learner.level,
+        learner.award_series,
+    )
+    grade = (flags.points, flags.grade or "", flags.grade_is_estimate)
+    for c in flags.components:
+        order = _ORDER[c.component]
+        if not c.problems:
+            yield (*common, c.component, order, True, "", "", "", None, "", 9, c.entry, *grade)
+            continue
+        for p in c.problems:
+            yield (
+                *common,
+                c.component,
+                order,
+                False,
+                p.element,
+                p.issue,
+                p.action,
+                p.deadline,
+                p.severity,
+                codes.SEVERITY_RANK[p.severity],
+                p.flag,
+                *grade,
+            )
+
+
+def _discard_old_snapshots(current: RebuildRun) -> None:
+    """Keep this snapshot and the one before (a page may still be reading it)."""
+    keep = list(
+        RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED)
+        .order_by("-finished_at")
+        .values_list("pk", flat=True)[:2]
+    )
+    stale = RebuildRun.objects.exclude(pk__in=keep).exclude(outcome=RebuildRun.Outcome.RUNNING)
+    stale_ids = list(stale.values_list("pk", flat=True))
+    for model in (OverviewRow, DetailLine):
+        model.objects.filter(run_id__in=stale_ids).delete()
+    # A run still marked running was killed; its rows can go once it is old.
+    killed = RebuildRun.objects.filter(
+        outcome=RebuildRun.Outcome.RUNNING, started_at__lt=current.started_at
+    )
+    for model in (OverviewRow, DetailLine):
+        model.objects.filter(run_id__in=killed.values("pk")).delete()
+    killed.update(outcome=RebuildRun.Outcome.FAILED, error="Did not finish (killed?)")

@@ -1,0 +1,67 @@
+"""The snapshot rows a user may see, and which of their components arrived too late for it.
+
+Shared by the Overview, the Detail, their exports and the readiness picture.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Membership
+from flags.models import DetailLine, OverviewRow, RebuildRun
+from nonedexcel.models import NonEdexcelQualification
+
+from .models import Entry
+
+STALE_AFTER = datetime.timedelta(hours=26)
+
+
+def scoped(model, run: RebuildRun | None, user) -> QuerySet:
+    """Rows of the run for the user's centres only; staff read every centre."""
+    if run is None or not user.is_authenticated:
+        return model.objects.none()
+    rows = model.objects.filter(run=run)
+    if not user.is_staff:
+        rows = rows.filter(centre_id__in=Membership.objects.filter(user=user).values("centre_id"))
+    return rows
+
+
+def overview_rows(run, user) -> QuerySet[OverviewRow]:
+    return scoped(OverviewRow, run, user)
+
+
+def detail_lines(run, user) -> QuerySet[DetailLine]:
+    return scoped(DetailLine, run, user)
+
+
+def award_series_offered(rows: QuerySet) -> list[str]:
+    """The award dates of the user's learners, for the filter's choices."""
+    return sorted(set(rows.order_by().values_list("award_series", flat=True).distinct()) - {""})
+
+
+def late_components(run: RebuildRun | None, ulns: Iterable[str]) -> dict[str, set[str]]:
+    """ULN -> components with entries or non-Edexcel records stored since the snapshot."""
+    late: dict[str, set[str]] = defaultdict(set)
+    ulns = list(ulns)
+    if run is None or not ulns:
+        return late
+    for uln, component in (
+        Entry.objects.filter(learner_id__in=ulns, stored_at__gt=run.started_at)
+        .values_list("learner_id", "qualification__component")
+        .distinct()
+    ):
+        late[uln].add(component)
+    for uln, component in (
+        NonEdexcelQualification.objects.filter(learner_id__in=ulns, added_at__gt=run.started_at)
+        .values_list("learner_id", "component")
+        .distinct()
+    ):
+        late[uln].add(component)
+    return late
+
+
+def is_stale(run: RebuildRun | None) -> bool:
+    return run is None or timezone.now() - run.finished_at > STALE_AFTER

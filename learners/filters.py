@@ -1,0 +1,103 @@
+"""The filters of the Overview and Detail: line, level, centre, award date, flags.
+
+Every choice is scoped to the user: the centre list holds only their centres, and the
+award dates offered are those of their learners in the snapshot.
+"""
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+
+from accounts.permissions import visible_centres
+from flags import codes
+from flags.models import COMPONENT_FIELDS
+
+from . import diploma
+
+NOT_SET = "none"
+
+
+class CohortFilter(django_filters.FilterSet):
+    line = django_filters.ChoiceFilter(
+        label="Line of learning",
+        choices=[(line.code, line.name) for line in diploma.LINES_OF_LEARNING.values()],
+        empty_label="All lines",
+    )
+    level = django_filters.ChoiceFilter(choices=diploma.LEVEL_CHOICES, empty_label="All levels")
+    centre = django_filters.ModelChoiceFilter(
+        queryset=None, empty_label="All your centres", to_field_name="number"
+    )
+    award = django_filters.ChoiceFilter(
+        label="Award date", method="filter_award", empty_label="Any award date"
+    )
+    award_upto = django_filters.ChoiceFilter(
+        label="Award date up to", method="filter_award_upto", empty_label="No limit"
+    )
+
+    def __init__(self, data=None, *args, user, award_series: list[str], **kwargs) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.filters["centre"].queryset = visible_centres(user).order_by("number")
+        series = [(code, _series_label(code)) for code in award_series if code]
+        self.filters["award"].extra["choices"] = [*series, (NOT_SET, "Not set")]
+        self.filters["award_upto"].extra["choices"] = series
+
+    def filter_award(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(award_series="" if value == NOT_SET else value)
+
+    def filter_award_upto(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.exclude(award_series="").filter(award_series__lte=value)
+
+
+class OverviewFilter(CohortFilter):
+    component = django_filters.ChoiceFilter(
+        label="Component",
+        choices=[(c, diploma.COMPONENT_NAMES[c]) for c in diploma.COMPONENTS],
+        method="filter_nothing",
+        empty_label="Any component",
+    )
+    flag = django_filters.ChoiceFilter(
+        label="Flag",
+        choices=[
+            *((code, f"Entry: {codes.entry_flag(code).label}") for code in codes.ENTRY_FLAGS),
+            *(
+                (code, f"Assessment: {codes.assessment_flag(code).label}")
+                for code in codes.ASSESSMENT_FLAGS
+            ),
+        ],
+        method="filter_nothing",
+        empty_label="Any flag",
+    )
+
+    def filter_nothing(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # component and flag work together in filter_queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        flag = self.form.cleaned_data.get("flag")
+        if not flag:
+            return queryset
+        component = self.form.cleaned_data.get("component")
+        kind = "entry" if flag in codes.ENTRY_FLAGS else "assessment"
+        names = [COMPONENT_FIELDS[component]] if component else COMPONENT_FIELDS.values()
+        matches = Q()
+        for name in names:
+            matches |= Q(**{f"{name}_{kind}": flag})
+        return queryset.filter(matches)
+
+
+class DetailFilter(CohortFilter):
+    show_ready = django_filters.BooleanFilter(
+        label="Show components ready for aggregation",
+        method="filter_ready",
+        widget=forms.CheckboxInput,
+    )
+
+    def filter_ready(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        # Hidden by default: an unticked box sends nothing, as a first visit does.
+        return queryset if value else queryset.filter(ready=False)
+
+
+def _series_label(code: str) -> str:
+    from learners.templatetags.learner_tags import series_name
+
+    return series_name(code)

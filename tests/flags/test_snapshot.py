@@ -1,0 +1,139 @@
+import contextlib
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+
+from flags import snapshot
+from flags.clock import today
+from flags.loaders import load_catalogue, load_learner
+from flags.models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun
+from flags.rules import evaluate
+from flags.snapshot import current_run, rebuild
+
+from ..builders import learner_with_everything
+from ..factories import LearnerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def learners(centre, other_centre):
+    return [
+        learner_with_everything(centre),
+        LearnerFactory(centre=centre, level="F", line_id="IT"),
+        LearnerFactory(centre=other_centre, level="P"),
+        LearnerFactory(centre=other_centre, level="H", line_id="CAM"),
+    ]
+
+
+def test_it_builds_one_overview_row_per_learner_and_records_the_run(learners):
+    run = rebuild()
+
+    assert run.outcome == RebuildRun.Outcome.SUCCEEDED
+    assert run.learners == 4
+    assert run.finished_at >= run.started_at
+    assert OverviewRow.objects.filter(run=run).count() == 4
+    assert current_run() == run
+
+
+def test_the_snapshot_agrees_with_the_live_record_for_every_learner(learners):
+    run = rebuild()
+    catalogue = load_catalogue()
+
+    for learner in learners:
+        live = evaluate(load_learner(learner.uln), catalogue, today())
+        row = OverviewRow.objects.get(run=run, uln=learner.uln)
+        for c in live.components:
+            name = COMPONENT_FIELDS[c.component]
+            assert getattr(row, f"{name}_entry") == c.entry
+            assert getattr(row, f"{name}_assessment") == (c.assessment or "")
+        assert (row.problems, row.points, row.grade or None) == (
+            live.problem_count,
+            live.points,
+            live.grade,
+        )
+        lines = DetailLine.objects.filter(run=run, uln=learner.uln, ready=False)
+        assert lines.count() == live.problem_count
+
+
+def test_a_failure_half_way_leaves_the_previous_snapshot_in_place(learners, monkeypatch):
+    first = rebuild()
+    calls = {"n": 0}
+    real = snapshot.copy_rows
+
+    def fail_on_the_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # overview and detail of chunk one written, then a failure
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "copy_rows", fail_on_the_second_chunk)
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        rebuild(chunk_size=2)
+
+    failed = RebuildRun.objects.get(outcome=RebuildRun.Outcome.FAILED)
+    assert "disk full" in failed.error
+    assert current_run() == first
+    assert OverviewRow.objects.filter(run=first).count() == 4
+
+    monkeypatch.setattr(snapshot, "copy_rows", real)
+    second = rebuild()
+    assert current_run() == second
+    # The failed run's half-written rows are gone.
+    assert not OverviewRow.objects.filter(run=failed).exists()
+
+
+def test_a_killed_run_is_ignored_then_cleared(learners):
+    first = rebuild()
+    killed = RebuildRun.objects.create(started_at=first.finished_at, built_for=today())
+    OverviewRow.objects.create(
+        run=killed, uln="x", centre_id="12345", surname="", forename="", line="ENG", level="A"
+    )
+
+    assert current_run() == first
+    rebuild()
+
+    killed.refresh_from_db()
+    assert killed.outcome == RebuildRun.Outcome.FAILED
+    assert not OverviewRow.objects.filter(run=killed).exists()
+
+
+def test_it_keeps_only_the_current_and_previous_snapshots(learners):
+    runs = [rebuild() for _ in range(3)]
+    assert set(OverviewRow.objects.values_list("run_id", flat=True)) == {runs[1].pk, runs[2].pk}
+
+
+@contextlib.contextmanager
+def rebuild_running_elsewhere():
+    """Hold the rebuild lock as another process would."""
+    if connection.vendor != "postgresql":
+        with snapshot._rebuild_lock() as acquired:
+            assert acquired
+            yield
+        return
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [snapshot._LOCK_KEY])
+        yield
+    finally:
+        other.close()
+
+
+def test_two_rebuilds_never_run_at_once(learners):
+    with rebuild_running_elsewhere():
+        skipped = rebuild()
+    assert skipped.outcome == RebuildRun.Outcome.SKIPPED
+    assert not OverviewRow.objects.filter(run=skipped).exists()
+    assert rebuild().outcome == RebuildRun.Outcome.SUCCEEDED
+
+
+def test_the_command_and_the_task_run_the_same_rebuild(learners, capsys):
+    from flags.tasks import rebuild_overview
+
+    call_command("rebuild_overview")
+    assert "4 learners" in capsys.readouterr().out
+    run_id = rebuild_overview.delay().get()
+    assert RebuildRun.objects.get(pk=run_id).outcome == RebuildRun.Outcome.SUCCEEDED
