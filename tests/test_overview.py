@@ -127,7 +127,7 @@ def test_it_marks_components_with_entries_received_since_the_snapshot(
     text = response.content.decode()
     assert 'data-component="FS_ENGLISH" data-kind="entry" data-flag="undetermined"' in text
     assert "received since the last overnight update" in text
-    [row] = [r for r in export(client, level="F")[1:]]
+    [row] = export(client, level="F")[1:]
     assert row[OVERVIEW_HEADER.index("FS_ENGLISH_entry")] == "undetermined"
 
 
