@@ -7,6 +7,10 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_POST
 
+from flags.snapshot import current_run
+from learners.cohort import is_stale
+from learners.readiness import legend, readiness
+
 from . import emails, roles
 from .forms import ChangeRoleForm, GrantRoleForm, RegistrationForm, RequestAccessForm
 from .models import AccessRequest, AuditEvent, Membership, User
@@ -25,10 +29,15 @@ def home(request: HttpRequest) -> HttpResponse:
     administered = [
         number for number, role in my_roles.items() if role == Membership.Role.ADMINISTRATOR
     ]
+    run = current_run()
     return render(
         request,
         "home.html",
         {
+            "run": run,
+            "stale": is_stale(run),
+            "readiness": readiness([centre for centre, _ in centres[:20]], run=run),
+            "legend": legend(),
             "centres": centres,
             "my_requests": AccessRequest.objects.filter(
                 user=user, status=AccessRequest.Status.PENDING

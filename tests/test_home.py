@@ -23,7 +23,9 @@ def test_it_shows_the_home_page_to_a_signed_in_user(client):
 def test_it_reports_health_without_sign_in(client):
     response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok"}
+    report = response.json()
+    assert (report["database"], report["status"]) == ("ok", "ok")
+    assert report["snapshot"] == {"state": "never built"}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -37,7 +39,8 @@ def test_it_reports_an_unavailable_database(client, monkeypatch):
     monkeypatch.setattr(CursorWrapper, "execute", broken)
     response = client.get("/health/")
     assert response.status_code == 503
-    assert response.json() == {"database": "unavailable"}
+    assert response.json()["database"] == "unavailable"
+    assert response.json()["status"] == "unavailable"
 
 
 @pytest.mark.django_db
@@ -50,3 +53,49 @@ def test_it_shows_the_support_team_from_settings(client, settings):
     assert response.status_code == 200
     assert b"help@example.org" in response.content
     assert b"Weekdays 8 to 6" in response.content
+
+
+@pytest.mark.django_db
+def test_it_reports_an_unreachable_broker(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["broker"] == "unavailable"
+
+
+@pytest.mark.django_db
+def test_it_reports_the_snapshot_age(client, centre):
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from flags.snapshot import rebuild
+
+    rebuild()
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=30)):
+        report = client.get("/health/").json()
+    assert report["status"] == "ok"
+    assert report["snapshot"]["state"] == "stale"
+    assert report["snapshot"]["age_hours"] >= 30
+
+
+@pytest.mark.django_db
+def test_the_home_page_draws_the_readiness_of_each_centre(client, viewer, centre):
+    from flags.snapshot import rebuild
+
+    from .factories import LearnerFactory
+
+    for n in range(3):
+        LearnerFactory(centre=centre, surname=f"L{n}")
+    rebuild()
+    client.force_login(viewer)
+
+    response = client.get("/")
+
+    text = response.content.decode()
+    assert "<svg" in text and 'role="img"' in text
+    assert "/overview/?centre=12345&amp;component=PL&amp;flag=missing" in text
+    [picture] = response.context["readiness"]
+    pl = next(bar for bar in picture.bars if bar.component == "PL")
+    assert [(s.flag, s.count) for s in pl.segments] == [("missing", 3)]

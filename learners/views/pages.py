@@ -1,22 +1,65 @@
+import redis
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
+
+from flags.snapshot import current_run
+from learners.cohort import is_stale
 
 
 @login_not_required
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness for the load balancer and compose: is the database answering?"""
+    """For load balancers and compose: the database, the broker, and the snapshot's age.
+
+    Unhealthy (503) when the database or a configured broker does not answer. An old
+    snapshot is reported, not fatal: the pages still work and say how old their data is.
+    """
+    report = {"database": _database(), "broker": _broker(), "snapshot": _snapshot()}
+    healthy = report["database"] == "ok" and report["broker"] in ("ok", "not configured")
+    report["status"] = "ok" if healthy else "unavailable"
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def _database() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        database = "ok"
     except Exception:  # noqa: BLE001 - any failure means unhealthy
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
-    return JsonResponse({"database": database}, status=status)
+        return "unavailable"
+    return "ok"
+
+
+def _broker() -> str:
+    if not settings.REDIS_URL:
+        return "not configured"
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+        )
+        client.ping()
+    except Exception:  # noqa: BLE001
+        return "unavailable"
+    return "ok"
+
+
+def _snapshot() -> dict:
+    try:
+        run = current_run()
+    except Exception:  # noqa: BLE001 - the database check reports it
+        return {"state": "unknown"}
+    if run is None:
+        return {"state": "never built"}
+    age = timezone.now() - run.finished_at
+    return {
+        "state": "stale" if is_stale(run) else "ok",
+        "built_at": run.started_at.isoformat(),
+        "age_hours": round(age.total_seconds() / 3600, 1),
+    }
 
 
 @login_not_required
