@@ -5,6 +5,7 @@ from learners.views import cohort, pages, record, search, unmatched
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("nonedexcel.urls")),
     path("overview/", cohort.overview, name="overview"),
     path("overview/export.csv", cohort.overview_export, name="overview_export"),
     path("detail/", cohort.detail, name="detail"),

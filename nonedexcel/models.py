@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -35,3 +37,18 @@ class NonEdexcelQualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner_id} {self.component} {self.qan}"
+
+
+class PendingUpload(models.Model):
+    """A bulk upload between its preview and the user's confirmation (or abandonment)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=200)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    rows_added = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.filename} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -9,6 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AccessRequest, Membership
+from nonedexcel.models import NonEdexcelQualification, PendingUpload
 
 from .conftest import ROLES
 from .factories import LearnerFactory, MembershipFactory, UserFactory
@@ -52,6 +53,31 @@ MATRIX = {
     "overview_export": (GET, {}, SIGNED_IN),
     "detail": (GET, {}, SIGNED_IN),
     "detail_export": (GET, {}, SIGNED_IN),
+    "nonedexcel_list": (GET, {}, SIGNED_IN),
+    "nonedexcel_template": (GET, {}, SIGNED_IN),
+    # Uploading needs an administrator role on some centre; an empty form is refused (400).
+    "nonedexcel_upload": (
+        POST,
+        {},
+        {**dict.fromkeys(ROLES, 403), "anonymous": "login", "administrator": 400},
+    ),
+    # An upload belongs to the person who made it: anyone else gets 404.
+    "nonedexcel_preview": (
+        GET,
+        {"upload_id": "PENDING_UPLOAD"},
+        {**dict.fromkeys(ROLES, 403), "anonymous": "login", "administrator": 200},
+    ),
+    "nonedexcel_confirm": (
+        POST,
+        {"upload_id": "PENDING_UPLOAD"},
+        {**dict.fromkeys(ROLES, 403), "anonymous": "login", "administrator": 302},
+    ),
+    "nonedexcel_add": (POST, {"uln": "LEARNER"}, {**ADMINISTER, "administrator": 400}),
+    "nonedexcel_remove": (
+        POST,
+        {"uln": "LEARNER", "item_id": "NON_EDEXCEL"},
+        {**ADMINISTER, "administrator": 302},
+    ),
     "learner_record": (GET, {"uln": "LEARNER"}, {**READ, "viewer": 200, "administrator": 200}),
     "edit_award_date": (POST, {"uln": "LEARNER"}, {**ADMINISTER, "administrator": 302}),
     "unmatched_entries": (GET, {"number": "12345"}, {**READ, "viewer": 200, "administrator": 200}),
@@ -100,8 +126,15 @@ def world(centre, other_centre, viewer, administrator, other_viewer, no_centre, 
         role=Membership.Role.ADMINISTRATOR,
         is_centre_user=True,
     )
+    learner = LearnerFactory(centre=centre)
     return {
-        "LEARNER": LearnerFactory(centre=centre).uln,
+        "LEARNER": learner.uln,
+        "NON_EDEXCEL": NonEdexcelQualification.objects.create(learner=learner, qan="500/1234/5").pk,
+        "PENDING_UPLOAD": PendingUpload.objects.create(
+            user=administrator,
+            filename="x.csv",
+            content=f"uln,qan\n{learner.uln},500/9999/1\n".encode(),
+        ).pk,
         "VIEWER_MEMBERSHIP": Membership.objects.get(user=viewer, centre=centre).pk,
         "PENDING_REQUEST": pending.pk,
     }

@@ -12,16 +12,12 @@ from learners.access import learner_for
 from learners.awards import change_award_date
 from learners.forms import AwardDateForm
 from learners.record import build_record
+from nonedexcel.forms import NonEdexcelForm
 from nonedexcel.models import NonEdexcelQualification
 
 
 def learner_record(request: HttpRequest, uln: str) -> HttpResponse:
-    learner = learner_for(request.user, uln)
-    form = AwardDateForm(
-        initial={"award_series": learner.award_series},
-        registered_year=learner.registered_on.year,
-    )
-    return _render(request, learner, form)
+    return render_record(request, learner_for(request.user, uln))
 
 
 @require_POST
@@ -29,13 +25,23 @@ def edit_award_date(request: HttpRequest, uln: str) -> HttpResponse:
     learner = learner_for(request.user, uln, administer=True)
     form = AwardDateForm(request.POST, registered_year=learner.registered_on.year)
     if not form.is_valid():
-        return _render(request, learner, form, status=400)
+        return render_record(request, learner, award_form=form, status=400)
     if change_award_date(request.user, learner, form.cleaned_data["award_series"]):
         messages.success(request, "The anticipated award date was changed.")
     return redirect("learner_record", uln=learner.uln)
 
 
-def _render(request, learner, award_form, status=200) -> HttpResponse:
+def render_record(
+    request, learner, *, award_form=None, non_edexcel_form=None, status=200
+) -> HttpResponse:
+    """The page, with forms as given (bound, with errors) or fresh."""
+    if award_form is None:
+        award_form = AwardDateForm(
+            initial={"award_series": learner.award_series},
+            registered_year=learner.registered_on.year,
+        )
+    if non_edexcel_form is None:
+        non_edexcel_form = NonEdexcelForm(learner=learner)
     day = today()
     data = load_learner(learner.uln)
     catalogue = load_catalogue()
@@ -52,6 +58,7 @@ def _render(request, learner, award_form, status=200) -> HttpResponse:
             "today": day,
             "can_administer": can_administer(request.user, learner.centre_id),
             "award_form": award_form,
+            "non_edexcel_form": non_edexcel_form,
             "non_edexcel": NonEdexcelQualification.objects.filter(learner=learner).select_related(
                 "added_by"
             ),

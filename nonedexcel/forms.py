@@ -1,0 +1,56 @@
+from django import forms
+
+from learners import diploma
+from learners.identifiers import is_valid_qan
+
+from .models import NonEdexcelQualification
+
+COMPONENT_CHOICES = [(c, diploma.COMPONENT_NAMES[c]) for c in diploma.QUALIFICATION_COMPONENTS]
+
+
+class NonEdexcelForm(forms.Form):
+    qan = forms.CharField(
+        label="QAN",
+        max_length=10,
+        help_text="The Qualification Accreditation Number, like 500/1234/5.",
+    )
+    component = forms.ChoiceField(choices=COMPONENT_CHOICES, initial=diploma.ASL)
+    awarding_body = forms.CharField(max_length=100, required=False)
+    title = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Leave blank to use the title we hold for the QAN.",
+    )
+
+    def __init__(self, *args, learner, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.learner = learner
+
+    def clean_qan(self) -> str:
+        qan = self.cleaned_data["qan"].strip().upper()
+        if not is_valid_qan(qan):
+            raise forms.ValidationError(
+                "Enter a QAN like 500/1234/5: three digits, four digits and a check character."
+            )
+        if NonEdexcelQualification.objects.filter(learner=self.learner, qan=qan).exists():
+            raise forms.ValidationError("This qualification is already recorded for the learner.")
+        return qan
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", help_text="Columns: uln,qan,component,awarding_body,title"
+    )
+
+
+class ListFilterForm(forms.Form):
+    centre = forms.ChoiceField(required=False)
+    component = forms.ChoiceField(
+        required=False, choices=[("", "Any component"), *COMPONENT_CHOICES]
+    )
+
+    def __init__(self, *args, centres, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].choices = [("", "All your centres")] + [
+            (c.number, f"{c.number} {c.name}") for c in centres
+        ]

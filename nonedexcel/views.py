@@ -1,0 +1,150 @@
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import administered_centres, visible_centres
+from learners.access import learner_for
+
+from . import records
+from .forms import ListFilterForm, NonEdexcelForm, UploadForm
+from .models import NonEdexcelQualification, PendingUpload
+from .upload import EXAMPLE, MAX_BYTES, MAX_ROWS, TEMPLATE, check_upload
+
+PENDING_KEPT = datetime.timedelta(days=1)
+
+
+def qualification_list(request: HttpRequest) -> HttpResponse:
+    centres = list(visible_centres(request.user).order_by("number")[:500])
+    form = ListFilterForm(request.GET or None, centres=centres)
+    items = NonEdexcelQualification.objects.filter(
+        learner__centre__in=[c.number for c in centres]
+    ).select_related("learner", "added_by")
+    if request.user.is_staff:
+        items = NonEdexcelQualification.objects.select_related("learner", "added_by")
+    if form.is_valid():
+        if form.cleaned_data["centre"]:
+            items = items.filter(learner__centre_id=form.cleaned_data["centre"])
+        if form.cleaned_data["component"]:
+            items = items.filter(component=form.cleaned_data["component"])
+    page = Paginator(
+        items.order_by("learner__surname", "learner__forename", "learner_id", "qan"), 50
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "nonedexcel/list.html",
+        {
+            "filter_form": form,
+            "page": page,
+            "upload_form": UploadForm(),
+            "can_upload": administered_centres(request.user).exists(),
+            **_limits(),
+        },
+    )
+
+
+def _limits() -> dict:
+    return {"max_mb": MAX_BYTES // 1024 // 1024, "max_rows": MAX_ROWS, "example": EXAMPLE}
+
+
+def template_csv(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(TEMPLATE, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="non-edexcel-template.csv"'
+    return response
+
+
+def _administered_numbers(user) -> list[str]:
+    numbers = list(administered_centres(user).values_list("number", flat=True))
+    if not numbers:
+        raise PermissionDenied("Only a centre's administrators can upload qualifications.")
+    return numbers
+
+
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    _administered_numbers(request.user)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(
+            request, "nonedexcel/upload_error.html", {"form": form, **_limits()}, status=400
+        )
+    uploaded = form.cleaned_data["file"]
+    if uploaded.size > MAX_BYTES:
+        form.add_error("file", f"The file is larger than {MAX_BYTES // 1024 // 1024} MB.")
+        return render(
+            request, "nonedexcel/upload_error.html", {"form": form, **_limits()}, status=400
+        )
+    data = uploaded.read(MAX_BYTES + 1)
+    PendingUpload.objects.filter(created_at__lt=timezone.now() - PENDING_KEPT).delete()
+    pending = PendingUpload.objects.create(
+        user=request.user, filename=uploaded.name[:200], content=data
+    )
+    return redirect("nonedexcel_preview", upload_id=pending.pk)
+
+
+def _pending_for(request, upload_id) -> PendingUpload:
+    pending = PendingUpload.objects.filter(pk=upload_id, user=request.user).first()
+    if pending is None:
+        raise Http404("No such upload")
+    return pending
+
+
+def preview(request: HttpRequest, upload_id) -> HttpResponse:
+    centres = _administered_numbers(request.user)
+    pending = _pending_for(request, upload_id)
+    check = check_upload(bytes(pending.content), centres)
+    return render(
+        request,
+        "nonedexcel/preview.html",
+        {"pending": pending, "check": check, **_limits()},
+        status=200 if check.ok or pending.confirmed_at else 400,
+    )
+
+
+@require_POST
+def confirm(request: HttpRequest, upload_id) -> HttpResponse:
+    centres = _administered_numbers(request.user)
+    pending = _pending_for(request, upload_id)
+    if pending.confirmed_at is not None:
+        messages.info(request, "This upload was already recorded; nothing was added twice.")
+        return redirect("nonedexcel_list")
+    check = check_upload(bytes(pending.content), centres)
+    if not check.ok:
+        messages.error(request, "The file has errors: nothing was recorded.")
+        return redirect("nonedexcel_preview", upload_id=pending.pk)
+    try:
+        added = records.commit_upload(request.user, pending, check)
+    except records.AlreadyConfirmed:
+        messages.info(request, "This upload was already recorded; nothing was added twice.")
+        return redirect("nonedexcel_list")
+    messages.success(
+        request, f"Recorded {added} non-Edexcel qualification{'s' if added != 1 else ''}."
+    )
+    return redirect("nonedexcel_list")
+
+
+@require_POST
+def add_for_learner(request: HttpRequest, uln: str) -> HttpResponse:
+    learner = learner_for(request.user, uln, administer=True)
+    form = NonEdexcelForm(request.POST, learner=learner)
+    if not form.is_valid():
+        from learners.views.record import render_record
+
+        return render_record(request, learner, non_edexcel_form=form, status=400)
+    records.add(request.user, learner, **form.cleaned_data)
+    messages.success(request, "The non-Edexcel qualification was recorded.")
+    return redirect("learner_record", uln=learner.uln)
+
+
+@require_POST
+def remove_for_learner(request: HttpRequest, uln: str, item_id: int) -> HttpResponse:
+    learner = learner_for(request.user, uln, administer=True)
+    item = get_object_or_404(NonEdexcelQualification, pk=item_id, learner=learner)
+    records.remove(request.user, item)
+    messages.success(request, "The non-Edexcel qualification was removed.")
+    return redirect("learner_record", uln=learner.uln)
