@@ -176,7 +176,7 @@ def bad(uln_mine, uln_theirs):
         (f"{uln_mine},500/1234/5,WEX,,", "component", "not a component"),
         (f"{uln_mine},500/1234/5,ASL,,{'x' * 201}", "title", "too long"),
         (f"{uln_mine},500/1234/5,ASL,,,extra", "-", "more values than the header"),
-        (f",500/1234/5,ASL,,", "uln", "required"),
+        (",500/1234/5,ASL,,", "uln", "required"),
     ]
 
 
