@@ -153,8 +153,10 @@ def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
                 flags = evaluate(data, catalogue, day)
                 overview.append(_overview_row(run.pk, registration, data, flags))
                 detail.extend(_detail_lines(run.pk, registration, data, flags))
-            copy_rows(cursor, OverviewRow._meta.db_table, OVERVIEW_COLUMNS, overview)
-            copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, detail)
+            # One transaction a chunk: SQLite would otherwise commit (and sync) every row.
+            with transaction.atomic():
+                copy_rows(cursor, OverviewRow._meta.db_table, OVERVIEW_COLUMNS, overview)
+                copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, detail)
             count += len(chunk)
     return count
 

@@ -1,6 +1,7 @@
 """The Overview and Detail tables (django-tables2), sorted by keys held in the snapshot."""
 
 import django_tables2 as tables
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -131,6 +132,15 @@ class DetailTable(tables.Table):
 
     def render_name(self, record):
         return f"{record.surname}, {record.forename}"
+
+    def order_deadline(self, queryset, is_descending):
+        # Lines without a deadline come last either way: they are never the most pressing.
+        deadline = (
+            F("deadline").desc(nulls_last=True)
+            if is_descending
+            else F("deadline").asc(nulls_last=True)
+        )
+        return queryset.order_by(deadline, "severity_rank", "surname", "uln"), True
 
     def render_component(self, record, value):
         return diploma.COMPONENT_NAMES.get(value, value)

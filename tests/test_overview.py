@@ -175,11 +175,29 @@ def test_the_detail_lists_problems_and_hides_ready_components_by_default(client,
     assert len(detail) - 1 == rows(client, "detail")[0].context["table"].paginator.count
 
 
-def test_it_sorts_the_detail_by_deadline(client, viewer, cohort):
+def test_it_sorts_the_detail_by_deadline(client, viewer, cohort, centre):
+    from learners.models import MarkWindow
+
+    today = timezone.localdate()
+    series = SeriesFactory(code=f"{today.year + 1}-06")
+    for n, days in enumerate((20, 5, 40)):
+        unit = UnitFactory(code=f"ENG3{50 + n}", qualification__code="DPL3ENG", centre_marked=True)
+        MarkWindow.objects.create(
+            series=series,
+            unit=unit,
+            opens_on=today - datetime.timedelta(days=1),
+            closes_on=today + datetime.timedelta(days=days),
+        )
+        EntryFactory(
+            centre=centre, unit=unit, series=series, learner=cohort["rich"], uln=cohort["rich"].uln
+        )
+    rebuild()
     client.force_login(viewer)
     _, lines = rows(client, "detail", sort="deadline")
-    deadlines = [line.deadline for line in lines if line.deadline]
-    assert deadlines == sorted(deadlines)
+    deadlines = [line.deadline for line in lines]
+    dated = [d for d in deadlines if d]
+    assert dated and dated == sorted(dated)
+    assert deadlines == dated + [None] * (len(deadlines) - len(dated))  # undated last
 
 
 def test_it_says_when_the_snapshot_is_old(client, viewer, cohort):

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Centre, Membership, User
+from flags.snapshot import rebuild
 from learners.feed.importer import import_delivery
 
 SHIPPED_CATALOGUE = Path(__file__).resolve().parents[2] / "shipped_catalogue"
@@ -39,6 +40,8 @@ class Command(BaseCommand):
             if not outcome.imported:
                 raise CommandError("\n".join(map(str, outcome.errors[:20])))
             self.stdout.write(f"Imported {folder}")
+        run = rebuild()
+        self.stdout.write(f"Built the overview: {run.learners} learners in {run.duration}")
         logins = self._create_logins()
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, what in logins:
