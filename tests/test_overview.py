@@ -225,3 +225,21 @@ def test_the_overview_takes_the_same_queries_for_1_row_and_50(
         client.get(reverse("overview"), {"sort": "-problems", "level": "A"})
     with django_assert_max_num_queries(12):
         client.get(reverse("detail"), {"sort": "deadline"})
+
+
+def test_a_non_edexcel_qualification_recorded_since_the_snapshot_shows_undetermined(
+    client, viewer, cohort
+):
+    from nonedexcel.models import NonEdexcelQualification
+
+    later = timezone.now() + datetime.timedelta(minutes=5)
+    with time_machine.travel(later):
+        NonEdexcelQualification.objects.create(
+            learner=cohort["ada"], qan="500/1234/5", component="ASL"
+        )
+    client.force_login(viewer)
+
+    response, _ = rows(client, level="F")
+
+    text = response.content.decode()
+    assert 'data-component="ASL" data-kind="entry" data-flag="undetermined"' in text
