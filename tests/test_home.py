@@ -99,3 +99,15 @@ def test_the_home_page_draws_the_readiness_of_each_centre(client, viewer, centre
     [picture] = response.context["readiness"]
     pl = next(bar for bar in picture.bars if bar.component == "PL")
     assert [(s.flag, s.count) for s in pl.segments] == [("missing", 3)]
+
+
+@pytest.mark.django_db
+def test_pages_for_signed_in_users_are_never_cached_and_carry_a_csp(client, viewer):
+    client.force_login(viewer)
+    response = client.get("/")
+    assert response["Cache-Control"] == "no-store, private"
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
