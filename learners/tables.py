@@ -2,12 +2,12 @@
 
 import django_tables2 as tables
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
 from flags import codes
 from flags.models import COMPONENT_FIELDS
+from flags.templatetags.flag_tags import flag, flag_pair
 
 from . import diploma
 
@@ -42,10 +42,7 @@ class ComponentColumn(tables.Column):
         late = self.component in getattr(record, "late_components", ())
         entry = codes.UNDETERMINED if late else value
         assessment = None if late else getattr(record, f"{self.name}_assessment") or None
-        return render_to_string(
-            "includes/flag_pair.html",
-            {"component": self.component, "entry": entry, "assessment": assessment, "late": late},
-        )
+        return flag_pair(self.component, entry, assessment, late)
 
 
 class GradeColumn(tables.Column):
@@ -147,15 +144,9 @@ class DetailTable(tables.Table):
 
     def render_issue(self, record, value):
         if record.ready:
-            return render_to_string(
-                "includes/flag_pair.html",
-                {
-                    "component": record.component,
-                    "entry": record.flag,
-                    "assessment": None,
-                    "late": False,
-                    "ready": True,
-                },
+            return format_html(
+                '{} <span class="muted">Ready for aggregation</span>',
+                flag(record.component, codes.ENTRY, record.flag),
             )
         return value
 

@@ -1,6 +1,8 @@
 """The flag badge: an icon and words, with the data-* attributes of DOMAIN.md section 8."""
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from flags import codes
 
@@ -23,20 +25,49 @@ TONES = {
 }
 
 
-@register.inclusion_tag("includes/flag.html")
-def flag(component: str, kind: str, code: str | None, late: bool = False) -> dict:
-    """`late`: entries arrived after the overnight snapshot, so the flag is not yet known."""
-    info = None
-    if code:
-        info = codes.entry_flag(code) if kind == codes.ENTRY else codes.assessment_flag(code)
-    return {
-        "component": component,
-        "kind": kind,
-        "code": code or "",
-        "info": info,
-        "tone": TONES.get(code or "", "none"),
-        "late": late,
-    }
+LATE_NOTE = '<span class="flag__note"> (received since the last overnight update)</span>'
+
+
+@register.simple_tag
+def flag(component: str, kind: str, code: str | None, late: bool = False) -> SafeString:
+    """The badge: icon and words, with data-component, data-kind and data-flag.
+
+    Built in Python rather than from a template: the Overview draws sixteen on each row.
+    `late`: data arrived after the overnight snapshot, so the flag is not yet known.
+    """
+    if not code:
+        return format_html(
+            '<span class="flag flag--none" data-component="{}" data-kind="{}" data-flag="">'
+            '<span class="muted" aria-hidden="true">—</span>'
+            '<span class="visually-hidden">No {} flag</span></span>',
+            component,
+            kind,
+            kind,
+        )
+    info = codes.entry_flag(code) if kind == codes.ENTRY else codes.assessment_flag(code)
+    note = mark_safe(LATE_NOTE) if late else ""  # noqa: S308 - a constant
+    return format_html(
+        '<span class="flag flag--{}" data-component="{}" data-kind="{}" data-flag="{}" '
+        'title="{}"><span class="flag__icon" aria-hidden="true">{}</span>'
+        '<span class="flag__label">{}</span>{}</span>',
+        TONES.get(code, "none"),
+        component,
+        kind,
+        code,
+        info.description,
+        info.symbol,
+        info.label,
+        note,
+    )
+
+
+def flag_pair(component: str, entry: str, assessment: str | None, late: bool = False) -> SafeString:
+    """A component's entry and assessment flags, one above the other."""
+    return format_html(
+        '<span class="flag-pair">{} {}</span>',
+        flag(component, codes.ENTRY, entry, late),
+        flag(component, codes.ASSESSMENT, assessment),
+    )
 
 
 @register.filter
