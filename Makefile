@@ -22,11 +22,16 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-test: lint
+# axe-core for the accessibility checks; the browser tests skip themselves without Chromium.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: lint node_modules/axe-core/axe.min.js
 	$(VENV)/bin/pytest
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_import.py
 
 clean:
-	rm -rf $(VENV) var learnertracking.sqlite3
+	rm -rf $(VENV) var node_modules learnertracking.sqlite3 test-artifacts
