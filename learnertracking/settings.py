@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "learners",
     "flags",
     "nonedexcel",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Learner Tracking <norepl
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="diplomaops@example.org")
 SUPPORT_PHONE = env("SUPPORT_PHONE", default="020 7190 4223")
 SUPPORT_HOURS = env("SUPPORT_HOURS", default="Monday to Friday, 9am to 5pm (UK time)")
+# Live chat: when support officers answer (outside these hours the page says they will
+# answer by email), and how long a closed conversation is kept before it is deleted.
+CHAT_OFFICE_HOURS = {
+    "weekdays": env.list("CHAT_WEEKDAYS", cast=int, default=[0, 1, 2, 3, 4]),  # Monday is 0
+    "opens": env("CHAT_OPENS", default="09:00"),
+    "closes": env("CHAT_CLOSES", default="17:00"),
+    "timezone": env("CHAT_TIMEZONE", default="Europe/London"),
+}
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=365)
 # The address links in emails point at.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -191,7 +201,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(
             hour=env.int("REBUILD_HOUR", default=4), minute=env.int("REBUILD_MINUTE", default=15)
         ),
-    }
+    },
+    "delete-old-conversations": {
+        "task": "support.delete_old_conversations",
+        "schedule": crontab(hour=5, minute=30),
+    },
 }
 
 # Security. SECURE_SSL_REDIRECT is off behind a proxy that terminates TLS and redirects itself.

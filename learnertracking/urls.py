@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from learners.views import cohort, pages, record, search, unmatched
+from learners.views import help as help_views
 
 urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("nonedexcel.urls")),
+    path("", include("support.urls")),
     path("overview/", cohort.overview, name="overview"),
     path("overview/export.csv", cohort.overview_export, name="overview_export"),
     path("detail/", cohort.detail, name="detail"),
@@ -20,5 +22,6 @@ urlpatterns = [
     ),
     path("health/", pages.health, name="health"),
     path("contact/", pages.contact, name="contact"),
+    path("help/", help_views.help_page, name="help"),
     path("admin/", admin.site.urls),
 ]

@@ -216,3 +216,9 @@ class ImportRunFactory(factory.django.DjangoModelFactory):
     error_count = 1
     errors = factory.LazyFunction(lambda: ["entries.csv:3: uln: not a valid ULN"])
     finished_at = factory.LazyFunction(timezone.now)
+
+
+def ensure_lines_of_learning() -> None:
+    """The migration's lines of learning, after a transactional test has flushed them."""
+    for code in LINES_OF_LEARNING:
+        LineOfLearningFactory(code=code)

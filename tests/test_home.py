@@ -94,7 +94,7 @@ def test_the_home_page_draws_the_readiness_of_each_centre(client, viewer, centre
     response = client.get("/")
 
     text = response.content.decode()
-    assert "<svg" in text and "role=\"group\"" in text
+    assert "<svg" in text and 'role="group"' in text
     assert "/overview/?centre=12345&amp;component=PL&amp;flag=missing" in text
     [picture] = response.context["readiness"]
     pl = next(bar for bar in picture.bars if bar.component == "PL")
@@ -111,3 +111,30 @@ def test_pages_for_signed_in_users_are_never_cached_and_carry_a_csp(client, view
     assert "unsafe-inline" not in csp
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+def test_an_unexpected_failure_shows_a_plain_page(client, viewer, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    client.force_login(viewer)
+    client.raise_request_exception = False
+
+    def broken(self, sql, params=None):
+        raise DatabaseError("the database has gone away")
+
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    response = client.get("/overview/")
+
+    assert response.status_code == 500
+    text = response.content.decode()
+    assert "Sorry, something went wrong" in text
+    assert "gone away" not in text
+
+
+@pytest.mark.django_db
+def test_a_missing_page_says_why_in_plain_words(client, viewer):
+    client.force_login(viewer)
+    response = client.get("/learners/0000000000/")
+    assert response.status_code == 404
+    assert "belongs to a centre you do not have a role on" in response.content.decode()

@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AccessRequest, Membership
 from nonedexcel.models import NonEdexcelQualification, PendingUpload
+from support import chat
 
 from .conftest import ROLES
 from .factories import LearnerFactory, MembershipFactory, UserFactory
@@ -30,11 +31,15 @@ ADMINISTER = {
 # Centre data: outsiders 404; viewers, administrators and staff read it.
 READ = {"anonymous": "login", "no_centre": 404, "other_viewer": 404, "staff": 200}
 
+# A support conversation: its owner (the viewer) and the support team read it; others 404.
+CONVERSATION_READ = {**dict.fromkeys(ROLES, 404), "anonymous": "login", "viewer": 200, "staff": 200}
+
 MATRIX = {
     # name: (method, kwargs, outcomes by role)
     "home": (GET, {}, SIGNED_IN),
     "health": (GET, {}, EVERYONE),
     "contact": (GET, {}, EVERYONE),
+    "help": (GET, {}, EVERYONE),
     "login": (GET, {}, EVERYONE),
     "logout": (POST, {}, dict.fromkeys(ROLES, 302)),
     "register": (GET, {}, EVERYONE),
@@ -98,6 +103,34 @@ MATRIX = {
         {"number": "12345", "request_id": "PENDING_REQUEST", "decision": "approve"},
         {**ADMINISTER, "administrator": 302},
     ),
+    # Live chat: anyone signed in starts one; a conversation is its owner's (the viewer
+    # here) and the support team's (staff, a superuser, holds support.answer_chat).
+    "support_start": (GET, {}, SIGNED_IN),
+    "support_inbox": (GET, {}, {**dict.fromkeys(ROLES, 403), "anonymous": "login", "staff": 200}),
+    "support_conversation": (GET, {"conversation_id": "CONVERSATION"}, CONVERSATION_READ),
+    "support_messages": (GET, {"conversation_id": "CONVERSATION"}, CONVERSATION_READ),
+    # An empty reply is refused (400) once the sender is allowed to write.
+    "support_reply": (
+        POST,
+        {"conversation_id": "CONVERSATION"},
+        {**CONVERSATION_READ, "viewer": 400, "staff": 400},
+    ),
+    "support_claim": (
+        POST,
+        {"conversation_id": "CONVERSATION"},
+        {**CONVERSATION_READ, "viewer": 403, "staff": 302},
+    ),
+    "support_close": (
+        POST,
+        {"conversation_id": "CONVERSATION"},
+        {**CONVERSATION_READ, "viewer": 302, "staff": 302},
+    ),
+    # Only the owner has the transcript emailed, to their own address.
+    "support_transcript": (
+        POST,
+        {"conversation_id": "CLOSED_CONVERSATION"},
+        {**CONVERSATION_READ, "viewer": 302, "staff": 403},
+    ),
     "admin:index": (GET, {}, {**dict.fromkeys(ROLES, "admin-login"), "staff": 200}),
 }
 
@@ -127,6 +160,9 @@ def world(centre, other_centre, viewer, administrator, other_viewer, no_centre, 
         is_centre_user=True,
     )
     learner = LearnerFactory(centre=centre)
+    conversation = chat.open_conversation(viewer, "A question", "Hello", learner.uln)
+    closed = chat.open_conversation(viewer, "An old question", "Hello again")
+    chat.close(closed, viewer)
     return {
         "LEARNER": learner.uln,
         "NON_EDEXCEL": NonEdexcelQualification.objects.create(learner=learner, qan="500/1234/5").pk,
@@ -137,6 +173,8 @@ def world(centre, other_centre, viewer, administrator, other_viewer, no_centre, 
         ).pk,
         "VIEWER_MEMBERSHIP": Membership.objects.get(user=viewer, centre=centre).pk,
         "PENDING_REQUEST": pending.pk,
+        "CONVERSATION": conversation.pk,
+        "CLOSED_CONVERSATION": closed.pk,
     }
 
 

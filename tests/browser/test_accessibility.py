@@ -18,7 +18,7 @@ from learners.management.commands.setup_demo import SHIPPED_CATALOGUE
 from learners.models import Entry, Learner
 from nonedexcel.models import PendingUpload
 
-from ..factories import MembershipFactory, UserFactory
+from ..factories import MembershipFactory, UserFactory, ensure_lines_of_learning
 from .conftest import screenshot
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -33,6 +33,7 @@ pytestmark = [
 
 @pytest.fixture
 def demo_site(tmp_path):
+    ensure_lines_of_learning()
     assert import_delivery(SHIPPED_CATALOGUE).imported
     generate(tmp_path / "delivery", centres=2, learners=40, seed=3, today=timezone.localdate())
     assert import_delivery(tmp_path / "delivery").imported
@@ -70,6 +71,7 @@ def pages(site) -> dict[str, str]:
         "request-access": "/accounts/request-access/",
         "password-change": "/accounts/password_change/",
         "help": "/help/",
+        "chat": "/support/",
         "contact": "/contact/",
     }
 
