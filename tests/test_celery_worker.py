@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from celery import Celery
 from django.db import connection
 
 from flags.models import RebuildRun
@@ -61,12 +61,11 @@ def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
         cwd=ROOT,
         env=env,
     )
+    # A client of its own: the project's app may already hold a connection to the
+    # in-memory broker the other tests use.
+    sender = Celery("sender", broker=REDIS_URL)
     try:
-        from learnertracking.celery import app
-
-        app.conf.broker_url = REDIS_URL
-        app.conf.task_always_eager = False
-        app.send_task("flags.rebuild_overview", queue=queue)
+        sender.send_task("flags.rebuild_overview", queue=queue)
         deadline = time.monotonic() + 60
         run = None
         while time.monotonic() < deadline:
@@ -78,7 +77,6 @@ def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
         assert run is not None, "no rebuild completed through the broker within 60 s"
         assert run.learners == 3
     finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
-        app.conf.task_always_eager = True
+        sender.close()
         worker.terminate()
         worker.wait(timeout=20)
