@@ -2,8 +2,10 @@
 
 import django_tables2 as tables
 from django.db.models import F
-from django.urls import reverse
+from django.forms.utils import flatatt
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from flags import codes
 from flags.models import COMPONENT_FIELDS
@@ -14,11 +16,42 @@ from . import diploma
 TEMPLATE = "tables/table.html"
 
 
+class FastRowsTable(tables.Table):
+    """Renders its page of rows in one pass of Python.
+
+    django-tables2 inspects each render method's signature for every cell; on a page of
+    50 learners × 16 columns that is most of the request. The columns below all render
+    with (record, value), so the rows are built here instead, with the same methods.
+    """
+
+    def fast_rows(self) -> SafeString:
+        columns = [
+            (
+                column,
+                getattr(column.column, "cell", None)
+                or getattr(self, f"render_{column.name}", None),
+                flatatt(column.attrs.get("td", {})),
+                str(column.accessor),
+            )
+            for column in self.columns
+        ]
+        rows = []
+        for row in self.page.object_list if self.page else self.rows:
+            record = row.record
+            cells = []
+            for _column, render, attrs, accessor in columns:
+                value = getattr(record, accessor)
+                html = render(record=record, value=value) if render else value
+                cells.append(format_html("<td{}>{}</td>", attrs, html))
+            rows.append(format_html("<tr>{}</tr>", mark_safe("".join(cells))))  # noqa: S308
+        return mark_safe("\n".join(rows))  # noqa: S308 - every part escaped above
+
+
 class LearnerColumn(tables.Column):
-    def render(self, record):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("learner_record", args=[record.uln]), record.uln
-        )
+    def render(self, record, value=None):
+        return format_html('<a href="/learners/{}/">{}</a>', record.uln, record.uln)
+
+    cell = render
 
 
 class ComponentColumn(tables.Column):
@@ -38,11 +71,13 @@ class ComponentColumn(tables.Column):
 
     def render(self, record, value):
         if not value:
-            return format_html('<span class="muted">Not part of this Diploma</span>')
+            return mark_safe('<span class="muted">Not part of this Diploma</span>')  # noqa: S308
         late = self.component in getattr(record, "late_components", ())
         entry = codes.UNDETERMINED if late else value
         assessment = None if late else getattr(record, f"{self.name}_assessment") or None
         return flag_pair(self.component, entry, assessment, late)
+
+    cell = render
 
 
 class GradeColumn(tables.Column):
@@ -57,8 +92,10 @@ class GradeColumn(tables.Column):
             )
         return format_html("{} <strong>({})</strong>", value, record.grade)
 
+    cell = render
 
-class OverviewTable(tables.Table):
+
+class OverviewTable(FastRowsTable):
     uln = LearnerColumn(verbose_name="ULN", order_by=("uln",))
     name = tables.Column(
         verbose_name="Learner", accessor="surname", order_by=("surname", "forename", "uln")
@@ -89,23 +126,23 @@ class OverviewTable(tables.Table):
         empty_text = "No learners match these filters."
         order_by = ("name",)
 
-    def render_name(self, record):
+    def render_name(self, record, value=None):
         return f"{record.surname}, {record.forename}"
 
-    def render_line(self, value):
+    def render_line(self, record, value):
         line = diploma.LINES_OF_LEARNING.get(value)
         return format_html('<abbr title="{}">{}</abbr>', line.name, value) if line else value
 
-    def render_level(self, value):
+    def render_level(self, record, value):
         return diploma.LEVELS[value].name if value in diploma.LEVELS else value
 
-    def render_award_series(self, value):
+    def render_award_series(self, record, value):
         from learners.templatetags.learner_tags import series_name
 
         return series_name(value) if value else "Not set"
 
 
-class DetailTable(tables.Table):
+class DetailTable(FastRowsTable):
     uln = LearnerColumn(verbose_name="ULN", order_by=("uln", "component_order"))
     name = tables.Column(
         verbose_name="Learner",
@@ -127,8 +164,11 @@ class DetailTable(tables.Table):
         empty_text = "Nothing to do for the learners these filters select."
         order_by = ("name",)
 
-    def render_name(self, record):
+    def render_name(self, record, value=None):
         return f"{record.surname}, {record.forename}"
+
+    def render_deadline(self, record, value):
+        return date_format(value, "j M Y") if value else "—"
 
     def order_deadline(self, queryset, is_descending):
         # Lines without a deadline come last either way: they are never the most pressing.

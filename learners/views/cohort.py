@@ -21,12 +21,13 @@ from learners.tables import DetailTable, OverviewTable
 PER_PAGE = 50
 
 
-def _filtered(request, filter_class, rows):
+def _filtered(request, filter_class, rows, run):
     filterset = filter_class(
         request.GET,
         queryset=rows,
         user=request.user,
-        award_series=cohort.award_series_offered(rows),
+        # From the Overview's rows even for the Detail: one row a learner, not a line a problem.
+        award_series=cohort.award_series_offered(cohort.overview_rows(run, request.user)),
     )
     return filterset, filterset.qs
 
@@ -47,7 +48,9 @@ def _render(request, template, run, filterset, table) -> HttpResponse:
 
 def overview(request: HttpRequest) -> HttpResponse:
     run = current_run()
-    filterset, rows = _filtered(request, OverviewFilter, cohort.overview_rows(run, request.user))
+    filterset, rows = _filtered(
+        request, OverviewFilter, cohort.overview_rows(run, request.user), run
+    )
     table = OverviewTable(rows)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     # Read the page once, then mark components whose data arrived after the snapshot.
@@ -60,7 +63,9 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 def overview_export(request: HttpRequest) -> HttpResponse:
     run = current_run()
-    filterset, rows = _filtered(request, OverviewFilter, cohort.overview_rows(run, request.user))
+    filterset, rows = _filtered(
+        request, OverviewFilter, cohort.overview_rows(run, request.user), run
+    )
     table = OverviewTable(rows)
     RequestConfig(request, paginate=False).configure(table)
     _record_export(request, "overview.csv")
@@ -69,7 +74,7 @@ def overview_export(request: HttpRequest) -> HttpResponse:
 
 def detail(request: HttpRequest) -> HttpResponse:
     run = current_run()
-    filterset, lines = _filtered(request, DetailFilter, cohort.detail_lines(run, request.user))
+    filterset, lines = _filtered(request, DetailFilter, cohort.detail_lines(run, request.user), run)
     table = DetailTable(lines)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     return _render(request, "learners/detail.html", run, filterset, table)
@@ -77,7 +82,7 @@ def detail(request: HttpRequest) -> HttpResponse:
 
 def detail_export(request: HttpRequest) -> HttpResponse:
     run = current_run()
-    filterset, lines = _filtered(request, DetailFilter, cohort.detail_lines(run, request.user))
+    filterset, lines = _filtered(request, DetailFilter, cohort.detail_lines(run, request.user), run)
     table = DetailTable(lines)
     RequestConfig(request, paginate=False).configure(table)
     _record_export(request, "detail.csv")
