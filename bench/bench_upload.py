@@ -24,6 +24,7 @@ def main() -> None:
         DATABASE_URL=f"{SERVER}/{args.database}",
         DJANGO_SETTINGS_MODULE="learnertracking.settings",
         DEBUG="1",
+        ALLOWED_HOSTS="testserver",  # the test client's host
     )
     os.environ.pop("REDIS_URL", None)
     sys.path.insert(0, str(ROOT))
@@ -64,7 +65,7 @@ def main() -> None:
     preview_url = response["Location"]
     response = client.get(preview_url)
     preview_s = time.perf_counter() - started
-    assert response.status_code == 200 and response.context["check"].ok, response.status_code
+    assert response.status_code == 200, response.status_code  # 400 when any row is wrong
 
     started = time.perf_counter()
     response = client.post(preview_url + "confirm/")
