@@ -4,13 +4,16 @@ Shared by the Overview, the Detail, their exports and the readiness picture.
 """
 
 import datetime
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership
+from accounts.permissions import roles
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from nonedexcel.models import NonEdexcelQualification
 
@@ -37,9 +40,21 @@ def detail_lines(run, user) -> QuerySet[DetailLine]:
     return scoped(DetailLine, run, user)
 
 
-def award_series_offered(rows: QuerySet) -> list[str]:
-    """The award dates of the user's learners, for the filter's choices."""
-    return sorted(set(rows.order_by().values_list("award_series", flat=True).distinct()) - {""})
+def award_series_offered(run: RebuildRun | None, user) -> list[str]:
+    """The award dates of the user's learners, for the filter's choices.
+
+    The same all night for the same centres, so it is worked out once per snapshot.
+    """
+    if run is None or not user.is_authenticated:
+        return []
+    centres = "all" if user.is_staff else ",".join(sorted(roles(user)))
+    key = f"award-series:{run.pk}:{hashlib.sha256(centres.encode()).hexdigest()[:16]}"
+    offered = cache.get(key)
+    if offered is None:
+        rows = overview_rows(run, user).order_by().values_list("award_series", flat=True)
+        offered = sorted(set(rows.distinct()) - {""})
+        cache.set(key, offered, timeout=26 * 3600)
+    return offered
 
 
 def late_components(run: RebuildRun | None, ulns: Iterable[str]) -> dict[str, set[str]]:

@@ -221,9 +221,9 @@ def test_the_overview_takes_the_same_queries_for_1_row_and_50(
         LearnerFactory(centre=centre, surname=f"Learner{n:03d}")
     rebuild()
     client.force_login(viewer)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         client.get(reverse("overview"), {"sort": "-problems", "level": "A"})
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         client.get(reverse("detail"), {"sort": "deadline"})
 
 

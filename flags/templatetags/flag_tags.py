@@ -1,5 +1,7 @@
 """The flag badge: an icon and words, with the data-* attributes of DOMAIN.md section 8."""
 
+import functools
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -30,6 +32,11 @@ LATE_NOTE = '<span class="flag__note"> (received since the last overnight update
 
 @register.simple_tag
 def flag(component: str, kind: str, code: str | None, late: bool = False) -> SafeString:
+    return _flag(component, kind, code or "", bool(late))
+
+
+@functools.lru_cache(maxsize=2048)
+def _flag(component: str, kind: str, code: str, late: bool) -> SafeString:
     """The badge: icon and words, with data-component, data-kind and data-flag.
 
     Built in Python rather than from a template: the Overview draws sixteen on each row.
@@ -61,8 +68,12 @@ def flag(component: str, kind: str, code: str | None, late: bool = False) -> Saf
     )
 
 
+@functools.lru_cache(maxsize=2048)
 def flag_pair(component: str, entry: str, assessment: str | None, late: bool = False) -> SafeString:
-    """A component's entry and assessment flags, one above the other."""
+    """A component's entry and assessment flags, one above the other.
+
+    Few distinct badges exist (components × flags), so each is built once per process.
+    """
     return format_html(
         '<span class="flag-pair">{} {}</span>',
         flag(component, codes.ENTRY, entry, late),

@@ -27,7 +27,7 @@ def _filtered(request, filter_class, rows, run):
         queryset=rows,
         user=request.user,
         # From the Overview's rows even for the Detail: one row a learner, not a line a problem.
-        award_series=cohort.award_series_offered(cohort.overview_rows(run, request.user)),
+        award_series=cohort.award_series_offered(run, request.user),
     )
     return filterset, filterset.qs
 
