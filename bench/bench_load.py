@@ -59,7 +59,8 @@ def main() -> None:
     parser.add_argument("--database", default="learnertracking_bench")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument(
         "--think-ms", type=int, default=3000, help="mean pause between a user's requests; 0: none"
     )
@@ -194,6 +195,7 @@ def main() -> None:
     result = {
         "users": args.users,
         "gunicorn workers": args.workers,
+        "threads each": args.threads,
         "mean think time ms": args.think_ms,
         "seconds": round(float(seconds), 1),
         "requests": int(requests),
