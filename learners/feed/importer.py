@@ -103,7 +103,8 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     except DatabaseError as exc:
         # A constraint the row checks did not foresee: still nothing is written.
-        logger.exception("Import of %s failed", directory)
+        # The database's words can quote a row's values: they go to the run, not the log.
+        logger.error("Import of %s failed: %s", directory, type(exc).__name__)
         errors.add(str(directory), None, "-", f"the database refused the delivery: {exc}")
         return _finish(outcome, errors, ImportRun.Outcome.FAILED)
     if "centre_users.csv" in present:
