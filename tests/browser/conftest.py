@@ -64,3 +64,37 @@ def new_page(browser, live_server):
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def demo_delivery(tmp_path):
+    """The shipped catalogue and a small generated delivery, imported and rebuilt.
+
+    Returns a function that signs up a person with a password and a role on a centre.
+    """
+    from django.utils import timezone
+
+    from flags.snapshot import rebuild
+    from learners.demo import generate
+    from learners.feed.importer import import_delivery
+    from learners.management.commands.setup_demo import SHIPPED_CATALOGUE
+
+    from ..factories import MembershipFactory, UserFactory, ensure_lines_of_learning
+
+    ensure_lines_of_learning()
+    assert import_delivery(SHIPPED_CATALOGUE).imported
+    generate(tmp_path / "delivery", centres=2, learners=40, seed=3, today=timezone.localdate())
+    assert import_delivery(tmp_path / "delivery").imported
+    rebuild()
+
+    def person(username: str, centre, role: str, *, centre_user: bool = False, **names):
+        user = UserFactory(username=username, **names)
+        user.set_password(PASSWORD)
+        user.save()
+        MembershipFactory(user=user, centre=centre, role=role, is_centre_user=centre_user)
+        return user
+
+    return person
+
+
+PASSWORD = "a perfectly long passphrase"

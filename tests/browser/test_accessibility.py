@@ -8,21 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from accounts.models import Centre
-from flags.snapshot import rebuild
-from learners.demo import generate
-from learners.feed.importer import import_delivery
-from learners.management.commands.setup_demo import SHIPPED_CATALOGUE
 from learners.models import Entry, Learner
 from nonedexcel.models import PendingUpload
 
-from ..factories import MembershipFactory, UserFactory, ensure_lines_of_learning
-from .conftest import screenshot
+from .conftest import PASSWORD, screenshot
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-PASSWORD = "a perfectly long passphrase"
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,17 +25,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def demo_site(tmp_path):
-    ensure_lines_of_learning()
-    assert import_delivery(SHIPPED_CATALOGUE).imported
-    generate(tmp_path / "delivery", centres=2, learners=40, seed=3, today=timezone.localdate())
-    assert import_delivery(tmp_path / "delivery").imported
-    rebuild()
+def demo_site(demo_delivery):
     centre = Centre.objects.order_by("number").first()
-    admin = UserFactory(username="admin@la.example.org", first_name="Alex", last_name="Admin")
-    admin.set_password(PASSWORD)
-    admin.save()
-    MembershipFactory(user=admin, centre=centre, role="administrator")
+    admin = demo_delivery(
+        "admin@la.example.org", centre, "administrator", first_name="Alex", last_name="Admin"
+    )
     learner = Learner.objects.filter(centre=centre, entries__isnull=False).order_by("uln").first()
     upload = PendingUpload.objects.create(
         user=admin, filename="quals.csv", content=f"uln,qan\n{learner.uln},500/1234/5\n".encode()

@@ -6,43 +6,25 @@ Screenshots of each main page land in test-artifacts/.
 import re
 
 import pytest
-from django.utils import timezone
 
-from accounts.models import Centre, Membership
-from flags.snapshot import rebuild
-from learners.demo import generate
-from learners.feed.importer import import_delivery
-from learners.management.commands.setup_demo import SHIPPED_CATALOGUE
+from accounts.models import Centre
 from learners.models import Learner
 
-from ..factories import MembershipFactory, UserFactory, ensure_lines_of_learning
-from .conftest import screenshot
+from .conftest import PASSWORD, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "a perfectly long passphrase"
 
 
 @pytest.fixture
-def site(tmp_path):
-    ensure_lines_of_learning()
-    assert import_delivery(SHIPPED_CATALOGUE).imported
-    generate(tmp_path / "delivery", centres=2, learners=30, seed=5, today=timezone.localdate())
-    assert import_delivery(tmp_path / "delivery").imported
-    rebuild()
+def site(demo_delivery):
     first, second = Centre.objects.order_by("number")[:2]
-    people = {}
-    for name, centre, role, centre_user in (
-        ("officer", first, "administrator", True),
-        ("viewer", first, "viewer", False),
-        ("outsider", second, "viewer", False),
-    ):
-        user = UserFactory(username=f"{name}@example.org", first_name=name.title())
-        user.set_password(PASSWORD)
-        user.save()
-        Membership.objects.filter(user=user).delete()
-        MembershipFactory(user=user, centre=centre, role=role, is_centre_user=centre_user)
-        people[name] = user
-    return {"centre": first, "other": second, **people}
+    return {
+        "centre": first,
+        "other": second,
+        "officer": demo_delivery("officer@example.org", first, "administrator", centre_user=True),
+        "viewer": demo_delivery("viewer@example.org", first, "viewer"),
+        "outsider": demo_delivery("outsider@example.org", second, "viewer"),
+    }
 
 
 def sign_in(page, username):
