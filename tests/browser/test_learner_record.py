@@ -2,7 +2,7 @@ import pytest
 
 from ..builders import learner_with_everything
 from ..factories import MembershipFactory, SeriesFactory, UserFactory
-from .conftest import screenshot
+from .conftest import ARTIFACTS, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a perfectly long passphrase"
@@ -23,6 +23,16 @@ def test_an_administrator_edits_the_award_date_and_sees_it_in_the_history(new_pa
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("heading", name="Individual Learner Record").is_visible()
     screenshot(page, "learner-record")
+
+    # Printed, the record keeps its content and drops navigation and forms.
+    page.emulate_media(media="print")
+    assert page.locator(".site-nav").is_hidden()
+    assert page.get_by_role("button", name="Save award date").is_hidden()
+    assert page.get_by_role("heading", name="Checklist of actions").is_visible()
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    (ARTIFACTS / "learner-record.pdf").write_bytes(pdf)
+    page.emulate_media(media="screen")
 
     page.get_by_label("Anticipated award date").select_option("2011-06")
     page.get_by_role("button", name="Save award date").click()
