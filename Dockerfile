@@ -33,4 +33,4 @@ USER app
 EXPOSE 8000
 
 # exec: gunicorn becomes PID 1 and receives the stop signal itself.
-CMD ["sh", "-c", "exec gunicorn learnertracking.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --worker-tmp-dir /dev/shm --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn learnertracking.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --worker-class gthread --threads ${WEB_THREADS:-8} --keep-alive 10 --worker-tmp-dir /dev/shm --access-logfile -"]

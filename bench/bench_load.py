@@ -61,6 +61,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
+    # Longer than a user's pause, as in the compose stack: else every page costs a reconnect.
+    parser.add_argument("--keep-alive", type=int, default=10, help="gunicorn's, in seconds")
     parser.add_argument(
         "--think-ms", type=int, default=3000, help="mean pause between a user's requests; 0: none"
     )
@@ -144,8 +146,17 @@ def main() -> None:
             f"127.0.0.1:{PORT}",
             "--workers",
             str(args.workers),
+            # Threads, not sync workers: a sync worker that accepts a kept-alive connection
+            # waits on it while its user reads the page, and the queue grows behind it.
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            str(args.keep_alive),
             "--log-level",
             "warning",
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
         ],
         cwd=ROOT,
         env=env,
@@ -196,6 +207,7 @@ def main() -> None:
         "users": args.users,
         "gunicorn workers": args.workers,
         "threads each": args.threads,
+        "keep-alive s": args.keep_alive,
         "mean think time ms": args.think_ms,
         "seconds": round(float(seconds), 1),
         "requests": int(requests),
