@@ -1,8 +1,10 @@
 """The readiness picture: for each centre and component, how many learners have each flag."""
 
+import hashlib
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.db.models import Count
 from django.urls import reverse
 
@@ -50,17 +52,13 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
     """One query per component, whatever the number of centres or learners."""
     if run is None or not centres:
         return []
-    numbers = [c.number for c in centres]
-    counts: dict[tuple[str, str], dict[str, int]] = {}
-    for component, name in COMPONENT_FIELDS.items():
-        for centre, flag, n in (
-            OverviewRow.objects.filter(run=run, centre_id__in=numbers)
-            .exclude(**{f"{name}_entry": ""})
-            .values_list("centre_id", f"{name}_entry")
-            .annotate(n=Count("uln"))
-            .order_by()
-        ):
-            counts.setdefault((centre, component), {})[flag] = n
+    numbers = sorted(c.number for c in centres)
+    # The counts change only with the snapshot: worked out once a night per set of centres.
+    key = f"readiness:{run.pk}:{hashlib.sha256(','.join(numbers).encode()).hexdigest()[:16]}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = _counts(run, numbers)
+        cache.set(key, counts, timeout=26 * 3600)
     pictures = []
     for centre in centres:
         bars = []
@@ -91,6 +89,20 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
         learners = max((b.total for b in bars), default=0)
         pictures.append(CentreReadiness(centre.number, centre.name, learners, bars))
     return pictures
+
+
+def _counts(run, numbers: list[str]) -> dict[tuple[str, str], dict[str, int]]:
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for component, name in COMPONENT_FIELDS.items():
+        for centre, flag, n in (
+            OverviewRow.objects.filter(run=run, centre_id__in=numbers)
+            .exclude(**{f"{name}_entry": ""})
+            .values_list("centre_id", f"{name}_entry")
+            .annotate(n=Count("uln"))
+            .order_by()
+        ):
+            counts.setdefault((centre, component), {})[flag] = n
+    return counts
 
 
 def legend() -> list[dict]:

@@ -138,3 +138,29 @@ def test_a_missing_page_says_why_in_plain_words(client, viewer):
     response = client.get("/learners/0000000000/")
     assert response.status_code == 404
     assert "belongs to a centre you do not have a role on" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_readiness_counts_are_worked_out_once_a_snapshot(client, viewer, centre):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from flags.snapshot import rebuild
+
+    from .factories import LearnerFactory
+
+    LearnerFactory(centre=centre)
+    rebuild()
+    client.force_login(viewer)
+    with CaptureQueriesContext(connection) as first:
+        client.get("/")
+    with CaptureQueriesContext(connection) as second:
+        client.get("/")
+    counting = [q for q in first if "GROUP BY" in q["sql"]]
+    assert len(counting) == 8  # one a component
+    assert not [q for q in second if "GROUP BY" in q["sql"]]
+
+    rebuild()  # a new snapshot: counted afresh
+    with CaptureQueriesContext(connection) as third:
+        client.get("/")
+    assert len([q for q in third if "GROUP BY" in q["sql"]]) == 8
