@@ -19,8 +19,11 @@ class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
     key_salt = "accounts.emails.EmailConfirmationTokenGenerator"
 
     def _make_hash_value(self, user, timestamp):
-        # Activating the account spends the link.
-        return f"{user.pk}{user.is_active}{user.email}{timestamp}"
+        # Activating the account spends the link; so does any change of password or sign-in.
+        login = (
+            "" if user.last_login is None else user.last_login.replace(microsecond=0, tzinfo=None)
+        )
+        return f"{user.pk}{user.is_active}{user.email}{user.password}{login}{timestamp}"
 
 
 confirmation_tokens = EmailConfirmationTokenGenerator()

@@ -109,7 +109,7 @@ def decide(actor: User, access_request: AccessRequest, approve: bool) -> None:
         access_request.decided_at = timezone.now()
         access_request.save(update_fields=["status", "decided_by", "decided_at"])
         if approve:
-            Membership.objects.get_or_create(
+            Membership.objects.update_or_create(
                 user=access_request.user,
                 centre=access_request.centre,
                 defaults={"role": access_request.role},

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from . import views
@@ -8,7 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=IncludingInvitedPasswordResetForm),
+        views.PasswordResetView.as_view(form_class=IncludingInvitedPasswordResetForm),
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.encoding import force_str
@@ -59,16 +61,20 @@ def register(request: HttpRequest) -> HttpResponse:
             # Same answer either way: registering must not tell who has an account.
             emails.send_already_registered(existing)
         else:
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    username=data["email"],
-                    email=data["email"],
-                    password=data["password1"],
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    organisation=data["organisation"],
-                    is_active=False,
-                )
+            try:
+                with transaction.atomic():
+                    user = User.objects.create_user(
+                        username=data["email"],
+                        email=data["email"],
+                        password=data["password1"],
+                        first_name=data["first_name"],
+                        last_name=data["last_name"],
+                        organisation=data["organisation"],
+                        is_active=False,
+                    )
+            except IntegrityError:
+                # Registered a moment ago (a double submit): the first request's email stands.
+                return redirect("register_sent")
             emails.send_confirmation(user)
         return redirect("register_sent")
     return render(request, "accounts/register.html", {"form": form})
@@ -81,23 +87,29 @@ def register_sent(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 def confirm_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """A page with a button: mail scanners follow links, only people press buttons."""
     try:
         user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))))
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
         user = None
-    if user is not None and emails.confirmation_tokens.check_token(user, token):
+    if user is None or not emails.confirmation_tokens.check_token(user, token):
+        return render(request, "accounts/confirm_failed.html", status=400)
+    if request.method == "POST":
         user.is_active = True
         user.save(update_fields=["is_active"])
         messages.success(request, "Your email address is confirmed. You can now sign in.")
         return redirect("login")
-    return render(request, "accounts/confirm_failed.html", status=400)
+    return render(request, "accounts/confirm_email.html", {"confirming": user})
 
 
 def request_access(request: HttpRequest) -> HttpResponse:
     form = RequestAccessForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         centre = form.cleaned_data["centre"]
-        roles.request_access(request.user, centre, form.cleaned_data["role"])
+        try:
+            roles.request_access(request.user, centre, form.cleaned_data["role"])
+        except IntegrityError:  # a double submit: the first request stands
+            return redirect("home")
         messages.success(
             request,
             f"Your request has gone to the administrators of {centre}. "
@@ -148,7 +160,11 @@ def grant_role(request: HttpRequest, number: str) -> HttpResponse:
     if not form.is_valid():
         return _manage_users_page(request, centre, form, status=400)
     user = form.cleaned_data["email"]
-    roles.grant(request.user, centre, user, form.cleaned_data["role"])
+    try:
+        roles.grant(request.user, centre, user, form.cleaned_data["role"])
+    except IntegrityError:  # granted a moment ago, by this click or another administrator
+        messages.info(request, "They already have a role on this centre.")
+        return redirect("manage_users", number=centre.number)
     messages.success(
         request, f"{user.get_full_name() or user.email} is now a {form.cleaned_data['role']}."
     )
@@ -202,3 +218,11 @@ def decide_request(
     except roles.RoleRuleBroken as broken:
         messages.error(request, str(broken))
     return redirect("manage_users", number=centre.number)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Links from our own address (SITE_URL), never from the request's Host header."""
+
+    def form_valid(self, form):
+        self.extra_email_context = {"site_url": settings.SITE_URL.rstrip("/")}
+        return super().form_valid(form)

@@ -5,6 +5,8 @@ import unicodedata
 
 from django.db.models import Q, QuerySet
 
+from accounts.permissions import visible_centres
+
 from .models import Entry, Learner
 
 _DIGITS = re.compile(r"\d+")
@@ -31,7 +33,11 @@ def search_learners(user, query: str) -> QuerySet[Learner]:
         if len(query) == 10:
             return visible.filter(uln=query)
         if len(query) <= 4:
-            entered_as = Entry.objects.filter(candidate_number=query.zfill(4)).values("learner_id")
+            entered_as = Entry.objects.filter(candidate_number=query.zfill(4))
+            if not user.is_staff:
+                # A candidate number means something only at the centre that entered it.
+                entered_as = entered_as.filter(centre_id__in=visible_centres(user).values("number"))
+            entered_as = entered_as.values("learner_id")
             return visible.filter(uln__in=entered_as)
         return visible.none()
     words = [fold(w) for w in _WORD.findall(query)][:2]

@@ -49,6 +49,14 @@ def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str
 
 def remove(actor, item: NonEdexcelQualification) -> None:
     with transaction.atomic():
+        item = (
+            NonEdexcelQualification.objects.select_for_update()
+            .select_related("learner")
+            .filter(pk=item.pk)
+            .first()
+        )
+        if item is None:  # removed a moment ago: nothing more to record
+            return
         audit.record(
             actor,
             AuditEvent.Action.NON_EDEXCEL_REMOVED,

@@ -3,6 +3,7 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -136,7 +137,11 @@ def add_for_learner(request: HttpRequest, uln: str) -> HttpResponse:
         from learners.views.record import render_record
 
         return render_record(request, learner, non_edexcel_form=form, status=400)
-    records.add(request.user, learner, **form.cleaned_data)
+    try:
+        records.add(request.user, learner, **form.cleaned_data)
+    except IntegrityError:  # a double submit
+        messages.info(request, "This qualification is already recorded for the learner.")
+        return redirect("learner_record", uln=learner.uln)
     messages.success(request, "The non-Edexcel qualification was recorded.")
     return redirect("learner_record", uln=learner.uln)
 

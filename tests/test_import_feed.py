@@ -432,3 +432,32 @@ def test_it_imports_many_rows_in_one_pass(tmp_path):
     assert outcome.imported
     assert Learner.objects.count() == 3000
     assert set(Learner.objects.values_list("award_series", flat=True)) == {"2011-06"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["staff", "registered"])
+def test_it_never_takes_over_an_account_the_feed_did_not_create(delivery, kind):
+    from .factories import UserFactory
+
+    UserFactory(
+        username="northgate",
+        email="someone@example.org",
+        is_staff=kind == "staff",
+    )
+
+    outcome = import_delivery(delivery)
+
+    assert [str(e) for e in outcome.errors] == [
+        "centre_users.csv:2: username: belongs to an account the feed did not create"
+    ]
+    assert User.objects.get(username="northgate").email == "someone@example.org"
+
+
+@pytest.mark.django_db
+def test_it_leaves_a_role_changed_on_manage_users(delivery):
+    import_delivery(delivery)
+    Membership.objects.filter(user__username="northgate").update(role="viewer")
+
+    import_delivery(delivery)
+
+    assert Membership.objects.get(user__username="northgate").role == "viewer"

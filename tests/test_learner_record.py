@@ -168,3 +168,27 @@ def test_a_learner_with_no_data_shows_everything_missing(client, viewer, centre)
         "WEX",
     ]  # Progression: no ASL
     assert {c.entry for c in flags.components} == {"missing"}
+
+
+def test_history_shows_only_events_from_the_users_centres(client, viewer, learner, other_centre):
+    from accounts import audit
+
+    audit.record(
+        None,
+        AuditEvent.Action.AWARD_DATE_CHANGED,
+        centre="54321",
+        learner_uln=learner.uln,
+        subject="at the learner's old centre",
+    )
+    audit.record(
+        None,
+        AuditEvent.Action.AWARD_DATE_CHANGED,
+        centre="12345",
+        learner_uln=learner.uln,
+        subject="here",
+    )
+    client.force_login(viewer)
+
+    history = record(client, learner.uln).context["history"]
+
+    assert [e.subject for e in history] == ["here"]

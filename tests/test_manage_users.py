@@ -220,3 +220,12 @@ def test_audit_events_cannot_be_changed_or_deleted(client, administrator, viewer
         event.save()
     with pytest.raises(ValueError, match="never deleted"):
         event.delete()
+
+
+def test_approving_gives_the_role_asked_for_even_to_a_member(client, centre_user, viewer, centre):
+    access_request = AccessRequest.objects.create(user=viewer, centre=centre, role="administrator")
+    client.force_login(centre_user)
+
+    client.post(reverse("decide_request", args=["12345", access_request.pk, "approve"]))
+
+    assert Membership.objects.get(user=viewer, centre=centre).role == "administrator"

@@ -33,7 +33,11 @@ def test_it_registers_an_inactive_account_and_emails_a_confirmation_link(client)
     [message] = mail.outbox
     assert message.to == ["robin@consortium.example.org"]
 
-    response = client.get(link_in(message))
+    page = client.get(link_in(message))
+    user.refresh_from_db()
+    assert page.status_code == 200 and not user.is_active  # following the link is not enough
+
+    response = client.post(link_in(message))
 
     assert response.status_code == 302
     user.refresh_from_db()

@@ -147,3 +147,13 @@ def test_a_centre_user_who_never_set_a_password_can_ask_for_the_link_again(clien
     client.post(reverse("password_reset"), {"email": "exams@northgate.example.org"})
 
     assert [m.to for m in mail.outbox] == [["exams@northgate.example.org"]]
+
+
+def test_password_reset_links_use_the_sites_own_address(client, settings):
+    settings.SITE_URL = "https://learnertracking.example.org"
+    UserFactory(username="pat", email="pat@example.org")
+
+    client.post(reverse("password_reset"), {"email": "pat@example.org"}, HTTP_HOST="localhost")
+
+    assert "https://learnertracking.example.org/accounts/reset/" in mail.outbox[0].body
+    assert "localhost" not in mail.outbox[0].body

@@ -38,6 +38,8 @@ class Known:
     )  # code: (component, kind)
     qans: dict[str, str] = field(default_factory=dict)  # QAN: qualification code
     units: dict[str, str] = field(default_factory=dict)  # code: qualification code
+    # Accounts the feed must never take over: staff, and people who registered themselves.
+    protected_usernames: set[str] = field(default_factory=set)
 
     @classmethod
     def from_database(cls) -> "Known":
@@ -52,6 +54,11 @@ class Known:
             },
             qans=dict(models.Qualification.objects.exclude(qan=None).values_list("qan", "code")),
             units=dict(models.Unit.objects.values_list("code", "qualification_id")),
+            protected_usernames=set(
+                User.objects.exclude(password=FEED_PASSWORD)
+                .exclude(memberships__is_centre_user=True)
+                .values_list("username", flat=True)
+            ),
         )
 
 
@@ -194,7 +201,10 @@ def _stage_centre(row, known):
 
 
 def _stage_centre_user(row, known):
-    _require(_unknown_centre(row, known))
+    problems = _unknown_centre(row, known)
+    if row["username"] in known.protected_usernames:
+        problems.append(("username", "belongs to an account the feed did not create"))
+    _require(problems)
     return tuple(row[c] for c in ("username", "email", "first_name", "last_name", "centre"))
 
 
@@ -507,7 +517,8 @@ def build_specs() -> tuple[FileSpec, ...]:
                         "granted_at": "CURRENT_TIMESTAMP",
                     },
                     joins=f"JOIN {_table(User)} u ON u.username = s.username",
-                    insert_only=frozenset({"granted_at"}),
+                    # A role an administrator has since changed on Manage Users stands.
+                    insert_only=frozenset({"granted_at", "role"}),
                 ),
             ),
         ),

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import AuditEvent
-from accounts.permissions import can_administer
+from accounts.permissions import can_administer, visible_centres
 from flags.clock import today
 from flags.loaders import load_catalogue, load_learner
 from flags.rules import evaluate
@@ -29,6 +29,14 @@ def edit_award_date(request: HttpRequest, uln: str) -> HttpResponse:
     if change_award_date(request.user, learner, form.cleaned_data["award_series"]):
         messages.success(request, "The anticipated award date was changed.")
     return redirect("learner_record", uln=learner.uln)
+
+
+def learner_history(user, uln: str):
+    """The learner's audit events, from centres the user holds a role on (learners move)."""
+    events = AuditEvent.objects.filter(learner_uln=uln)
+    if not user.is_staff:
+        events = events.filter(centre_id__in=visible_centres(user).values("number"))
+    return events[:100]
 
 
 def render_record(
@@ -62,7 +70,7 @@ def render_record(
             "non_edexcel": NonEdexcelQualification.objects.filter(learner=learner).select_related(
                 "added_by"
             ),
-            "history": AuditEvent.objects.filter(learner_uln=learner.uln)[:100],
+            "history": learner_history(request.user, learner.uln),
         },
         status=status,
     )

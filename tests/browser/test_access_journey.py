@@ -42,6 +42,7 @@ def test_it_takes_a_consortium_manager_from_registration_to_seeing_a_centre(new_
     # Confirm the address from the email, sign in, see why there is no data, request access.
     link = re.search(r"http://\S+", mail.outbox[-1].body).group(0)
     manager.goto(link.replace("http://127.0.0.1:8000", live_server.url))
+    manager.get_by_role("button", name="Confirm my email address").click()
     sign_in(manager, "robin@consortium.example.org", PASSWORD)
     assert manager.get_by_role("heading", name="Why you see no learners yet").is_visible()
     manager.get_by_role("link", name="Request access to a centre").click()
