@@ -30,8 +30,9 @@ class Merge:
     """
 
     table: str
-    columns: tuple[str, ...]
-    conflict: tuple[str, ...]
+    # None: the staged columns, every one a column of the table (FileSpec fills it in).
+    columns: tuple[str, ...] | None = None
+    conflict: tuple[str, ...] = ()
     select: dict[str, str] = field(default_factory=dict)
     joins: str = ""
     update: dict[str, str] = field(default_factory=dict)

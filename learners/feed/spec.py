@@ -6,7 +6,7 @@ catalogue and centres already stored plus those accepted earlier in this deliver
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -77,6 +77,11 @@ class FileSpec:
     after: tuple[str, ...] = ()
     # Records the key of a row, valid or not, for the rows of later files that refer to it.
     learn: Callable[[dict[str, Any], "Known"], None] = lambda row, known: None
+
+    def __post_init__(self) -> None:
+        staged = tuple(name for name, _ in self.staged)
+        merges = tuple(m if m.columns else replace(m, columns=staged) for m in self.merges)
+        object.__setattr__(self, "merges", merges)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -328,9 +333,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("code",),
             key_words="code",
             stage=_stage_series,
-            merges=(
-                Merge(_table(models.Series), ("code", "name", "results_published_on"), ("code",)),
-            ),
+            merges=(Merge(_table(models.Series), conflict=("code",)),),
         ),
         FileSpec(
             name="qualifications.csv",
@@ -358,13 +361,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("code",),
             key_words="code",
             stage=_stage_qualification,
-            merges=(
-                Merge(
-                    _table(models.Qualification),
-                    ("code", "qan", "title", "component", "kind", "level", "line_id", "glh"),
-                    ("code",),
-                ),
-            ),
+            merges=(Merge(_table(models.Qualification), conflict=("code",)),),
         ),
         FileSpec(
             name="units.csv",
@@ -388,13 +385,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("code",),
             key_words="code",
             stage=_stage_unit,
-            merges=(
-                Merge(
-                    _table(models.Unit),
-                    ("code", "qualification_id", "title", "glh", "centre_marked", "mandatory"),
-                    ("code",),
-                ),
-            ),
+            merges=(Merge(_table(models.Unit), conflict=("code",)),),
         ),
         FileSpec(
             name="mark_windows.csv",
@@ -413,13 +404,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("series_id", "unit_id"),
             key_words="series and unit",
             stage=_stage_mark_window,
-            merges=(
-                Merge(
-                    _table(models.MarkWindow),
-                    ("series_id", "unit_id", "opens_on", "closes_on"),
-                    ("series_id", "unit_id"),
-                ),
-            ),
+            merges=(Merge(_table(models.MarkWindow), conflict=("series_id", "unit_id")),),
         ),
         FileSpec(
             name="grade_thresholds.csv",
@@ -432,13 +417,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("level", "grade"),
             key_words="level and grade",
             stage=_plain(("level", "grade", "min_points")),
-            merges=(
-                Merge(
-                    _table(models.GradeThreshold),
-                    ("level", "grade", "min_points"),
-                    ("level", "grade"),
-                ),
-            ),
+            merges=(Merge(_table(models.GradeThreshold), conflict=("level", "grade")),),
         ),
         FileSpec(
             name="centres.csv",
@@ -448,7 +427,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("number",),
             key_words="number",
             stage=_stage_centre,
-            merges=(Merge(_table(Centre), ("number", "name"), ("number",)),),
+            merges=(Merge(_table(Centre), conflict=("number",)),),
         ),
         FileSpec(
             name="centre_users.csv",
@@ -663,11 +642,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key_words="ULN, series and unit",
             stage=_stage_mark,
             merges=(
-                Merge(
-                    _table(models.MarkSubmission),
-                    ("uln", "series_id", "unit_id", "submitted_on"),
-                    ("uln", "series_id", "unit_id"),
-                ),
+                Merge(_table(models.MarkSubmission), conflict=("uln", "series_id", "unit_id")),
             ),
         ),
         FileSpec(
@@ -693,22 +668,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("uln", "series_id", "code"),
             key_words="ULN, series and code",
             stage=_stage_result,
-            merges=(
-                Merge(
-                    _table(models.Result),
-                    (
-                        "uln",
-                        "series_id",
-                        "code",
-                        "qualification_id",
-                        "unit_id",
-                        "grade",
-                        "points",
-                        "published_on",
-                    ),
-                    ("uln", "series_id", "code"),
-                ),
-            ),
+            merges=(Merge(_table(models.Result), conflict=("uln", "series_id", "code")),),
         ),
         FileSpec(
             name="vq_status.csv",
@@ -729,13 +689,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("uln", "qualification_id"),
             key_words="ULN and qualification",
             stage=_stage_vq_status,
-            merges=(
-                Merge(
-                    _table(models.VQStatus),
-                    ("uln", "qualification_id", "verified", "claimed_on", "result_issued_on"),
-                    ("uln", "qualification_id"),
-                ),
-            ),
+            merges=(Merge(_table(models.VQStatus), conflict=("uln", "qualification_id")),),
         ),
         FileSpec(
             name="das.csv",
@@ -756,12 +710,6 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("uln", "component"),
             key_words="ULN and component",
             stage=_plain(("uln", "component", "complete", "asl_glh_completed", "diploma_grade")),
-            merges=(
-                Merge(
-                    _table(models.DASStatus),
-                    ("uln", "component", "complete", "asl_glh_completed", "diploma_grade"),
-                    ("uln", "component"),
-                ),
-            ),
+            merges=(Merge(_table(models.DASStatus), conflict=("uln", "component")),),
         ),
     )
