@@ -34,6 +34,18 @@ def role_on(user, centre_number: str) -> str | None:
     return role
 
 
+def visible_centre_numbers(user) -> QuerySet | None:
+    """The centres whose learners the user may see, as a subquery; None: every centre (staff).
+
+    The one scope every learner query goes through; anonymous users see none.
+    """
+    if user.is_authenticated and user.is_staff:
+        return None
+    return Membership.objects.filter(user_id=user.pk if user.is_authenticated else None).values(
+        "centre_id"
+    )
+
+
 def visible_centres(user) -> QuerySet[Centre]:
     """The centres whose learners the user may see."""
     if not user.is_authenticated:

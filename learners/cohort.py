@@ -12,8 +12,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Membership
-from accounts.permissions import roles
+from accounts.permissions import roles, visible_centre_numbers
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from nonedexcel.models import NonEdexcelQualification
 
@@ -27,9 +26,8 @@ def scoped(model, run: RebuildRun | None, user) -> QuerySet:
     if run is None or not user.is_authenticated:
         return model.objects.none()
     rows = model.objects.filter(run=run)
-    if not user.is_staff:
-        rows = rows.filter(centre_id__in=Membership.objects.filter(user=user).values("centre_id"))
-    return rows
+    centres = visible_centre_numbers(user)
+    return rows if centres is None else rows.filter(centre_id__in=centres)
 
 
 def overview_rows(run, user) -> QuerySet[OverviewRow]:

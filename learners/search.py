@@ -5,7 +5,7 @@ import unicodedata
 
 from django.db.models import Q, QuerySet
 
-from accounts.permissions import visible_centres
+from accounts.permissions import visible_centre_numbers
 
 from .models import Entry, Learner
 
@@ -34,9 +34,10 @@ def search_learners(user, query: str) -> QuerySet[Learner]:
             return visible.filter(uln=query)
         if len(query) <= 4:
             entered_as = Entry.objects.filter(candidate_number=query.zfill(4))
-            if not user.is_staff:
+            centres = visible_centre_numbers(user)
+            if centres is not None:
                 # A candidate number means something only at the centre that entered it.
-                entered_as = entered_as.filter(centre_id__in=visible_centres(user).values("number"))
+                entered_as = entered_as.filter(centre_id__in=centres)
             entered_as = entered_as.values("learner_id")
             return visible.filter(uln__in=entered_as)
         return visible.none()

@@ -1,6 +1,6 @@
 from django.db import models
 
-from accounts.models import Membership
+from accounts.permissions import visible_centre_numbers
 
 
 class LearnerQuerySet(models.QuerySet):
@@ -8,6 +8,5 @@ class LearnerQuerySet(models.QuerySet):
         """Learners whose DAB centre the user holds a role on; staff see every centre."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_staff:
-            return self
-        return self.filter(centre_id__in=Membership.objects.filter(user=user).values("centre_id"))
+        centres = visible_centre_numbers(user)
+        return self if centres is None else self.filter(centre_id__in=centres)

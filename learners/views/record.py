@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import AuditEvent
-from accounts.permissions import can_administer, visible_centres
+from accounts.permissions import can_administer, visible_centre_numbers
 from flags.clock import today
 from flags.loaders import load_catalogue, load_learner
 from flags.rules import evaluate
@@ -34,8 +34,9 @@ def edit_award_date(request: HttpRequest, uln: str) -> HttpResponse:
 def learner_history(user, uln: str):
     """The learner's audit events, from centres the user holds a role on (learners move)."""
     events = AuditEvent.objects.filter(learner_uln=uln)
-    if not user.is_staff:
-        events = events.filter(centre_id__in=visible_centres(user).values("number"))
+    centres = visible_centre_numbers(user)
+    if centres is not None:
+        events = events.filter(centre_id__in=centres)
     return events[:100]
 
 
