@@ -33,7 +33,7 @@ test: lint node_modules/axe-core/axe.min.js
 # Against PostgreSQL at 127.0.0.1:5432 (BENCH_SERVER_URL); figures go in bench/results.md.
 bench: $(VENV)/.installed
 	$(PY) bench/bench_rules.py
-	$(PY) bench/bench_import.py --learners 100000 --centres 20
+	$(PY) bench/bench_import.py --learners 100000 --centres 200 --largest 5000
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_upload.py
 

@@ -4,10 +4,13 @@
 Generates demo deliveries of 10,000 and 100,000 learners, imports each into a fresh
 database and prints rows per second and the importer's peak memory, so that memory
 staying flat as files grow shows side by side. Then imports the large delivery again
-(an unchanged re-delivery). Usage: `.venv/bin/python bench/bench_import.py [--learners N]`.
+(an unchanged re-delivery). Next to each import, the floor: the time PostgreSQL itself
+takes to COPY the same files into plain tables of text columns, with no checks and no keys.
+Usage: `.venv/bin/python bench/bench_import.py [--learners N] [--centres N] [--largest N]`.
 """
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -51,9 +54,41 @@ def data_rows(folder: Path) -> dict[str, int]:
     return counts
 
 
-def run(learners: int, centres: int, out: Path) -> dict:
+def copy_floor(folder: Path) -> float:
+    """Seconds for PostgreSQL to COPY every file of the delivery into unlogged text tables."""
+    import psycopg2
+
+    name = "learnertracking_bench_floor"
+    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(
+            ["psql", f"{SERVER}/postgres", "-qc", sql], check=True, stderr=subprocess.DEVNULL
+        )
+    connection = psycopg2.connect(f"{SERVER}/{name}")
+    try:
+        with connection.cursor() as cursor:
+            files = sorted(folder.glob("*.csv"))
+            for path in files:
+                with path.open(newline="", encoding="utf-8") as handle:
+                    header = next(csv.reader(handle))
+                columns = ", ".join(f'"{column}" text' for column in header)
+                cursor.execute(f'CREATE UNLOGGED TABLE "{path.stem}" ({columns})')
+            connection.commit()
+            started = time.perf_counter()
+            for path in files:
+                with path.open("rb") as handle:
+                    cursor.copy_expert(
+                        f'COPY "{path.stem}" FROM STDIN WITH (FORMAT csv, HEADER true)', handle
+                    )
+            connection.commit()
+            return time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def run(learners: int, centres: int, largest: int | None, out: Path) -> dict:
     delivery = out / f"delivery-{learners}"
     env = fresh_database("learnertracking_bench")
+    sizing = ["--largest", str(largest)] if largest else []
     generated, _ = manage(
         env,
         "generate_demo_data",
@@ -64,9 +99,11 @@ def run(learners: int, centres: int, out: Path) -> dict:
         str(learners),
         "--seed",
         "1",
+        *sizing,
     )
     rows = data_rows(delivery)
     total = sum(rows.values())
+    floor = copy_floor(delivery)
     first, first_mb = manage(env, "import_feed", str(delivery))
     again, again_mb = manage(env, "import_feed", str(delivery))
     return {
@@ -74,6 +111,7 @@ def run(learners: int, centres: int, out: Path) -> dict:
         "rows": total,
         "entries": rows.get("entries.csv", 0),
         "generate_s": generated,
+        "floor_s": floor,
         "import_s": first,
         "rows_per_s": total / first,
         "peak_mb": first_mb,
@@ -86,21 +124,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--centres", type=int, default=200)
+    parser.add_argument(
+        "--largest",
+        type=int,
+        default=5000,
+        help="learners at the largest centre of the full-size delivery (0: spread evenly)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     sizes = sorted({max(args.learners // 10, 1), args.learners})
-    results = [run(n, args.centres, args.out) for n in sizes]
-    print(f"Feed import on PostgreSQL ({os.cpu_count()} cores)")
+    # The smaller delivery keeps the same shape: its largest centre scaled down with it.
+    results = [
+        run(n, args.centres, args.largest * n // args.learners or None, args.out) for n in sizes
+    ]
+    print(f"Feed import on PostgreSQL ({os.cpu_count()} cores), {args.centres} centres")
     print(
-        f"{'learners':>9} {'rows':>10} {'entries':>10} {'generate s':>10} {'import s':>9} "
-        f"{'rows/s':>9} {'peak MB':>8} {'re-import s':>11} {'peak MB':>8}"
+        f"{'learners':>9} {'rows':>10} {'entries':>10} {'generate s':>10} {'COPY floor s':>12} "
+        f"{'import s':>9} {'rows/s':>9} {'peak MB':>8} {'re-import s':>11} {'peak MB':>8}"
     )
     for r in results:
         print(
             f"{r['learners']:>9,} {r['rows']:>10,} {r['entries']:>10,} {r['generate_s']:>10.1f} "
-            f"{r['import_s']:>9.1f} {r['rows_per_s']:>9,.0f} {r['peak_mb']:>8} "
-            f"{r['reimport_s']:>11.1f} {r['reimport_peak_mb']:>8}"
+            f"{r['floor_s']:>12.1f} {r['import_s']:>9.1f} {r['rows_per_s']:>9,.0f} "
+            f"{r['peak_mb']:>8} {r['reimport_s']:>11.1f} {r['reimport_peak_mb']:>8}"
         )
 
 

@@ -1046,16 +1046,21 @@ def generate(
     seed: int,
     today: datetime.date,
     catalogue_dir: str | Path = CATALOGUE_DIR,
+    largest: int | None = None,
 ) -> dict[str, int]:
-    """Write a demo delivery to `out_dir`; returns the data rows written per file."""
+    """Write a demo delivery to `out_dir`; returns the data rows written per file.
+
+    Learners are spread evenly over the centres, unless `largest` gives the first centre
+    that many and spreads the rest over the others (a national delivery is lopsided).
+    """
     if centres < 1 or learners < 0:
         raise ValueError("At least one centre is needed, and no fewer than no learners.")
+    sizes = centre_sizes(centres, learners, largest)
     # Room for each centre's learners plus its candidates without a valid ULN.
-    per_centre = -(-learners // centres)
-    unmatched = max(5, per_centre // 40)
-    if per_centre + unmatched > MAX_CANDIDATES_PER_CENTRE:
+    unmatched = max(5, max(sizes) // 40)
+    if max(sizes) + unmatched > MAX_CANDIDATES_PER_CENTRE:
         raise ValueError(
-            f"{learners} learners over {centres} centres is more than a centre can number "
+            f"{max(sizes):,} learners at one centre is more than a centre can number "
             f"with four-digit candidate numbers: use more centres."
         )
     if centres > 89999:
@@ -1090,12 +1095,11 @@ def generate(
         writers["mark_windows.csv"].writerows(window_rows)
         counts["mark_windows.csv"] = len(window_rows)
 
-        counts.update(_write_learners(gen, writers, centre_rows, learners))
+        counts.update(_write_learners(gen, writers, centre_rows, sizes))
 
         entries = writers["entries.csv"]
         for index, (number, _) in enumerate(centre_rows):
-            taken = learners // centres + (1 if index < learners % centres else 0)
-            rows = _unmatched_entries(gen, number, index, taken + 1, unmatched)
+            rows = _unmatched_entries(gen, number, index, sizes[index] + 1, unmatched)
             entries.writerows(rows)
             counts["entries.csv"] += len(rows)
     finally:
@@ -1104,8 +1108,35 @@ def generate(
     return counts
 
 
+def centre_sizes(centres: int, learners: int, largest: int | None = None) -> list[int]:
+    """How many learners each centre gets: evenly, or `largest` at the first centre."""
+    if largest is None:
+        return [learners // centres + (1 if i < learners % centres else 0) for i in range(centres)]
+    if not 0 <= largest <= learners:
+        raise ValueError("The largest centre cannot have more learners than there are.")
+    if centres == 1:
+        if largest != learners:
+            raise ValueError("With one centre, the largest centre has every learner.")
+        return [learners]
+    rest = centre_sizes(centres - 1, learners - largest)
+    if rest[0] > largest:
+        raise ValueError(
+            f"The other centres would have up to {rest[0]:,} learners, more than the "
+            f"largest centre's {largest:,}."
+        )
+    return [largest, *rest]
+
+
+def _centre_order(sizes: list[int]) -> list[int]:
+    """The centre of each learner in turn, interleaved so every centre's share is spread
+    through the delivery: with equal sizes, plain round-robin."""
+    slots = [((k + 0.5) / size, centre) for centre, size in enumerate(sizes) for k in range(size)]
+    slots.sort()
+    return [centre for _, centre in slots]
+
+
 def _write_learners(
-    gen: _Generator, writers: dict, centre_rows: list[tuple[str, str]], count: int
+    gen: _Generator, writers: dict, centre_rows: list[tuple[str, str]], sizes: list[int]
 ) -> dict[str, int]:
     rng = gen.rng
     write_learner = writers["learners.csv"].writerow
@@ -1118,13 +1149,16 @@ def _write_learners(
         ("learners.csv", "entries.csv", "marks.csv", "results.csv", "vq_status.csv", "das.csv"),
         0,
     )
-    centres = len(centre_rows)
+    order = _centre_order(sizes)
+    count = len(order)
+    candidates = [0] * len(sizes)
     stem = rng.randrange(100_000_000, 400_000_000)
     lines = gen.lines
     today = gen.today
     for index in range(count):
         profile = SHOWCASE[index] if index < len(SHOWCASE) else random_profile(rng)
-        centre_index = index % centres
+        centre_index = order[index]
+        candidates[centre_index] += 1
         # ULNs ascend in random steps: unique, and never from the "unknown" range.
         stem = _next_stem(stem + rng.randrange(1, 30))
         if stem >= _UNKNOWN_ULN_STEMS:
@@ -1135,7 +1169,7 @@ def _write_learners(
             index=index,
             centre=centre_rows[centre_index][0],
             centre_index=centre_index,
-            candidate=f"{index // centres + 1:04d}",
+            candidate=f"{candidates[centre_index]:04d}",
             uln=f"{stem}{uln_check_digit(str(stem))}",
             forename=rng.choice(FORENAMES),
             surname=rng.choice(SURNAMES),

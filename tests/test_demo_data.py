@@ -3,6 +3,7 @@
 The checks read the generated CSV files only (no import), against the shipped catalogue.
 """
 
+import collections
 import csv
 import datetime
 import io
@@ -14,7 +15,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from learners import diploma
-from learners.demo import HEADERS, generate
+from learners.demo import HEADERS, centre_sizes, generate
 from learners.identifiers import is_valid_centre_number, is_valid_uln
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "learners" / "shipped_catalogue"
@@ -362,6 +363,51 @@ def test_it_spreads_learners_over_centres_and_lines(delivery):
         row["number"] for row in delivery["centres.csv"]
     }
     assert {row["line"] for row in delivery["learners.csv"]} == set(diploma.LINES_OF_LEARNING)
+
+
+def test_it_gives_the_largest_centre_its_share_and_spreads_the_rest(tmp_path):
+    call_command(
+        "generate_demo_data",
+        str(tmp_path),
+        centres=5,
+        learners=130,
+        largest=50,
+        stdout=io.StringIO(),
+    )
+    delivery = load(tmp_path)
+    first = delivery["centres.csv"][0]["number"]
+    per_centre = collections.Counter(row["centre"] for row in delivery["learners.csv"])
+    assert per_centre[first] == 50
+    assert sorted(count for centre, count in per_centre.items() if centre != first) == [20] * 4
+    # Candidate numbers run from 0001 at every centre, the unmatched candidates after them.
+    ulns = {row["uln"] for row in delivery["learners.csv"] if row["centre"] == first}
+    ours = [row for row in delivery["entries.csv"] if row["centre"] == first]
+    matched = {row["candidate_number"] for row in ours if row["uln"] in ulns}
+    unmatched = {row["candidate_number"] for row in ours if row["uln"] not in ulns}
+    assert len(matched) > 40
+    assert matched <= {f"{n:04d}" for n in range(1, 51)}
+    assert "0051" in unmatched
+
+
+@pytest.mark.parametrize(
+    ("centres", "learners", "largest", "sizes"),
+    [
+        (3, 10, None, [4, 3, 3]),
+        (3, 10, 6, [6, 2, 2]),
+        (1, 10, 10, [10]),
+        (4, 10, 4, [4, 2, 2, 2]),
+    ],
+)
+def test_it_sizes_centres(centres, learners, largest, sizes):
+    assert centre_sizes(centres, learners, largest) == sizes
+
+
+@pytest.mark.parametrize(
+    ("centres", "learners", "largest"), [(3, 10, 11), (1, 10, 5), (3, 10, 2), (2, 10, -1)]
+)
+def test_it_refuses_a_largest_centre_that_cannot_be(centres, learners, largest):
+    with pytest.raises(ValueError):
+        centre_sizes(centres, learners, largest)
 
 
 def test_it_refuses_more_learners_than_a_centre_can_number(tmp_path):

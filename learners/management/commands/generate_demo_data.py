@@ -17,12 +17,27 @@ class Command(BaseCommand):
         parser.add_argument("--centres", type=int, default=5)
         parser.add_argument("--learners", type=int, default=500)
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--largest",
+            type=int,
+            default=None,
+            help="learners at the first centre; the rest are spread over the others",
+        )
 
-    def handle(self, *args, out: str, centres: int, learners: int, seed: int, **options) -> None:
+    def handle(
+        self,
+        *args,
+        out: str,
+        centres: int,
+        learners: int,
+        seed: int,
+        largest: int | None,
+        **options,
+    ) -> None:
         started = time.perf_counter()
         try:
             # Today in the service's time zone, as the flag rules read it.
-            counts = generate(out, centres, learners, seed, timezone.localdate())
+            counts = generate(out, centres, learners, seed, timezone.localdate(), largest=largest)
         except ValueError as error:
             raise CommandError(str(error)) from None
         for name, rows in counts.items():
