@@ -25,3 +25,6 @@ urlpatterns = [
     path("help/", help_views.help_page, name="help"),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage gets a 503 "try again" page; any other failure the plain 500 page.
+handler500 = "learnertracking.errors.server_error"

@@ -1,15 +1,18 @@
 """Killed processes and services that stop under the app.
 
 The rebuild test kills a real process mid-rebuild (PostgreSQL only: it must share the
-test database); the Redis test starts its own redis-server on a spare port and stops it.
+test database); the Redis test starts its own redis-server on a spare port and stops it;
+the PostgreSQL test starts a cluster of its own under a real gunicorn, stops and restarts it.
 """
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,3 +136,169 @@ def test_the_app_reports_redis_stopping_and_recovers_without_a_restart(client, v
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# --- PostgreSQL stopping under the app -----------------------------------------------------
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+
+SIGNED_IN_SESSION = """
+import django
+django.setup()
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from accounts.models import Centre, Membership, User
+centre = Centre.objects.create(number="12345", name="Fault Test School")
+user = User.objects.create_user("fault-viewer", "fault@example.org", "x" * 16)
+Membership.objects.create(user=user, centre=centre, role="viewer")
+store = SessionStore()
+store[SESSION_KEY] = str(user.pk)
+store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+store.create()
+print(store.session_key)
+"""
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of the test's own, on a spare port, that it can stop and start
+    without touching the server the rest of the suite uses."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = spare_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/faults"
+
+    def _run(self, *args: str) -> None:
+        # PostgreSQL refuses to run as root: as root, run it as the postgres user.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
+
+    def create(self) -> None:
+        self.folder.chmod(0o777)
+        self._run(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+            "--no-sync", "-E", "UTF8", "--locale=C",
+        )  # fmt: skip
+        self.start()
+        import psycopg2
+
+        admin = psycopg2.connect(f"postgres://postgres@127.0.0.1:{self.port}/postgres")
+        admin.autocommit = True
+        admin.cursor().execute("CREATE DATABASE faults")
+        admin.close()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.folder / "log"), "-w", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+def fetch(url: str, session: str = "") -> tuple[int, str, dict]:
+    import urllib.error
+    import urllib.request
+
+    # Production sits behind TLS: the proxy's header, so no redirect to https.
+    headers = {"X-Forwarded-Proto": "https", "Host": "127.0.0.1"}
+    if session:
+        headers["Cookie"] = f"sessionid={session}"
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http to loopback
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), dict(error.headers)
+
+
+@pytest.mark.skipif(
+    PG_BIN is None or (os.geteuid() == 0 and not shutil.which("runuser")),
+    reason="needs PostgreSQL's server binaries",
+)
+def test_the_app_reports_postgresql_stopping_and_recovers_without_a_restart():
+    # Not under pytest's temporary folder: the postgres user must be able to reach it.
+    folder = Path(tempfile.mkdtemp(prefix="lt-pg-"))
+    postgres = ThrowawayPostgres(folder)
+    static = folder / "static"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "learnertracking.settings",
+        "DATABASE_URL": postgres.url,
+        "DEBUG": "0",
+        "SECRET_KEY": "faults-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "USE_X_FORWARDED_PROTO": "1",
+        "STATIC_ROOT": str(static),
+        "DATABASE_CONNECT_TIMEOUT": "2",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    env.pop("REDIS_URL", None)
+    gunicorn = None
+    try:
+        postgres.create()
+        for args in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+            subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+        session = subprocess.run(
+            [sys.executable, "-c", SIGNED_IN_SESSION],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        port = spare_port()
+        base = f"http://127.0.0.1:{port}"
+        gunicorn = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "learnertracking.wsgi:application",
+                "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                "--worker-class", "gthread", "--threads", "2",
+            ],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert wait_for(lambda: _answers(f"{base}/health/"), 30)
+
+        status, _, _ = fetch(f"{base}/health/")
+        assert status == 200
+        status, page, _ = fetch(f"{base}/overview/", session)
+        assert status == 200 and "Fault Test School" in page
+
+        postgres.stop()
+
+        status, body, _ = fetch(f"{base}/health/")
+        assert status == 503
+        assert '"database": "unavailable"' in body
+        status, page, headers = fetch(f"{base}/overview/", session)
+        assert status == 503
+        assert "Learner Tracking is unavailable for a moment" in page
+        assert "half-saved" in page
+        assert headers["Retry-After"] == "60"
+        assert "OperationalError" not in page and "Traceback" not in page
+
+        postgres.start()
+
+        # The same gunicorn, never restarted: its next requests reconnect.
+        assert wait_for(lambda: fetch(f"{base}/health/")[0] == 200, 30)
+        status, page, _ = fetch(f"{base}/overview/", session)
+        assert status == 200 and "Fault Test School" in page
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+        # It may never have started, or be stopped already.
+        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+            postgres.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        fetch(url)
+    except OSError:
+        return False
+    return True

@@ -133,6 +133,27 @@ def test_an_unexpected_failure_shows_a_plain_page(client, viewer, monkeypatch):
 
 
 @pytest.mark.django_db
+def test_a_database_that_does_not_answer_shows_a_try_again_page(client, viewer, monkeypatch):
+    from django.db import OperationalError
+    from django.db.backends.utils import CursorWrapper
+
+    client.force_login(viewer)
+    client.raise_request_exception = False
+
+    def broken(self, sql, params=None):
+        raise OperationalError("connection to server at 127.0.0.1 refused")
+
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    response = client.get("/overview/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    text = response.content.decode()
+    assert "Learner Tracking is unavailable for a moment" in text
+    assert "refused" not in text
+
+
+@pytest.mark.django_db
 def test_a_missing_page_says_why_in_plain_words(client, viewer):
     client.force_login(viewer)
     response = client.get("/learners/0000000000/")

@@ -1,0 +1,27 @@
+"""The page shown when a request fails unexpectedly.
+
+A database that does not answer (stopped, restarting, failing over) is an outage, not a
+bug: the user is told the service is briefly unavailable and to try again (503 with
+Retry-After), which load balancers and browsers understand. Anything else is a 500. Both
+pages are rendered without a request context, because the context processors would ask
+the database that just failed.
+"""
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
+
+RETRY_AFTER_SECONDS = 60
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
