@@ -34,16 +34,16 @@ def role_on(user, centre_number: str) -> str | None:
     return role
 
 
-def visible_centre_numbers(user) -> QuerySet | None:
-    """The centres whose learners the user may see, as a subquery; None: every centre (staff).
+def visible_centre_numbers(user) -> list[str] | None:
+    """The centres whose learners the user may see; None: every centre (staff).
 
-    The one scope every learner query goes through; anonymous users see none.
+    The one scope every learner query goes through; anonymous users see none. A list of
+    numbers rather than a subquery: the planner then reads one centre's rows straight from
+    the (run, centre, key) indexes instead of checking each row against the memberships.
     """
     if user.is_authenticated and user.is_staff:
         return None
-    return Membership.objects.filter(user_id=user.pk if user.is_authenticated else None).values(
-        "centre_id"
-    )
+    return sorted(roles(user))
 
 
 def visible_centres(user) -> QuerySet[Centre]:

@@ -129,7 +129,12 @@ class DetailLine(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["run", "centre", "surname", "uln"], name="detail_learner"),
-            models.Index(fields=["run", "centre", "deadline"], name="detail_deadline"),
+            # The Detail's default: a centre's problems (not ready) by deadline. With `ready`
+            # in the index, the page count reads the index alone.
+            models.Index(
+                fields=["run", "centre", "ready", "deadline", "severity_rank", "surname", "uln"],
+                name="detail_deadline",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -137,3 +137,25 @@ def test_the_command_and_the_task_run_the_same_rebuild(learners, capsys):
     assert "4 learners" in capsys.readouterr().out
     run_id = rebuild_overview.delay().get()
     assert RebuildRun.objects.get(pk=run_id).outcome == RebuildRun.Outcome.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statistics")
+def test_it_leaves_the_snapshot_tables_vacuumed_and_analysed(centre, other_centre):
+    LearnerFactory(centre=centre)
+
+    def last_done(table: str) -> tuple:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = %s",
+                [table],
+            )
+            return cursor.fetchone()
+
+    before = {table: last_done(table) for table in ("flags_overviewrow", "flags_detailline")}
+    rebuild()
+    for table, (vacuumed, analysed) in before.items():
+        after_vacuum, after_analyse = last_done(table)
+        assert after_vacuum is not None and after_vacuum != vacuumed
+        assert after_analyse is not None and after_analyse != analysed
