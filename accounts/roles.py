@@ -2,7 +2,7 @@
 
 Each change and its audit event are written in one transaction. The rules: only a
 centre's administrators manage its users (so no one grants above their own role), and
-the last centre-user administrator of a centre can be neither removed nor demoted.
+the last active centre-user administrator of a centre can be neither removed nor demoted.
 """
 
 from django.db import transaction
@@ -19,12 +19,14 @@ class RoleRuleBroken(Exception):
 def _is_last_centre_user_administrator(membership: Membership) -> bool:
     if not (membership.is_centre_user and membership.role == Membership.Role.ADMINISTRATOR):
         return False
+    # A deactivated account cannot sign in to manage the centre: it does not count.
     others = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .filter(
             centre_id=membership.centre_id,
             is_centre_user=True,
             role=Membership.Role.ADMINISTRATOR,
+            user__is_active=True,
         )
         .exclude(pk=membership.pk)
     )

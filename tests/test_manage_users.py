@@ -155,6 +155,22 @@ def test_a_centre_user_administrator_can_go_when_another_remains(client, centre_
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
+def test_a_deactivated_administrator_does_not_count_as_another(client, centre_user, centre):
+    gone = UserFactory(username="gone", is_active=False)
+    MembershipFactory(user=gone, centre=centre, role="administrator", is_centre_user=True)
+    membership = Membership.objects.get(user=centre_user)
+    client.force_login(centre_user)
+
+    response = client.post(
+        reverse("change_role", args=["12345", membership.pk]), {"role": "viewer"}, follow=True
+    )
+
+    membership.refresh_from_db()
+    assert membership.role == "administrator"
+    assert "last centre-user administrator" in response.content.decode()
+    assert not events(AuditEvent.Action.ROLE_CHANGED)
+
+
 def test_approving_a_request_grants_the_role_and_emails_the_requester(
     client, centre_user, centre, django_capture_on_commit_callbacks
 ):
