@@ -30,12 +30,14 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 test: lint node_modules/axe-core/axe.min.js
 	$(VENV)/bin/pytest
 
-# Against PostgreSQL at 127.0.0.1:5432 (BENCH_SERVER_URL); figures go in bench/results.md.
+# Against PostgreSQL at 127.0.0.1:5432 (BENCH_SERVER_URL) and Redis; the load scenario needs
+# wrk (apt install wrk). Figures go in bench/results.md.
 bench: $(VENV)/.installed
 	$(PY) bench/bench_rules.py
 	$(PY) bench/bench_import.py --learners 100000 --centres 200 --largest 5000
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_upload.py
+	$(PY) bench/bench_load.py --seconds 180
 
 clean:
 	rm -rf $(VENV) var node_modules learnertracking.sqlite3 test-artifacts

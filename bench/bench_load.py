@@ -67,6 +67,8 @@ def main() -> None:
         "--think-ms", type=int, default=3000, help="mean pause between a user's requests; 0: none"
     )
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("The load scenario needs wrk on the PATH (apt install wrk).")
     static = Path(tempfile.mkdtemp(prefix="lt-static-"))
     env = {
         **os.environ,
