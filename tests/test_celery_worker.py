@@ -1,9 +1,11 @@
-"""The rebuild through a real Celery worker and Redis, the way production runs it.
+"""The rebuild through a real Celery worker and Redis, the way production runs it, and a
+worker killed (SIGKILL) half-way through one.
 
 Needs PostgreSQL and Redis (CI has both: `.ci/run` sets REDIS_URL); skipped elsewhere.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +15,8 @@ import pytest
 from celery import Celery
 from django.db import connection
 
-from flags.models import RebuildRun
+from flags.models import OverviewRow, RebuildRun
+from flags.snapshot import current_run, rebuild
 
 from .factories import LearnerFactory
 
@@ -26,11 +29,36 @@ pytestmark = [
 ]
 
 
-def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
+WORKER_ARGS = [
+    "worker",
+    "--pool=solo",
+    "--concurrency=1",
+    "--without-heartbeat",
+    "--without-mingle",
+    "--without-gossip",
+    "-l",
+    "warning",
+]
+
+# A worker whose rebuild is slowed down, two learners a chunk, so it can be killed half-way.
+SLOW_WORKER = """
+import sys, time, django
+django.setup()
+from flags import snapshot, tasks
+evaluate = snapshot.evaluate
+def slow(*args):
+    time.sleep(0.2)
+    return evaluate(*args)
+snapshot.evaluate = slow
+tasks.rebuild = lambda: snapshot.rebuild(chunk_size=2)
+from learnertracking.celery import app
+app.worker_main(sys.argv[1:])
+"""
+
+
+def start_worker(queue: str, slow: bool = False) -> subprocess.Popen:
     if connection.vendor != "postgresql":
         pytest.skip("the worker must share the test database: PostgreSQL only")
-    for n in range(3):
-        LearnerFactory(centre=centre, surname=f"Worker{n}")
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -39,28 +67,67 @@ def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
         "REDIS_URL": REDIS_URL,
         "DEBUG": "1",
     }
-    queue = f"test-{os.getpid()}"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "learnertracking",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
+    command = (
+        [sys.executable, "-c", SLOW_WORKER]
+        if slow
+        else [sys.executable, "-m", "celery", "-A", "learnertracking"]
     )
+    return subprocess.Popen([*command, *WORKER_ARGS, "-Q", queue], cwd=ROOT, env=env)
+
+
+def wait_for(condition, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_worker_killed_mid_rebuild_leaves_the_old_snapshot_and_the_next_run_succeeds(centre):
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker must share the test database: PostgreSQL only")
+    for n in range(12):
+        LearnerFactory(centre=centre, surname=f"Killed{n}")
+    old = rebuild()
+    queue = f"test-kill-{os.getpid()}"
+    sender = Celery("sender", broker=REDIS_URL)
+    worker = start_worker(queue, slow=True)
+    try:
+        sender.send_task("flags.rebuild_overview", queue=queue)
+        # Killed once it has written part of the new snapshot.
+        assert wait_for(
+            lambda: OverviewRow.objects.filter(run__outcome=RebuildRun.Outcome.RUNNING).exists()
+        ), "the slow rebuild never started"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=20)
+        killed = RebuildRun.objects.get(outcome=RebuildRun.Outcome.RUNNING)
+        assert OverviewRow.objects.filter(run=killed).count() < 12
+
+        assert current_run() == old
+        assert OverviewRow.objects.filter(run=old).count() == 12
+
+        # Acknowledged on receipt: a fresh worker does not take the killed rebuild up again;
+        # the next one sent (the next night's) runs and clears the killed run away.
+        worker = start_worker(queue)
+        sender.send_task("flags.rebuild_overview", queue=queue)
+        assert wait_for(lambda: current_run() != old), "the next rebuild did not complete"
+        assert RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED).count() == 2
+        assert OverviewRow.objects.filter(run=current_run()).count() == 12
+        killed.refresh_from_db()
+        assert killed.outcome == RebuildRun.Outcome.FAILED
+        assert not OverviewRow.objects.filter(run=killed).exists()
+    finally:
+        sender.close()
+        worker.kill()
+        worker.wait(timeout=20)
+
+
+def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
+    for n in range(3):
+        LearnerFactory(centre=centre, surname=f"Worker{n}")
+    queue = f"test-{os.getpid()}"
+    worker = start_worker(queue)
     # A client of its own: the project's app may already hold a connection to the
     # in-memory broker the other tests use.
     sender = Celery("sender", broker=REDIS_URL)
