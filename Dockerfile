@@ -32,5 +32,6 @@ USER app
 
 EXPOSE 8000
 
-# exec: gunicorn becomes PID 1 and receives the stop signal itself.
-CMD ["sh", "-c", "exec gunicorn learnertracking.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --worker-class gthread --threads ${WEB_THREADS:-8} --keep-alive 10 --worker-tmp-dir /dev/shm --access-logfile -"]
+# exec: gunicorn becomes PID 1 and receives the stop signal itself. gunicorn.conf.py sends its
+# access and error lines through the app's scrubbing log handler.
+CMD ["sh", "-c", "exec gunicorn learnertracking.wsgi:application -c gunicorn.conf.py --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --worker-class gthread --threads ${WEB_THREADS:-8} --keep-alive 10 --worker-tmp-dir /dev/shm"]

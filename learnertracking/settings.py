@@ -243,11 +243,41 @@ CONTENT_SECURITY_POLICY = {
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SILENCED_SYSTEM_CHECKS = [] if DEBUG or SECURE_HSTS_PRELOAD else ["security.W021"]
 
+# Logs: one handler, on standard error, that scrubs learners' personal data from every record
+# (learnertracking/logs.py); every logger, gunicorn's too (gunicorn.conf.py), writes through
+# it. A JSON object a line in production, plain lines in development.
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env("LOG_FORMAT", default="") or ("plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("LOG_FORMAT is json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "filters": {"scrub": {"()": "learnertracking.logs.ScrubPersonalData"}},
+    "formatters": {
+        "json": {"()": "learnertracking.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["scrub"]}
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own handlers (console under DEBUG, mail_admins, runserver's) would write
+        # around the scrubbing one: none of them, and everything propagates to the root.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        # SQL debug lines quote query parameters: learners' names, dates of birth.
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+        # Celery gives its task logger a handler of its own unless it already has one.
+        "celery.task": {"handlers": ["console"], "propagate": False},
+        # gunicorn sets its access logger to INFO; LOG_LEVEL=WARNING silences it like the rest.
+        "gunicorn.access": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "gunicorn.error": {"handlers": [], "propagate": True},
+    },
 }
+# Otherwise the worker replaces the root handler, and its scrubbing, with Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
