@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from learners import diploma
 from learners.feed.bulk import copy_rows
+from learners.models import Learner
 
 from . import codes
 from .clock import today
@@ -224,6 +225,34 @@ def _detail_lines(run_id: int, registration: dict, data, flags: LearnerFlags) ->
                 p.flag,
                 *grade,
             )
+
+
+def follow_learners_to_their_centres() -> int:
+    """Move snapshot rows to the centre each learner is now registered at; learners moved.
+
+    Called by the feed import in its own transaction: a learner who moves centre leaves the
+    old centre's Overview and Detail at once rather than at the next rebuild, since that
+    centre may no longer see them. Their flags stay the snapshot's until then.
+    """
+    learners = Learner._meta.db_table
+    overview, detail = OverviewRow._meta.db_table, DetailLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {overview} SET centre_id = {learners}.centre_id FROM {learners} "
+            f"WHERE {overview}.uln = {learners}.uln "
+            f"AND {overview}.centre_id <> {learners}.centre_id RETURNING {overview}.uln"
+        )
+        moved = sorted({uln for (uln,) in cursor.fetchall()})
+        # The Detail's lines (many more) only for the learners who moved.
+        for start in range(0, len(moved), 500):
+            some = moved[start : start + 500]
+            cursor.execute(
+                f"UPDATE {detail} SET centre_id = {learners}.centre_id FROM {learners} "
+                f"WHERE {detail}.uln = {learners}.uln AND {detail}.centre_id <> "
+                f"{learners}.centre_id AND {detail}.uln IN ({', '.join(['%s'] * len(some))})",
+                some,
+            )
+    return len(moved)
 
 
 def _refresh_statistics(command: str) -> None:

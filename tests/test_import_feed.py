@@ -461,3 +461,30 @@ def test_it_leaves_a_role_changed_on_manage_users(delivery):
     import_delivery(delivery)
 
     assert Membership.objects.get(user__username="northgate").role == "viewer"
+
+
+@pytest.mark.django_db
+def test_a_learner_who_moves_centre_leaves_the_old_centres_overview_at_once(
+    delivery, client, viewer, other_viewer
+):
+    from flags.models import DetailLine, OverviewRow
+    from flags.snapshot import rebuild
+
+    import_delivery(delivery)
+    rebuild()
+    client.force_login(viewer)  # of 12345, where Amélie Ørsted is registered
+    assert "9276308686" in client.get("/overview/").content.decode()
+    rewrite(delivery, "learners.csv", "1992-10-01,12345", "1992-10-01,54321")
+
+    import_delivery(delivery)
+
+    assert "9276308686" not in client.get("/overview/").content.decode()
+    assert "9276308686" not in client.get("/detail/").content.decode()
+    assert set(
+        OverviewRow.objects.filter(uln="9276308686").values_list("centre_id", flat=True)
+    ) == {"54321"}
+    assert set(DetailLine.objects.filter(uln="9276308686").values_list("centre_id", flat=True)) == {
+        "54321"
+    }
+    client.force_login(other_viewer)
+    assert "9276308686" in client.get("/overview/").content.decode()

@@ -15,6 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.emails import invite_new_centre_users
+from flags.snapshot import follow_learners_to_their_centres
 from learners.models import ImportRun
 
 from . import bulk
@@ -99,6 +100,8 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
                         )
             if errors.count:
                 raise _Rejected
+            if "learners.csv" in present:
+                follow_learners_to_their_centres()
     except _Rejected:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     except DatabaseError as exc:
