@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.validators import MaxLengthValidator
 
 from learners.identifiers import is_valid_centre_number
 
@@ -12,7 +13,12 @@ ROLE_CHOICES = Membership.Role.choices
 class RegistrationForm(forms.Form):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
-    email = forms.EmailField(max_length=254, help_text="You will sign in with this address.")
+    # The address is the username too, which has at most 150 characters: a longer one, though
+    # a valid address, was a server error on PostgreSQL.
+    email = forms.EmailField(
+        max_length=User._meta.get_field("username").max_length,
+        help_text="You will sign in with this address.",
+    )
     organisation = forms.CharField(
         max_length=200, help_text="For example the consortium or local authority you work for."
     )
@@ -102,6 +108,19 @@ class GrantRoleForm(forms.Form):
 
 class ChangeRoleForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, which sets the username's maxlength on the widget only.
+
+    Without the check, a longer name is looked up and axes records the failure in a column
+    of 255 characters, which PostgreSQL refuses with a server error.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class IncludingInvitedPasswordResetForm(PasswordResetForm):

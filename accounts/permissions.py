@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
+from learners.identifiers import is_valid_centre_number
+
 from .models import Centre, Membership
 
 VIEWER = Membership.Role.VIEWER
@@ -67,6 +69,9 @@ def can_administer(user, centre_number: str) -> bool:
 
 def centre_for(user, number: str, *, administer: bool = False) -> Centre:
     """The centre, if the user holds a role on it: 404 when not, 403 when the role is too weak."""
+    if not is_valid_centre_number(number):
+        # No centre has such a number; and a NUL in it would make PostgreSQL refuse the query.
+        raise Http404("No such centre")
     role = role_on(user, number)
     if role is None:
         raise Http404("No such centre")

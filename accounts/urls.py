@@ -1,10 +1,16 @@
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from . import views
-from .forms import IncludingInvitedPasswordResetForm
+from .forms import IncludingInvitedPasswordResetForm, SignInForm
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm),
+        name="login",
+    ),
     path(
         "accounts/password_reset/",
         views.PasswordResetView.as_view(form_class=IncludingInvitedPasswordResetForm),

@@ -5,10 +5,15 @@ from django.http import Http404
 
 from accounts.permissions import can_administer
 
+from .identifiers import is_valid_uln
 from .models import Learner
 
 
 def learner_for(user, uln: str, *, administer: bool = False) -> Learner:
+    # The feed takes no learner without a valid ULN, so anything else in the path is no
+    # one's; not asking also keeps a NUL out of the query, which PostgreSQL refuses (a 500).
+    if not is_valid_uln(uln):
+        raise Http404("No such learner")
     learner = (
         Learner.objects.visible_to(user).select_related("centre", "line").filter(uln=uln).first()
     )

@@ -270,5 +270,7 @@ def send_transcript(conversation: Conversation, requested_by) -> str:
         },
     )
     subject, _, text = body.partition("\n")
-    send_mail(subject.strip(), text.lstrip("\n"), None, [owner.email])
+    # One line, whatever the user typed: a carriage return in a header is refused (a 500),
+    # and Python's email package reads \v, \f, \x1c and the like as line breaks.
+    send_mail(" ".join(subject.split()), text.lstrip("\n"), None, [owner.email])
     return owner.email

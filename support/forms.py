@@ -33,6 +33,10 @@ class StartConversationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
 
+    def clean_subject(self) -> str:
+        # A subject is one line: it heads the inbox and the transcript email's subject.
+        return " ".join(self.cleaned_data["subject"].split())
+
     def clean_uln(self) -> str:
         uln = self.cleaned_data["uln"].replace(" ", "")
         if not uln:

@@ -1,5 +1,6 @@
 """Diploma Learner Overview and Diploma Learner Detail, read from the overnight snapshot."""
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_tables2 import RequestConfig
@@ -19,6 +20,17 @@ from learners.filters import DetailFilter, OverviewFilter
 from learners.tables import DetailTable, OverviewTable
 
 PER_PAGE = 50
+
+
+class _FixedPageSize(Paginator):
+    """PER_PAGE rows a page, whatever `per_page` the query string gives django-tables2:
+    a negative one was a server error, a huge one the whole cohort on one page."""
+
+    def __init__(self, object_list, per_page, *args, **kwargs) -> None:
+        super().__init__(object_list, PER_PAGE, *args, **kwargs)
+
+
+PAGINATE = {"per_page": PER_PAGE, "paginator_class": _FixedPageSize}
 
 
 def _filtered(request, filter_class, rows, run):
@@ -52,7 +64,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         request, OverviewFilter, cohort.overview_rows(run, request.user), run
     )
     table = OverviewTable(rows)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(request, paginate=PAGINATE).configure(table)
     # Read the page once, then mark components whose data arrived after the snapshot.
     records = [row.record for row in table.page.object_list] if table.page else []
     late = cohort.late_components(run, (r.uln for r in records))
@@ -76,7 +88,7 @@ def detail(request: HttpRequest) -> HttpResponse:
     run = current_run()
     filterset, lines = _filtered(request, DetailFilter, cohort.detail_lines(run, request.user), run)
     table = DetailTable(lines)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(request, paginate=PAGINATE).configure(table)
     return _render(request, "learners/detail.html", run, filterset, table)
 
 
