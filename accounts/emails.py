@@ -36,7 +36,8 @@ def _link(name: str, user: User, token: str) -> str:
 
 def _send(to: str, template: str, context: dict) -> None:
     subject, _, body = render_to_string(template, context).partition("\n")
-    send_mail(subject.strip(), body.lstrip("\n"), None, [to])
+    # The subject is one header line whatever a name or centre in it holds.
+    send_mail(" ".join(subject.split()), body.lstrip("\n"), None, [to])
 
 
 def send_invitation(user: User) -> None:

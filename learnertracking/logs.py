@@ -20,7 +20,9 @@ EMAIL = "[email]"
 REDACTED = "[redacted]"
 
 _ULN = re.compile(r"(?<!\d)\d{10}(?!\d)")
-_EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+# Matches start only where a run of address characters starts: otherwise a long unbroken
+# run (a 20 kB path) is retried from every position, in time that grows with its square.
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 _QUERY = re.compile(r"\?([^\s\"'<>#]*)")
 # Parameter names are kept for debugging only when they look like the app's own; a name
 # typed into a URL by hand could be anything.

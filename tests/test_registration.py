@@ -46,6 +46,16 @@ def test_it_registers_an_inactive_account_and_emails_a_confirmation_link(client)
     assert client.get(link_in(message)).status_code == 400
 
 
+def test_it_writes_names_in_emails_as_typed_not_as_html(client):
+    client.post(
+        reverse("register"), {**GOOD, "first_name": "Siobhán & <Co>", "last_name": "O'Brien"}
+    )
+
+    [message] = mail.outbox
+    assert "Siobhán & <Co>" in message.body
+    assert "&amp;" not in message.body and "&lt;" not in message.body
+
+
 def test_it_does_not_reveal_that_an_address_is_registered(client, no_centre):
     response = client.post(reverse("register"), {**GOOD, "email": no_centre.email})
 
