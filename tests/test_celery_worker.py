@@ -19,6 +19,7 @@ from flags.models import OverviewRow, RebuildRun
 from flags.snapshot import current_run, rebuild
 
 from .factories import LearnerFactory
+from .test_faults import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -73,15 +74,6 @@ def start_worker(queue: str, slow: bool = False) -> subprocess.Popen:
         else [sys.executable, "-m", "celery", "-A", "learnertracking"]
     )
     return subprocess.Popen([*command, *WORKER_ARGS, "-Q", queue], cwd=ROOT, env=env)
-
-
-def wait_for(condition, seconds: float = 60.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_worker_killed_mid_rebuild_leaves_the_old_snapshot_and_the_next_run_succeeds(centre):
