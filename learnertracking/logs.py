@@ -34,6 +34,10 @@ _ACCOUNT_LINK = re.compile(r"(/accounts/(?:confirm|reset)/)[^/\s?\"']+/[^/\s?\"'
 # PostgreSQL's constraint errors quote the offending values: names, dates of birth.
 _PG_FAILING_ROW = re.compile(r"(Failing row contains \().*")
 _PG_KEY = re.compile(r"(Key \([^)\n]*\)=\().*(\) (?:already exists|is not present|conflicts))")
+# COPY's errors (the import, the rebuild) quote the value of the offending column.
+_PG_COPY = re.compile(r"(COPY [^,\n]+, line \d+(?:, column [^:\n]+)?: ).*")
+# The learner's part of a learner URL, whatever was typed there: a ULN with spaces, a name.
+_LEARNER_PATH = re.compile(r"(/learners/)[^/?\"'\n]+?(?=[/?\"']|\s+HTTP/|\s*$)", re.MULTILINE)
 
 # Keys whose values are personal whatever they look like, in extras and in %(name)s args.
 PERSONAL_KEYS = frozenset(
@@ -89,6 +93,8 @@ def scrub(text: str) -> str:
     text = _ACCOUNT_LINK.sub(r"\1[uid]/[token]", text)
     text = _PG_FAILING_ROW.sub(rf"\g<1>{REDACTED})", text)
     text = _PG_KEY.sub(rf"\g<1>{REDACTED}\g<2>", text)
+    text = _PG_COPY.sub(rf"\g<1>{REDACTED}", text)
+    text = _LEARNER_PATH.sub(rf"\g<1>{ULN}", text)
     text = _EMAIL.sub(EMAIL, text)
     return _ULN.sub(ULN, text)
 
@@ -143,7 +149,8 @@ def _render(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
     except Exception:  # A bad format string must not take the request down with it.
-        return f"{record.msg} {record.args!r}"
+        # The arguments stay out: they are what the message would have scrubbed in place.
+        return f"{record.msg} [arguments not shown: the message did not format]"
 
 
 def _lift_request(record: logging.LogRecord) -> None:

@@ -98,6 +98,33 @@ def test_it_scrubs_sign_in_links_and_the_values_postgresql_quotes():
     )
 
 
+def test_it_scrubs_the_value_a_copy_error_quotes():
+    error = (
+        'invalid input\nCONTEXT:  COPY flags_overviewrow, line 3, column surname: "Ørsted-Smith"'
+    )
+
+    assert scrub(error) == (
+        "invalid input\nCONTEXT:  COPY flags_overviewrow, line 3, column surname: [redacted]"
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/learners/9276 308 686/",
+        "/learners/9276%20308%20686/award-date/",
+        "/learners/Smith%20Jones/",
+        "/learners/Smith Jones",
+    ],
+)
+def test_it_scrubs_whatever_was_typed_as_the_learner_in_a_path(path):
+    line = scrub(f'127.0.0.1 "GET {path} HTTP/1.1" 404')
+
+    assert "/learners/[uln]" in line
+    assert not any(word in line for word in ("9276", "308", "686", "Smith", "Jones"))
+    assert line.endswith(' HTTP/1.1" 404')
+
+
 def test_it_scrubs_args_positional_and_named():
     positional = scrubbed(record("Learner %s moved to %s", ULN, "x@y.org"))
     named = scrubbed(
@@ -130,9 +157,9 @@ def test_it_scrubs_extras_by_pattern_and_personal_fields_by_name():
 
 
 def test_it_never_raises_on_a_message_that_does_not_render():
-    made = scrubbed(record("%d learners in %s", ULN))
+    made = scrubbed(record("%d learners in %s", ULN, "Smith"))
 
-    assert ULN not in made.getMessage()
+    assert ULN not in made.getMessage() and "Smith" not in made.getMessage()
 
 
 def test_it_formats_one_json_object_a_line_with_the_fields():
