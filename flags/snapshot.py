@@ -13,7 +13,8 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from django.db import connection, transaction
+from django.core.cache import cache
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from learners import diploma
@@ -125,6 +126,13 @@ def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
         run = RebuildRun.objects.create(started_at=timezone.now(), built_for=day)
         try:
             run.learners = _write_snapshot(run, day, chunk_size)
+            _refresh_statistics("ANALYZE")
+            with transaction.atomic():
+                # A learner an import moved after this run read them goes to their centre now.
+                follow_learners_to_their_centres()
+                run.outcome = RebuildRun.Outcome.SUCCEEDED
+                run.finished_at = timezone.now()
+                run.save(update_fields=["outcome", "finished_at", "learners"])
         except BaseException as exc:
             # Killed or failed: the previous snapshot stays the current one.
             RebuildRun.objects.filter(pk=run.pk).update(
@@ -134,13 +142,12 @@ def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
             )
             logger.exception("Rebuild %s failed", run.pk)
             raise
-        _refresh_statistics("ANALYZE")
-        with transaction.atomic():
-            run.outcome = RebuildRun.Outcome.SUCCEEDED
-            run.finished_at = timezone.now()
-            run.save(update_fields=["outcome", "finished_at", "learners"])
         _discard_old_snapshots(run)
-        _refresh_statistics("VACUUM (ANALYZE)")
+        try:
+            _refresh_statistics("VACUUM (ANALYZE)")
+        except DatabaseError:
+            # The new snapshot is already current; autovacuum will get there.
+            logger.warning("Vacuum after rebuild %s failed", run.pk, exc_info=True)
         logger.info("Rebuild %s: %s learners in %s", run.pk, run.learners, run.duration)
         return run
 
@@ -227,10 +234,20 @@ def _detail_lines(run_id: int, registration: dict, data, flags: LearnerFlags) ->
             )
 
 
+_MOVES_KEY = "snapshot:moves"
+
+
+def snapshot_version(run: RebuildRun) -> str:
+    """For keys of what is worked out from a snapshot: the run, and the moves made to it
+    since (which change its counts per centre)."""
+    return f"{run.pk}.{cache.get(_MOVES_KEY, 0)}"
+
+
 def follow_learners_to_their_centres() -> int:
     """Move snapshot rows to the centre each learner is now registered at; learners moved.
 
-    Called by the feed import in its own transaction: a learner who moves centre leaves the
+    Called by the feed import in its transaction (and by the rebuild as it switches, for a
+    learner moved while it ran): a learner who moves centre leaves the
     old centre's Overview and Detail at once rather than at the next rebuild, since that
     centre may no longer see them. Their flags stay the snapshot's until then.
     """
@@ -242,17 +259,23 @@ def follow_learners_to_their_centres() -> int:
             f"WHERE {overview}.uln = {learners}.uln "
             f"AND {overview}.centre_id <> {learners}.centre_id RETURNING {overview}.uln"
         )
-        moved = sorted({uln for (uln,) in cursor.fetchall()})
-        # The Detail's lines (many more) only for the learners who moved.
-        for start in range(0, len(moved), 500):
-            some = moved[start : start + 500]
+        moved = {uln for (uln,) in cursor.fetchall()}
+        if moved:
+            # One join over the Detail's lines: it has no index that starts with the ULN.
             cursor.execute(
                 f"UPDATE {detail} SET centre_id = {learners}.centre_id FROM {learners} "
-                f"WHERE {detail}.uln = {learners}.uln AND {detail}.centre_id <> "
-                f"{learners}.centre_id AND {detail}.uln IN ({', '.join(['%s'] * len(some))})",
-                some,
+                f"WHERE {detail}.uln = {learners}.uln "
+                f"AND {detail}.centre_id <> {learners}.centre_id"
             )
+            transaction.on_commit(_count_a_move)
     return len(moved)
+
+
+def _count_a_move() -> None:
+    try:
+        cache.incr(_MOVES_KEY)
+    except ValueError:  # not set yet
+        cache.set(_MOVES_KEY, 1, timeout=None)
 
 
 def _refresh_statistics(command: str) -> None:

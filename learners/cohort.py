@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.permissions import roles, visible_centre_numbers
 from flags.models import DetailLine, OverviewRow, RebuildRun
+from flags.snapshot import snapshot_version
 from nonedexcel.models import NonEdexcelQualification
 
 from .models import Entry
@@ -46,7 +47,9 @@ def award_series_offered(run: RebuildRun | None, user) -> list[str]:
     if run is None or not user.is_authenticated:
         return []
     centres = "all" if user.is_staff else ",".join(sorted(roles(user)))
-    key = f"award-series:{run.pk}:{hashlib.sha256(centres.encode()).hexdigest()[:16]}"
+    key = (
+        f"award-series:{snapshot_version(run)}:{hashlib.sha256(centres.encode()).hexdigest()[:16]}"
+    )
     offered = cache.get(key)
     if offered is None:
         rows = overview_rows(run, user).order_by().values_list("award_series", flat=True)

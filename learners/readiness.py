@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from flags import codes
 from flags.models import COMPONENT_FIELDS, OverviewRow
+from flags.snapshot import snapshot_version
 from flags.templatetags.flag_tags import TONES
 
 from . import diploma
@@ -53,8 +54,10 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
     if run is None or not centres:
         return []
     numbers = sorted(c.number for c in centres)
-    # The counts change only with the snapshot: worked out once a night per set of centres.
-    key = f"readiness:{run.pk}:{hashlib.sha256(','.join(numbers).encode()).hexdigest()[:16]}"
+    # The counts change only with the snapshot (or a move made to it): worked out once a night
+    # per set of centres.
+    centres_hash = hashlib.sha256(",".join(numbers).encode()).hexdigest()[:16]
+    key = f"readiness:{snapshot_version(run)}:{centres_hash}"
     counts = cache.get(key)
     if counts is None:
         counts = _counts(run, numbers)

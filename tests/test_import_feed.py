@@ -465,18 +465,29 @@ def test_it_leaves_a_role_changed_on_manage_users(delivery):
 
 @pytest.mark.django_db
 def test_a_learner_who_moves_centre_leaves_the_old_centres_overview_at_once(
-    delivery, client, viewer, other_viewer
+    delivery, client, viewer, other_viewer, django_capture_on_commit_callbacks
 ):
+    from accounts.models import Centre
     from flags.models import DetailLine, OverviewRow
-    from flags.snapshot import rebuild
+    from flags.snapshot import current_run, rebuild
+    from learners.readiness import readiness
+
+    def learners_counted() -> dict[str, int]:
+        centres = Centre.objects.filter(number__in=["12345", "54321"])
+        return {r.number: r.learners for r in readiness(centres, run=current_run())}
 
     import_delivery(delivery)
     rebuild()
     client.force_login(viewer)  # of 12345, where Amélie Ørsted is registered
     assert "9276308686" in client.get("/overview/").content.decode()
+    before = learners_counted()
     rewrite(delivery, "learners.csv", "1992-10-01,12345", "1992-10-01,54321")
 
-    import_delivery(delivery)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_delivery(delivery)
+
+    # The readiness picture, worked out once per snapshot, counts them at their new centre.
+    assert learners_counted() == {"12345": before["12345"] - 1, "54321": before["54321"] + 1}
 
     assert "9276308686" not in client.get("/overview/").content.decode()
     assert "9276308686" not in client.get("/detail/").content.decode()

@@ -159,3 +159,26 @@ def test_it_leaves_the_snapshot_tables_vacuumed_and_analysed(centre, other_centr
         after_vacuum, after_analyse = last_done(table)
         assert after_vacuum is not None and after_vacuum != vacuumed
         assert after_analyse is not None and after_analyse != analysed
+
+
+def test_a_learner_moved_while_the_rebuild_ran_is_at_their_new_centre(
+    centre, other_centre, monkeypatch
+):
+    from learners.models import Learner
+
+    learner = LearnerFactory(centre=centre)
+    write = snapshot._write_snapshot
+
+    def then_an_import_moves_them(*args):
+        count = write(*args)
+        Learner.objects.filter(uln=learner.uln).update(centre=other_centre)
+        return count
+
+    monkeypatch.setattr(snapshot, "_write_snapshot", then_an_import_moves_them)
+    run = rebuild()
+
+    assert run.outcome == RebuildRun.Outcome.SUCCEEDED
+    assert OverviewRow.objects.get(run=run).centre_id == other_centre.number
+    assert set(DetailLine.objects.filter(run=run).values_list("centre_id", flat=True)) == {
+        other_centre.number
+    }
