@@ -9,19 +9,28 @@ the database that just failed.
 
 import sys
 
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
-from django.views.decorators.csrf import requires_csrf_token
 
 RETRY_AFTER_SECONDS = 60
 
 
-@requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
     error = sys.exc_info()[1]
-    if isinstance(error, OperationalError | InterfaceError):
+    if isinstance(error, OperationalError | InterfaceError) and not _database_answers():
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+def _database_answers() -> bool:
+    """Whether the database still answers: an OperationalError is also a mistyped query or a
+    missing table (SQLite), which are faults of ours, not outages."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return False
+    return True
