@@ -29,6 +29,12 @@ def roles(user) -> dict[str, str]:
     return cached
 
 
+def forget_roles(*users) -> None:
+    """After a change of roles: the next check reads them again rather than from before."""
+    for user in users:
+        user.__dict__.pop("_centre_roles", None)
+
+
 def role_on(user, centre_number: str) -> str | None:
     role = roles(user).get(centre_number)
     if role is None and user.is_authenticated and user.is_staff:

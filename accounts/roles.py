@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from . import audit, emails
 from .models import AccessRequest, AuditEvent, Centre, Membership, User
+from .permissions import forget_roles
 
 
 class RoleRuleBroken(Exception):
@@ -43,6 +44,7 @@ def grant(actor: User, centre: Centre, user: User, role: str) -> Membership:
             subject=user.email or user.get_username(),
             after={"role": role},
         )
+    forget_roles(actor, user)
     return membership
 
 
@@ -66,6 +68,7 @@ def change_role(actor: User, membership: Membership, role: str) -> None:
             before={"role": before},
             after={"role": role},
         )
+    forget_roles(actor, membership.user)
 
 
 def revoke(actor: User, membership: Membership) -> None:
@@ -83,6 +86,7 @@ def revoke(actor: User, membership: Membership) -> None:
             before={"role": membership.role},
         )
         membership.delete()
+    forget_roles(actor, membership.user)
 
 
 def request_access(user: User, centre: Centre, role: str) -> AccessRequest:
@@ -124,3 +128,4 @@ def decide(actor: User, access_request: AccessRequest, approve: bool) -> None:
             after={"role": access_request.role, "status": access_request.status},
         )
         transaction.on_commit(lambda: emails.send_decision(access_request))
+    forget_roles(actor, access_request.user)

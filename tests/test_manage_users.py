@@ -245,3 +245,21 @@ def test_approving_gives_the_role_asked_for_even_to_a_member(client, centre_user
     client.post(reverse("decide_request", args=["12345", access_request.pk, "approve"]))
 
     assert Membership.objects.get(user=viewer, centre=centre).role == "administrator"
+
+
+def test_a_change_of_role_is_seen_by_the_next_check_in_the_same_request(
+    administrator, centre, no_centre
+):
+    from accounts import roles
+    from accounts.permissions import role_on, visible_centre_numbers
+
+    assert visible_centre_numbers(no_centre) == []  # read, and kept for the request
+    membership = roles.grant(administrator, centre, no_centre, "viewer")
+    assert visible_centre_numbers(no_centre) == [centre.number]
+
+    roles.change_role(no_centre, membership, "administrator")
+    assert role_on(no_centre, centre.number) == "administrator"
+
+    # Leaving a centre oneself: the same user object is the one signed in.
+    roles.revoke(no_centre, Membership.objects.get(pk=membership.pk))
+    assert visible_centre_numbers(no_centre) == []
