@@ -173,7 +173,7 @@ ASSESSMENT_FLAG_INFO: dict[str, Flag] = {
             vq_description="The centre has been verified but certification has not been "
             "claimed yet.",
             vq_action="Claim certification through Edexcel Online, the SRF or EDIFACT "
-            "before Diploma aggregation, by the claim deadline shown.",
+            "before the claim deadline shown.",
         ),
         _assessment(
             OVERDUE,
@@ -185,10 +185,12 @@ ASSESSMENT_FLAG_INFO: dict[str, Flag] = {
             gq_action="The centre that made the entries needs to contact Edexcel urgently "
             "and submit centre marks for one or more units. If it does not, the learner "
             "may be recorded as absent for the unit.",
-            vq_description="The centre's verification has not been confirmed yet.",
-            vq_action="There may be an administrative issue to resolve. If you believe "
-            "your verification has been confirmed, contact your usual BTEC support officer "
-            "for guidance.",
+            vq_description="The centre's verification has not been confirmed yet, or "
+            "certification was not claimed before the claim deadline.",
+            vq_action="If verification is outstanding, there may be an administrative issue "
+            "to resolve: if you believe your verification has been confirmed, contact your "
+            "usual BTEC support officer for guidance. If the claim deadline has passed, claim "
+            "certification now: the Diploma cannot be aggregated until you do.",
         ),
         _assessment(
             NOT_OPEN,
@@ -196,7 +198,7 @@ ASSESSMENT_FLAG_INFO: dict[str, Flag] = {
             "calendar",
             "…",
             description="Centre marks have not been submitted yet; the mark submission "
-            "window has not opened.",
+            "window has not opened. Shown for information: it is not counted as a problem.",
             action="You don't need to do anything until the mark submission window opens "
             "on the date shown.",
         ),
@@ -205,7 +207,8 @@ ASSESSMENT_FLAG_INFO: dict[str, Flag] = {
             "Passed",
             "award",
             "★",
-            description="The Functional Skills component has been passed.",
+            description="The Functional Skills component has been passed. A pass is kept: "
+            "a later fail does not undo it.",
             action="The result will be sent to the DAS. If the component does not then "
             "show as complete on the Diploma Learner Overview, there may be a problem with "
             "the ULN: please contact us.",
@@ -218,7 +221,8 @@ ASSESSMENT_FLAG_INFO: dict[str, Flag] = {
             description="The Functional Skills component has been failed.",
             action="Functional Skills must be passed before the Diploma can be aggregated. "
             "Make new cash-in and unit entries in the usual way through Edexcel Online or "
-            "EDI, making sure a valid ULN is attached.",
+            "EDI, making sure a valid ULN is attached. If a re-sit is already entered, "
+            "make sure the learner sits it.",
         ),
     )
 }
@@ -246,6 +250,14 @@ ACTION_ASL_MISSING = (
 ACTION_ASL_VALIDITY = (
     "Check with the national Diploma validator that the qualification is valid for the ASL "
     "of this Diploma. Learner Tracking cannot check this for you."
+)
+ACTION_FS_RESIT_ENTERED = (
+    "The re-sit is already entered, so you do not need to make new entries: make sure the "
+    "learner sits it. Functional Skills must be passed before the Diploma can be aggregated."
+)
+ACTION_CLAIM_OVERDUE = (
+    "The claim deadline has passed: claim certification now through Edexcel Online, the SRF "
+    "or EDIFACT. The Diploma cannot be aggregated until you do."
 )
 ACTION_CONFIRM_ON_DAS = (
     "The centre records this directly on the DAS: confirm it there once the learner has "

@@ -160,7 +160,8 @@ class DiplomaPlan:
     level: diploma.Level
     line: str
     # Qualification code -> the component it counts towards for this Diploma. Every ASL
-    # qualification is here: only the national validator can say which ASL is valid.
+    # qualification at the Diploma's ASL levels is here: only the national validator can say
+    # which of them is valid; one below (or above) those levels can never count.
     component_of: Mapping[str, str]
     # Component -> the qualifications valid for it (PL, PROJECT, FS_* and ASL).
     valid: Mapping[str, frozenset[str]]
@@ -169,7 +170,8 @@ class DiplomaPlan:
 
 
 class Catalogue:
-    """Qualifications, units, mark windows, thresholds and claim deadlines, indexed once.
+    """Qualifications, units, mark windows, thresholds, claim deadlines and results days,
+    indexed once.
 
     Treat it as immutable once built: its mappings are shared by every evaluation. The
     only thing that grows is the cache of Diploma plans, keyed by (level, line), which is
@@ -185,6 +187,7 @@ class Catalogue:
         "centre_marked_units",
         "thresholds",
         "claim_deadlines",
+        "results_days",
         "_plans",
         "_by_component",
     )
@@ -196,6 +199,7 @@ class Catalogue:
         mark_windows: Iterable[MarkWindowInfo] = (),
         thresholds: Iterable[GradeThresholdInfo] = (),
         claim_deadlines: Mapping[str, datetime.date] | None = None,
+        results_days: Mapping[str, datetime.date] | None = None,
     ) -> None:
         self.qualifications: dict[str, QualificationInfo] = {q.code: q for q in qualifications}
         self.units: dict[str, UnitInfo] = {u.code: u for u in units}
@@ -227,7 +231,10 @@ class Catalogue:
             code: tuple(sorted(grades.items(), key=lambda item: -item[1]))
             for code, grades in merged.items()
         }
+        # Series -> the first day a VQ claim for a Diploma aggregating in it is late.
         self.claim_deadlines: dict[str, datetime.date] = dict(claim_deadlines or {})
+        # Series -> its results day; once that has passed the series is closed.
+        self.results_days: dict[str, datetime.date] = dict(results_days or {})
 
         self._by_component: dict[str, list[QualificationInfo]] = {}
         for q in self.qualifications.values():
@@ -253,7 +260,7 @@ class Catalogue:
         valid = {
             diploma.PL: codes(diploma.PL, lambda q: q.line == line and q.level == qual_level),
             diploma.PROJECT: codes(diploma.PROJECT, lambda q: q.level == qual_level),
-            diploma.ASL: codes(diploma.ASL, lambda q: True),
+            diploma.ASL: codes(diploma.ASL, lambda q: q.level in level.asl_levels),
         }
         for fs in diploma.FUNCTIONAL_SKILLS:
             valid[fs] = codes(fs, lambda q: q.level >= level.fs_level)

@@ -91,12 +91,22 @@ def load_catalogue() -> Catalogue:
             GradeThresholdInfo(*row)
             for row in GradeThreshold.objects.values_list("level", "grade", "min_points")
         ],
-        claim_deadlines={
-            code: deadline
-            for code in Series.objects.values_list("code", flat=True)
-            if (deadline := diploma.claim_deadline(code)) is not None
-        },
+        **_series_dates(),
     )
+
+
+def _series_dates() -> dict[str, dict]:
+    """Claim deadlines (the feed's, else the documented default) and results days."""
+    claim_deadlines, results_days = {}, {}
+    for code, results_on, claims_due_on in Series.objects.values_list(
+        "code", "results_published_on", "claims_due_on"
+    ):
+        deadline = claims_due_on or diploma.default_claim_deadline(code)
+        if deadline is not None:
+            claim_deadlines[code] = deadline
+        if results_on is not None:
+            results_days[code] = results_on
+    return {"claim_deadlines": claim_deadlines, "results_days": results_days}
 
 
 def _learner(row) -> LearnerInput:

@@ -7,26 +7,32 @@ learner's data in one pass each and leaves every catalogue lookup to `Catalogue.
 Decisions where DOMAIN.md is silent (each is also noted where it is made):
 
 - Entries, results and VQ statuses only count towards a component when their
-  qualification is valid for it for this Diploma (any ASL qualification counts for ASL):
-  a PL of another line neither earns points nor raises mark or claim flags here.
+  qualification is valid for it for this Diploma: a PL of another line neither earns
+  points nor raises mark or claim flags here, and an ASL qualification counts only at the
+  Diploma's ASL levels (section 1): one above them is refused as one below is.
 - A centre-marked unit entry whose series has no mark window in the catalogue is
-  `not-open` with no date: the window has not been published, so nothing can be late.
+  `not-open` with no date while the series is still running: the window has not been
+  published, so nothing can be late. Once the series' results day has passed it is closed
+  and the same entry is `overdue`.
 - A VQ with no VQ status row counts as not verified (`overdue`); a VQ with a result issued
   counts as claimed. The claim deadline is that of the learner's award series, else of the
-  latest series the VQ was entered in, else none.
-- An Edexcel VQ "among the ASL entries" includes a VQ status row for an ASL VQ: the status
-  feed only holds rows for learners registered on the qualification.
+  latest series the VQ was entered in, else none. A problem's `deadline` is always the last
+  day on which acting is in time: the closing day of a mark window, and the day before the
+  first late day of a claim ("claim before 5 July" has the deadline 4 July).
 - ASL is `complete` when the DAS marks it complete or its GLH reach the level's ASL GLH,
   so the flag and the ASL % never disagree.
 - Two valid cash-ins for one component: `eligible` if either has all its mandatory unit
   entries; otherwise the problems name the units missing from the first by code.
 - Points: per unit, the best published result counts once (a resit does not add up);
   points computed from a grade use the level's grade scale (anything else earns 0) and
-  are whole (floor of GLH / 30 × steps).
+  are whole (floor of GLH / 30 × steps). The project's cash-in result counts, at its best,
+  only when no project unit result is published.
+- A failed Functional Skill whose subject is already entered again for a later series is
+  still `failed`, but its problem asks for no new entries and is an action, not urgent.
 - `other-cab` raises no problem: its action is "nothing else to do with Edexcel". So a
   component without problems is `complete`, `eligible` or `other-cab`.
-- `not-open` centre marks are a problem of severity `info` (it is on the shopping list so
-  the centre can plan, and is counted), dated by the window's closing date.
+- `not-open` centre marks are on the shopping list for planning, as a problem of severity
+  `info` dated by the window's closing date; `problem_count` leaves them out.
 """
 
 from __future__ import annotations
@@ -37,27 +43,14 @@ from dataclasses import dataclass
 from learners import diploma
 
 from . import codes
-from .inputs import CASHIN, Catalogue, LearnerData, ResultInput, VQStatusInput
+from .inputs import CASHIN, Catalogue, DiplomaPlan, LearnerData, ResultInput, VQStatusInput
 
 _FS = frozenset(diploma.FUNCTIONAL_SKILLS)
 _POINTS_COMPONENTS = frozenset((diploma.PL, diploma.PROJECT))
 _FAILING = diploma.FAILING_GRADES
 _FAR_FUTURE = datetime.date.max
-_MONTHS = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+_ONE_DAY = datetime.timedelta(days=1)
+_series_name = diploma.series_name
 # Grade -> steps of the PL unit points scale, restricted to each level's scale.
 _STEPS_BY_LEVEL: dict[str, dict[str, int]] = {
     level: {g: diploma.GRADE_STEPS[g] for g in grades}
@@ -108,7 +101,7 @@ class LearnerFlags:
     grade: str | None
     grade_is_estimate: bool
     asl_percent_complete: int | None  # None for Progression (no ASL)
-    problem_count: int
+    problem_count: int  # problems that need action: `info` lines are for planning only
 
     def component(self, code: str) -> ComponentFlags | None:
         for flags in self.components:
@@ -127,7 +120,7 @@ class LearnerFlags:
 
 def format_date(day: datetime.date) -> str:
     """'5 July 2010': British order, independent of the process locale."""
-    return f"{day.day} {_MONTHS[day.month]} {day.year}"
+    return f"{day.day} {diploma.MONTHS[day.month]} {day.year}"
 
 
 def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> LearnerFlags:
@@ -151,7 +144,7 @@ def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> L
             das_grade = row.diploma_grade
 
     # --- entries ---------------------------------------------------------------------------
-    ctx = _Context(catalogue, today, learner.award_series)
+    ctx = _Context(catalogue, plan, today, learner.award_series)
     cashins = ctx.cashins
     entered = ctx.entered
     unit_entered = ctx.unit_entered
@@ -191,9 +184,11 @@ def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> L
 
     # --- results (visible from their publication day) -------------------------------------
     resulted_units = ctx.resulted_units
-    resulted_unit_series = ctx.resulted_unit_series
-    fs_latest = ctx.fs_latest
+    unit_result_series = ctx.unit_result_series
+    fs_results = ctx.fs_results
     best_points: dict[str, int] = {}  # unit -> best points
+    # The project qualification's own (cash-in) result: (points, GLH) at its best.
+    project_cashin: tuple[int, int] | None = None
     steps = _STEPS_BY_LEVEL[level.code]
     for result in data.results:
         if result.published_on > today:
@@ -202,39 +197,46 @@ def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> L
         unit_code = result.unit
         if unit_code is not None:
             resulted_units.add(unit_code)
-            resulted_unit_series.add((result.series, unit_code))
+            latest = unit_result_series.get(unit_code)
+            if latest is None or result.series > latest:
+                unit_result_series[unit_code] = result.series
             if component in _POINTS_COMPONENTS:
                 unit = units.get(unit_code)
                 if unit is None:
                     continue
-                if result.points is not None:
-                    points = result.points
-                elif result.grade in _FAILING:
-                    points = 0
-                else:
-                    points = unit.glh * steps.get(result.grade, 0) // 30
+                points = _points(result, unit.glh, steps)
                 if points >= best_points.get(unit_code, -1):
                     best_points[unit_code] = points
         elif component in _FS:
-            # Only the cash-in result is the Functional Skills result; the latest wins
-            # (ties broken by series, then code, so the input order never matters).
-            current = fs_latest.get(component)
-            if current is None or (result.published_on, result.series, result.code) > (
-                current.published_on,
-                current.series,
-                current.code,
-            ):
-                fs_latest[component] = result
+            # Only the cash-in result is the Functional Skills result.
+            found = fs_results.get(component)
+            if found is None:
+                fs_results[component] = [result]
+            else:
+                found.append(result)
+        elif component == diploma.PROJECT:
+            # The project is a single unit: a grade reported against the qualification
+            # itself is its result (PL cash-in grades earn nothing: the units already count).
+            glh = catalogue.qualifications[result.qualification].glh
+            points = _points(result, glh, steps)
+            if project_cashin is None or points > project_cashin[0]:
+                project_cashin = (points, glh)
 
     if data.marks:
         ctx.marks = {(m.series, m.unit) for m in data.marks}
     if data.vq_statuses:
         vq_codes = plan.vq
+        qualifications = catalogue.qualifications
         for status in data.vq_statuses:
             qual = status.qualification
             ctx.vq_status[qual] = status
             if qual in vq_codes:
                 ctx.vq_by_component.setdefault(component_of[qual], set()).add(qual)
+            elif qual not in component_of:
+                # A registration on a VQ this Diploma cannot count (an ASL below its levels).
+                info = qualifications.get(qual)
+                if info is not None:
+                    ctx.invalid.setdefault(info.component, set()).add(qual)
     for qual_codes in entered.values():
         for qual in qual_codes:
             if qual in plan.vq:
@@ -256,15 +258,24 @@ def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> L
                 flags = _asl(ctx, component in non_edexcel)
         else:
             flags = _qualification_component(ctx, component, component in non_edexcel)
-        problem_count += len(flags.problems)
+        for problem in flags.problems:
+            if problem.severity != codes.INFO:
+                problem_count += 1
         results.append(flags)
 
     # --- points, grade, ASL % --------------------------------------------------------------
     total_points = 0
     resulted_glh = 0
+    project_unit_resulted = False
     for unit_code, points in best_points.items():
+        unit = units[unit_code]
         total_points += points
-        resulted_glh += units[unit_code].glh
+        resulted_glh += unit.glh
+        if component_of.get(unit.qualification) == diploma.PROJECT:
+            project_unit_resulted = True
+    if project_cashin is not None and not project_unit_resulted:
+        total_points += project_cashin[0]
+        resulted_glh += project_cashin[1]
     if das_grade:
         grade: str | None = das_grade
         estimate = False
@@ -282,8 +293,10 @@ def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> L
 
     if not level.has_asl:
         asl_percent: int | None = None
+    elif _ASL in das_complete:
+        asl_percent = 100  # whatever GLH it reports: the flag and the % never disagree
     elif asl_glh_completed is None:
-        asl_percent = 100 if _ASL in das_complete else 0
+        asl_percent = 0
     else:
         # Floor, so that 99.5% never reads as 100% while something is still to do.
         asl_percent = min(100, asl_glh_completed * 100 // level.asl_glh)
@@ -298,6 +311,15 @@ def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> L
         asl_percent,
         problem_count,
     )
+
+
+def _points(result: ResultInput, glh: int, steps: dict[str, int]) -> int:
+    """The feed's points, else the grade on the level's scale (a fail earns nothing)."""
+    if result.points is not None:
+        return result.points
+    if result.grade in _FAILING:
+        return 0
+    return glh * steps.get(result.grade, 0) // 30
 
 
 def _estimate_grade(
@@ -319,6 +341,7 @@ class _Context:
 
     __slots__ = (
         "catalogue",
+        "plan",
         "today",
         "award_series",
         "cashins",
@@ -327,15 +350,18 @@ class _Context:
         "marked",
         "invalid",
         "resulted_units",
-        "resulted_unit_series",
-        "fs_latest",
+        "unit_result_series",
+        "fs_results",
         "marks",
         "vq_status",
         "vq_by_component",
     )
 
-    def __init__(self, catalogue: Catalogue, today: datetime.date, award_series: str) -> None:
+    def __init__(
+        self, catalogue: Catalogue, plan: DiplomaPlan, today: datetime.date, award_series: str
+    ) -> None:
         self.catalogue = catalogue
+        self.plan = plan
         self.today = today
         self.award_series = award_series
         # component -> the valid qualifications cashed in
@@ -348,8 +374,10 @@ class _Context:
         # component -> entered qualifications that are not valid for it in this Diploma
         self.invalid: dict[str, set[str]] = {}
         self.resulted_units: set[str] = set()
-        self.resulted_unit_series: set[tuple[str, str]] = set()
-        self.fs_latest: dict[str, ResultInput] = {}
+        # unit -> the latest series in which it has a published result
+        self.unit_result_series: dict[str, str] = {}
+        # FS component -> its published cash-in results, in any order
+        self.fs_results: dict[str, list[ResultInput]] = {}
         self.marks: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
         self.vq_status: dict[str, VQStatusInput] = {}
         # component -> the VQs entered for it, or with a VQ status row
@@ -403,27 +431,31 @@ def _qualification_component(
         entry = codes.MISSING
         entered = ctx.entered.get(component)
         invalid = ctx.invalid.get(component)
+        action = codes.ENTRY_FLAG_INFO[codes.MISSING].action
         if entered:
             issue = f"Unit entries found for {', '.join(sorted(entered))}, but no cash-in."
         elif invalid:
+            # A cash-in was made, for the wrong qualification: making one is not the fix.
             issue = (
-                "Entries found only for qualifications not valid for this Diploma: "
-                f"{', '.join(sorted(invalid))}."
+                f"Entries found only for {', '.join(sorted(invalid))}, which this Diploma "
+                "cannot use (another line of learning or level)."
             )
+            action = _correct_the_entry(ctx, component)
         else:
             issue = "No entries found for this component."
-        problems.append(
-            Problem(
-                component,
-                "Cash-in",
-                issue,
-                codes.ENTRY_FLAG_INFO[codes.MISSING].action,
-                None,
-                codes.ACTION,
-                entry,
-            )
-        )
+        problems.append(Problem(component, "Cash-in", issue, action, None, codes.ACTION, entry))
     return _with_assessment(ctx, component, entry, problems)
+
+
+def _correct_the_entry(ctx: _Context, component: str) -> str:
+    valid = sorted(ctx.plan.valid.get(component, ()))
+    wanted = f" to {' or '.join(valid)}" if valid and len(valid) <= 3 else ""
+    return (
+        f"Correct the entries{wanted} through Edexcel Online or EDI, so that they are for "
+        f"the {diploma.COMPONENT_NAMES[component].lower()} of this Diploma's line of learning "
+        "and level, making sure a valid ULN is attached. If the component is being taken "
+        "with another awarding body, record it under Manage non-Edexcel Qualifications."
+    )
 
 
 def _asl(ctx: _Context, has_non_edexcel: bool) -> ComponentFlags:
@@ -449,6 +481,9 @@ def _asl(ctx: _Context, has_non_edexcel: bool) -> ComponentFlags:
         )
     elif has_non_edexcel:
         entry = codes.OTHER_CAB
+    elif ctx.invalid.get(component):
+        entry = codes.MISSING
+        problems.append(_asl_below_level(ctx, sorted(ctx.invalid[component])))
     else:
         entry = codes.MISSING
         problems.append(
@@ -463,6 +498,25 @@ def _asl(ctx: _Context, has_non_edexcel: bool) -> ComponentFlags:
             )
         )
     return _with_assessment(ctx, component, entry, problems)
+
+
+def _asl_below_level(ctx: _Context, quals: list[str]) -> Problem:
+    low, high = ctx.plan.level.asl_levels
+    qualifications = ctx.catalogue.qualifications
+    below = all(qualifications[q].level < low for q in quals)
+    where = "below the level this Diploma needs" if below else "not at a level this Diploma accepts"
+    return Problem(
+        _ASL,
+        "ASL validity",
+        f"The ASL entries found ({', '.join(quals)}) are {where} (level {low} or {high}), "
+        "so they cannot count.",
+        f"Enter the learner for ASL at level {low} or {high} through Edexcel Online or EDI, "
+        "making sure a valid ULN is attached. If the ASL is being taken with another "
+        "awarding body, record it under Manage non-Edexcel Qualifications.",
+        None,
+        codes.ACTION,
+        codes.MISSING,
+    )
 
 
 class _Worst:
@@ -490,31 +544,16 @@ def _with_assessment(
     ctx: _Context, component: str, entry: str, problems: list[Problem]
 ) -> ComponentFlags:
     """Add the assessment flag and its problems: the worst item wins."""
-    fs_result = ctx.fs_latest.get(component)
+    fs_results = ctx.fs_results.get(component)
     vq_quals = ctx.vq_by_component.get(component)
     marked = ctx.marked.get(component)
-    if fs_result is None and not vq_quals and not marked:
+    if not fs_results and not vq_quals and not marked:
         # Most components of most learners: nothing to assess.
         return ComponentFlags(component, entry, None, tuple(problems))
 
     worst = _Worst()
-    if fs_result is not None:
-        if fs_result.grade in _FAILING:
-            worst.consider(codes.FAILED, None)
-            problems.append(
-                Problem(
-                    component,
-                    "Functional Skills result",
-                    f"The latest result for {fs_result.code} ({fs_result.series}) is "
-                    f"{fs_result.grade}, a fail.",
-                    codes.ASSESSMENT_FLAG_INFO[codes.FAILED].action,
-                    None,
-                    codes.URGENT,
-                    codes.FAILED,
-                )
-            )
-        else:
-            worst.consider(codes.PASSED, None)
+    if fs_results:
+        _fs_item(ctx, component, fs_results, worst, problems)
     if vq_quals:
         for qual in sorted(vq_quals) if len(vq_quals) > 1 else vq_quals:
             _vq_item(ctx, component, qual, worst, problems)
@@ -525,6 +564,39 @@ def _with_assessment(
         problems.sort(key=Problem.sort_key)
     assessment = codes.ASSESSMENT_FLAGS[worst.rank] if worst.rank < _NO_RANK else None
     return ComponentFlags(component, entry, assessment, tuple(problems), worst.deadline)
+
+
+def _fs_item(
+    ctx: _Context,
+    component: str,
+    results: list[ResultInput],
+    worst: _Worst,
+    problems: list[Problem],
+) -> None:
+    """A pass is banked: any published pass at a valid level, whatever came after it."""
+    for result in results:
+        if result.grade not in _FAILING:
+            worst.consider(codes.PASSED, None)
+            return
+    # Every result is a fail: the latest says what happened (ties broken by series, then
+    # code, so the input order never matters).
+    latest = max(results, key=lambda r: (r.published_on, r.series, r.code))
+    worst.consider(codes.FAILED, None)
+    issue = (
+        f"The latest result for {latest.code}, in {_series_name(latest.series)}, is "
+        f"{latest.grade}: a fail."
+    )
+    resit = max(
+        (s for s in ctx.entered.get(component, {}).values() if s > latest.series), default=None
+    )
+    if resit is None:
+        action, severity = codes.ASSESSMENT_FLAG_INFO[codes.FAILED].action, codes.URGENT
+    else:
+        issue += f" A re-sit is entered for {_series_name(resit)}."
+        action, severity = codes.ACTION_FS_RESIT_ENTERED, codes.ACTION
+    problems.append(
+        Problem(component, "Functional Skills result", issue, action, None, severity, codes.FAILED)
+    )
 
 
 def _vq_item(
@@ -547,29 +619,38 @@ def _vq_item(
                 codes.OVERDUE,
             )
         )
-    elif status.claimed_on is not None or status.result_issued_on is not None:
+        return
+    if status.claimed_on is not None or status.result_issued_on is not None:
         worst.consider(codes.SUBMITTED, None)
-    else:
-        # The claim must beat aggregation in the award series; without one, the series
-        # the VQ was last entered in is the best guess.
-        deadlines = ctx.catalogue.claim_deadlines
-        when = deadlines.get(ctx.award_series)
-        if when is None:
-            entered_in = ctx.entered.get(component, {}).get(qual)
-            if entered_in is not None:
-                when = deadlines.get(entered_in)
-        worst.consider(codes.DUE, when)
-        problems.append(
-            Problem(
-                component,
-                element,
-                "The centre has been verified but certification has not been claimed.",
-                flag_info[codes.DUE].vq_action,
-                when,
-                codes.ACTION,
-                codes.DUE,
-            )
+        return
+    # The claim must beat aggregation in the award series; without one, the series the VQ
+    # was last entered in is the best guess. `too_late` is the first day that is too late.
+    deadlines = ctx.catalogue.claim_deadlines
+    too_late = deadlines.get(ctx.award_series)
+    if too_late is None:
+        entered_in = ctx.entered.get(component, {}).get(qual)
+        if entered_in is not None:
+            too_late = deadlines.get(entered_in)
+    if too_late is None:
+        flag, severity, last_day = codes.DUE, codes.ACTION, None
+        issue = "The centre has been verified but certification has not been claimed."
+        action = flag_info[codes.DUE].vq_action
+    elif ctx.today < too_late:
+        flag, severity, last_day = codes.DUE, codes.ACTION, too_late - _ONE_DAY
+        issue = (
+            "The centre has been verified but certification has not been claimed: "
+            f"claim before {format_date(too_late)}."
         )
+        action = flag_info[codes.DUE].vq_action
+    else:
+        flag, severity, last_day = codes.OVERDUE, codes.URGENT, too_late - _ONE_DAY
+        issue = (
+            "The centre has been verified but certification has not been claimed, and the "
+            f"claim deadline ({format_date(too_late)}) has passed."
+        )
+        action = codes.ACTION_CLAIM_OVERDUE
+    worst.consider(flag, last_day)
+    problems.append(Problem(component, element, issue, action, last_day, severity, flag))
 
 
 def _mark_items(
@@ -579,22 +660,36 @@ def _mark_items(
     worst: _Worst,
     problems: list[Problem],
 ) -> None:
-    """Centre-marked unit entries with no published result in their series yet."""
+    """Centre-marked unit entries still waiting for their marks (DOMAIN.md 4.3)."""
     today = ctx.today
     windows = ctx.catalogue.mark_windows
-    resulted = ctx.resulted_unit_series
+    results_days = ctx.catalogue.results_days
+    resulted_in = ctx.unit_result_series
     marks = ctx.marks
     flag_info = codes.ASSESSMENT_FLAG_INFO
     for key in marked:
-        if key in resulted:
+        series, unit_code = key
+        latest_result = resulted_in.get(unit_code)
+        if latest_result is not None and latest_result >= series:
+            # Resulted in this series, or re-sat and resulted later: nothing to chase.
             continue
         if key in marks:
             worst.consider(codes.SUBMITTED, None)
             continue
-        series, unit_code = key
-        element = f"Centre marks for unit {unit_code} in {series}"
+        name = _series_name(series)
+        element = f"Centre marks for unit {unit_code} in {name}"
         window = windows.get(key)
-        if window is None:
+        results_day = results_days.get(series)
+        if results_day is not None and today > results_day:
+            # The series is over, published window or not: the marks are late, not "not open".
+            flag, severity = codes.OVERDUE, codes.URGENT
+            when = window.closes_on if window is not None else None
+            issue = (
+                f"Centre marks were not submitted, and {name} is over: its results were "
+                f"published on {format_date(results_day)}."
+            )
+            action = flag_info[codes.OVERDUE].gq_action
+        elif window is None:
             # No window published for this series yet: nothing can be late, and the
             # centre cannot submit, so it is 'not open' with no date.
             flag, severity, when = codes.NOT_OPEN, codes.INFO, None

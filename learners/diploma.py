@@ -63,6 +63,13 @@ class Level:
         return self.asl_glh > 0
 
     @property
+    def asl_levels(self) -> tuple[int, ...]:
+        """The qualification levels that can count for ASL: the Diploma's own or one above."""
+        if not self.has_asl:
+            return ()
+        return (self.qualification_level, self.qualification_level + 1)
+
+    @property
     def components(self) -> tuple[str, ...]:
         return COMPONENTS if self.has_asl else tuple(c for c in COMPONENTS if c != ASL)
 
@@ -128,17 +135,51 @@ LINES_OF_LEARNING: dict[str, LineOfLearning] = {
 }
 
 
-def default_award_series(registration_year: int) -> str:
-    """The June series two years after the registration year (DOMAIN.md 4.7)."""
-    return f"{registration_year + 2:04d}-06"
+MONTHS: tuple[str, ...] = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
-def claim_deadline(series_code: str) -> datetime.date | None:
-    """The last day to claim VQ certification for a Diploma aggregating in the series.
+def series_name(code: str) -> str:
+    """'2010-06' -> 'June 2010': how a person reads a series (codes stay in exports).
 
-    The seed gives 5 July for summer 2010; we assume the same day every June and, for a
-    January series, 5 February (a month before its results, as in June). No feed carries
-    claim deadlines, so this is a documented assumption.
+    Anything that is not a series code comes back as it was, so a stray value still shows.
+    """
+    if len(code) != 7 or code[4] != "-" or not (code[:4] + code[5:]).isdigit():
+        return code
+    month = int(code[5:])
+    return f"{MONTHS[month]} {code[:4]}" if 1 <= month <= 12 else code
+
+
+def academic_year_start(day: datetime.date) -> int:
+    """The calendar year in which `day`'s academic year began (courses start in September)."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def default_award_series(registered_on: datetime.date) -> str:
+    """The June series two years after the start of the academic year of registration
+    (DOMAIN.md 4.7): registered October 2008 -> June 2010, January 2026 -> June 2027."""
+    return f"{academic_year_start(registered_on) + 2:04d}-06"
+
+
+def default_claim_deadline(series_code: str) -> datetime.date | None:
+    """The first day a VQ claim for a Diploma aggregating in the series is late.
+
+    Claims must be made *before* it. The seed gives "before 5 July" for summer 2010; without
+    a `claims_due_on` in the feed we assume 5 July for every June series and 5 February for
+    a January series. Both are stated on the Help page as assumptions.
     """
     year, month = int(series_code[:4]), int(series_code[5:7])
     if month == 6:

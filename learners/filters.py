@@ -37,7 +37,7 @@ class CohortFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, user, award_series: list[str], **kwargs) -> None:
         super().__init__(data, *args, **kwargs)
         self.filters["centre"].queryset = visible_centres(user).order_by("number")
-        series = [(code, _series_label(code)) for code in award_series if code]
+        series = [(code, diploma.series_name(code)) for code in award_series if code]
         self.filters["award"].extra["choices"] = [*series, (NOT_SET, "Not set")]
         self.filters["award_upto"].extra["choices"] = series
 
@@ -95,9 +95,3 @@ class DetailFilter(CohortFilter):
     def filter_ready(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         # Hidden by default: an unticked box sends nothing, as a first visit does.
         return queryset if value else queryset.filter(ready=False)
-
-
-def _series_label(code: str) -> str:
-    from learners.templatetags.learner_tags import series_name
-
-    return series_name(code)

@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 
 from .models import Series
@@ -10,10 +12,12 @@ class AwardDateForm(forms.Form):
         help_text="The series in which the learner should complete the Diploma.",
     )
 
-    def __init__(self, *args, registered_year: int, **kwargs) -> None:
+    def __init__(self, *args, registered_on: datetime.date, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # From the registration year to six years on: any later series is surely a mistake.
+        # No series before the registration date (DOMAIN.md 4.7), and none more than six
+        # years on: any later series is surely a mistake.
         series = Series.objects.filter(
-            code__gte=f"{registered_year:04d}-01", code__lte=f"{registered_year + 6:04d}-12"
+            code__gte=f"{registered_on.year:04d}-{registered_on.month:02d}",
+            code__lte=f"{registered_on.year + 6:04d}-12",
         ).values_list("code", "name")
         self.fields["award_series"].choices = [("", "Not set"), *series]

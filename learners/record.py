@@ -7,8 +7,8 @@ shows, component by component. Pure presentation: no database, no clock.
 import datetime
 from dataclasses import dataclass, field
 
-from flags.inputs import CASHIN, Catalogue, DASInput, LearnerData
-from flags.rules import ComponentFlags, LearnerFlags
+from flags.inputs import CASHIN, Catalogue, DASInput, DiplomaPlan, LearnerData
+from flags.rules import ComponentFlags, LearnerFlags, format_date
 
 from . import diploma
 
@@ -21,6 +21,7 @@ class EntryLine:
     title: str
     centre: str
     received_at: datetime.datetime | None
+    note: str = ""  # why it does not count, for an entry listed under a component it cannot
 
 
 @dataclass
@@ -44,6 +45,7 @@ class ResultLine:
     grade: str
     points: int | None
     published_on: datetime.date
+    note: str = ""
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ClaimLine:
     verified: bool
     claimed_on: datetime.date | None
     result_issued_on: datetime.date | None
+    note: str = ""
 
 
 @dataclass
@@ -75,11 +78,32 @@ class Record:
     asl_glh_completed: int | None
     asl_glh_needed: int
     diploma_grade_final: str
+    # Published PL or project results of this Diploma, whether or not they earn points.
+    points_results_published: bool = False
 
 
 def _title(catalogue: Catalogue, code: str) -> str:
     found = catalogue.units.get(code) or catalogue.qualifications.get(code)
     return found.title if found and found.title else code
+
+
+def _placed(catalogue: Catalogue, plan: DiplomaPlan, qualification: str) -> tuple[str | None, str]:
+    """The component a qualification is listed under on the record, and why it does not count.
+
+    A valid qualification goes under its component; an ASL qualification at a level this
+    Diploma cannot count still goes under ASL, saying so (DOMAIN.md 4.2); anything else
+    (another line's PL, say) is listed apart, as not valid for this Diploma.
+    """
+    component = plan.component_of.get(qualification)
+    if component is not None:
+        return component, ""
+    info = catalogue.qualifications.get(qualification)
+    levels = plan.level.asl_levels
+    if info is None or info.component != diploma.ASL or not levels:
+        return None, ""
+    if info.level < levels[0]:
+        return diploma.ASL, "Below the level this Diploma needs: it cannot count for ASL."
+    return diploma.ASL, "Above the levels this Diploma accepts: it cannot count for ASL."
 
 
 def build_record(
@@ -100,6 +124,7 @@ def build_record(
 
     other: list[EntryLine] = []
     for entry in sorted(data.entries, key=lambda e: (e.series, e.kind != CASHIN, e.code)):
+        component, note = _placed(catalogue, plan, entry.qualification)
         line = EntryLine(
             series=entry.series,
             kind="Cash-in" if entry.kind == CASHIN else "Unit entry",
@@ -107,19 +132,25 @@ def build_record(
             title=_title(catalogue, entry.code),
             centre=entry.centre,
             received_at=entry.received_at,
+            note=note,
         )
-        component = plan.component_of.get(entry.qualification)
         (reviews[component].entries if component in reviews else other).append(line)
 
     submitted = {(m.series, m.unit): m.submitted_on for m in data.marks}
     published = [r for r in data.results if r.published_on <= today]
-    resulted = {(r.series, r.unit) for r in published if r.unit}
+    # unit -> the latest series it has a published result in (a later one settles an entry)
+    resulted_in: dict[str, str] = {}
+    for r in published:
+        if r.unit and r.series > resulted_in.get(r.unit, ""):
+            resulted_in[r.unit] = r.series
     for entry in data.entries:
         component = plan.component_of.get(entry.qualification)
         if component not in reviews or entry.unit not in catalogue.centre_marked_units:
             continue
         window = catalogue.mark_windows.get((entry.series, entry.unit))
         key = (entry.series, entry.unit)
+        latest_result = resulted_in.get(entry.unit, "")
+        resulted = latest_result >= entry.series
         reviews[component].marks.append(
             MarkLine(
                 unit=entry.unit,
@@ -128,13 +159,22 @@ def build_record(
                 opens_on=window.opens_on if window else None,
                 closes_on=window.closes_on if window else None,
                 submitted_on=submitted.get(key),
-                resulted=key in resulted,
-                state=_mark_state(window, submitted.get(key), key in resulted, today),
+                resulted=resulted,
+                state=_mark_state(
+                    window,
+                    submitted.get(key),
+                    "" if not resulted else latest_result,
+                    entry.series,
+                    catalogue.results_days.get(entry.series),
+                    today,
+                ),
             )
         )
+    points_results = False
     for result in sorted(published, key=lambda r: (r.series, r.unit is None, r.code)):
-        component = plan.component_of.get(result.qualification)
+        component, note = _placed(catalogue, plan, result.qualification)
         if component in reviews:
+            points_results = points_results or component in (diploma.PL, diploma.PROJECT)
             reviews[component].results.append(
                 ResultLine(
                     series=result.series,
@@ -144,10 +184,11 @@ def build_record(
                     grade=result.grade,
                     points=result.points,
                     published_on=result.published_on,
+                    note=note,
                 )
             )
     for status in data.vq_statuses:
-        component = plan.component_of.get(status.qualification)
+        component, note = _placed(catalogue, plan, status.qualification)
         if component in reviews:
             reviews[component].claims.append(
                 ClaimLine(
@@ -156,6 +197,7 @@ def build_record(
                     verified=status.verified,
                     claimed_on=status.claimed_on,
                     result_issued_on=status.result_issued_on,
+                    note=note,
                 )
             )
     for review in reviews.values():
@@ -169,16 +211,27 @@ def build_record(
         asl_glh_completed=asl.asl_glh_completed if asl else None,
         asl_glh_needed=diploma.LEVELS[learner.level].asl_glh,
         diploma_grade_final=final,
+        points_results_published=points_results,
     )
 
 
-def _mark_state(window, submitted_on, resulted: bool, today: datetime.date) -> str:
-    from flags.rules import format_date
-
+def _mark_state(
+    window,
+    submitted_on: datetime.date | None,
+    resulted_in: str,
+    series: str,
+    results_day: datetime.date | None,
+    today: datetime.date,
+) -> str:
+    """What the centre sees of one centre-marked entry; the same cases as the rules."""
     if submitted_on:
         return f"Submitted on {format_date(submitted_on)}"
-    if resulted:
+    if resulted_in == series:
         return "Resulted"
+    if resulted_in:
+        return f"Not needed: resulted in {diploma.series_name(resulted_in)}"
+    if results_day is not None and today > results_day:
+        return f"Overdue: {diploma.series_name(series)} is over, and no marks were submitted"
     if window is None:
         return "Mark window not yet published"
     if today < window.opens_on:

@@ -137,9 +137,7 @@ class OverviewTable(FastRowsTable):
         return diploma.LEVELS[value].name if value in diploma.LEVELS else value
 
     def render_award_series(self, record, value):
-        from learners.templatetags.learner_tags import series_name
-
-        return series_name(value) if value else "Not set"
+        return diploma.series_name(value) if value else "Not set"
 
 
 class DetailTable(FastRowsTable):

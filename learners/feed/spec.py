@@ -129,7 +129,10 @@ def _learn_centre(row, known):
 
 def _stage_series(row, known):
     _learn_series(row, known)
-    return (row["code"], row["name"], row["results_published_on"])
+    claims_due_on = row.get("claims_due_on") or None
+    if claims_due_on is not None and claims_due_on < v.date(f"{row['code']}-01"):
+        raise RowError([("claims_due_on", "before the series begins")])
+    return (row["code"], row["name"], row["results_published_on"], claims_due_on)
 
 
 def _stage_qualification(row, known):
@@ -215,7 +218,7 @@ def _stage_centre_user(row, known):
 
 def _stage_learner(row, known):
     _require(_unknown_centre(row, known))
-    award = row.get("award_series") or diploma.default_award_series(row["registered_on"].year)
+    award = row.get("award_series") or diploma.default_award_series(row["registered_on"])
     return (
         row["uln"],
         row["forename"],
@@ -328,12 +331,31 @@ def build_specs() -> tuple[FileSpec, ...]:
                 ("code", v.series_code),
                 ("name", v.text(50)),
                 ("results_published_on", v.optional_date),
+                ("claims_due_on", v.optional_date),
             ),
-            staged=(("code", "text"), ("name", "text"), ("results_published_on", "date")),
+            optional_columns=frozenset({"claims_due_on"}),
+            staged=(
+                ("code", "text"),
+                ("name", "text"),
+                ("results_published_on", "date"),
+                ("claims_due_on", "date"),
+            ),
             key=("code",),
             key_words="code",
             stage=_stage_series,
-            merges=(Merge(_table(models.Series), conflict=("code",)),),
+            merges=(
+                Merge(
+                    _table(models.Series),
+                    conflict=("code",),
+                    # A delivery without the optional column keeps the deadline already given.
+                    update={
+                        "claims_due_on": (
+                            "COALESCE(excluded.claims_due_on, "
+                            f"{_table(models.Series)}.claims_due_on)"
+                        )
+                    },
+                ),
+            ),
         ),
         FileSpec(
             name="qualifications.csv",

@@ -29,6 +29,13 @@ class Series(models.Model):
     code = models.CharField(max_length=7, primary_key=True, help_text="YYYY-MM")
     name = models.CharField(max_length=50)
     results_published_on = models.DateField(null=True, blank=True)
+    claims_due_on = models.DateField(
+        "VQ claims due before",
+        null=True,
+        blank=True,
+        help_text="The first day a VQ claim for a Diploma awarded in this series is late. "
+        "Empty: 5 July for a June series, 5 February for a January series.",
+    )
 
     class Meta:
         ordering = ["code"]

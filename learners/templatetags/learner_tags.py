@@ -1,5 +1,3 @@
-import calendar
-
 from django import template
 
 from learners import diploma
@@ -10,12 +8,7 @@ register = template.Library()
 @register.filter
 def series_name(code: str) -> str:
     """'2010-06' -> 'June 2010'; empty stays empty."""
-    if not code or len(code) != 7:
-        return code or ""
-    try:
-        return f"{calendar.month_name[int(code[5:])]} {code[:4]}"
-    except (ValueError, IndexError):
-        return code
+    return diploma.series_name(code) if code else ""
 
 
 @register.filter

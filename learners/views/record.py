@@ -23,7 +23,7 @@ def learner_record(request: HttpRequest, uln: str) -> HttpResponse:
 @require_POST
 def edit_award_date(request: HttpRequest, uln: str) -> HttpResponse:
     learner = learner_for(request.user, uln, administer=True)
-    form = AwardDateForm(request.POST, registered_year=learner.registered_on.year)
+    form = AwardDateForm(request.POST, registered_on=learner.registered_on)
     if not form.is_valid():
         return render_record(request, learner, award_form=form, status=400)
     if change_award_date(request.user, learner, form.cleaned_data["award_series"]):
@@ -47,7 +47,7 @@ def render_record(
     if award_form is None:
         award_form = AwardDateForm(
             initial={"award_series": learner.award_series},
-            registered_year=learner.registered_on.year,
+            registered_on=learner.registered_on,
         )
     if non_edexcel_form is None:
         non_edexcel_form = NonEdexcelForm(learner=learner)
@@ -63,6 +63,7 @@ def render_record(
             "learner": learner,
             "flags": flags,
             "problems": flags.problems,
+            "info_count": len(flags.problems) - flags.problem_count,
             "record": record,
             "today": day,
             "can_administer": can_administer(request.user, learner.centre_id),

@@ -50,6 +50,8 @@ QUALIFICATIONS = (
     QualificationInfo("FSI2", "FS_ICT", GQ, 2, None, 45),
     QualificationInfo("BTECS3", "ASL", VQ, 3, None, 360),
     QualificationInfo("GCEPHY", "ASL", GQ, 3, None, 180),
+    QualificationInfo("BTEC1CON", "ASL", VQ, 1, None, 120),
+    QualificationInfo("GCSESTA", "ASL", GQ, 2, None, 120),
 )
 UNITS = (
     UnitInfo("ENG101", "DPL1ENG", 120),
@@ -73,15 +75,26 @@ MARK_WINDOWS = tuple(
 )
 
 
+# Results days of the series the tests use: a series is closed once its day has passed.
+RESULTS_DAYS = {
+    "2026-06": datetime.date(2026, 8, 20),
+    "2027-01": datetime.date(2027, 3, 11),
+    SERIES: RESULTS_DAY,
+}
+
+
 def catalogue(
-    thresholds: tuple[GradeThresholdInfo, ...] = (), windows: tuple[MarkWindowInfo, ...] = ()
+    thresholds: tuple[GradeThresholdInfo, ...] = (),
+    windows: tuple[MarkWindowInfo, ...] = (),
+    claim_deadlines: dict[str, datetime.date] | None = None,
 ) -> Catalogue:
     return Catalogue(
         QUALIFICATIONS,
         UNITS,
         MARK_WINDOWS + windows,
         thresholds,
-        {SERIES: CLAIM_DEADLINE},
+        {SERIES: CLAIM_DEADLINE} if claim_deadlines is None else claim_deadlines,
+        RESULTS_DAYS,
     )
 
 

@@ -118,7 +118,10 @@ def test_it_only_ever_gives_flags_from_the_defined_sets(data, today) -> None:
             assert problem.severity in codes.SEVERITIES
             assert problem.flag in codes.FLAGS
             assert problem.action and problem.issue and problem.element
-    assert flags.problem_count == sum(len(c.problems) for c in flags.components)
+    # Lines shown for information (a window not open yet) are not things to do.
+    assert flags.problem_count == sum(
+        p.severity != codes.INFO for c in flags.components for p in c.problems
+    )
     assert flags.grade is None or flags.grade in (*diploma.LETTER_GRADES, "C", "A")
     if flags.asl_percent_complete is not None:
         assert 0 <= flags.asl_percent_complete <= 100
@@ -172,6 +175,20 @@ def test_it_sorts_every_problem_list_most_urgent_first(data, today) -> None:
     for problems in (flags.problems, *(c.problems for c in flags.components)):
         keys = [p.sort_key()[:2] for p in problems]
         assert keys == sorted(keys)
+
+
+@PROPERTY
+@given(learners(), dates, st.sampled_from(SERIES), st.sampled_from(["FAIL", "X", "U"]))
+def test_it_never_lets_a_fail_undo_a_functional_skills_pass(data, today, series, grade) -> None:
+    before = evaluate_on(data, today)
+    fails = tuple(
+        ResultInput(series, q, q, None, grade, None, today)
+        for q in ("FSE1", "FSE2", "FSM2", "FSI2")
+    )
+    after = evaluate_on(dataclasses.replace(data, results=(*data.results, *fails)), today)
+    for old, new in zip(before.components, after.components, strict=True):
+        if old.assessment == codes.PASSED:
+            assert new.assessment == codes.PASSED, new
 
 
 @PROPERTY

@@ -29,6 +29,8 @@ from .builders import (
 )
 
 ONE_DAY = datetime.timedelta(days=1)
+# Claims are due *before* the claim deadline: the last day to claim is the day before.
+LAST_CLAIM_DAY = CLAIM_DEADLINE - ONE_DAY
 
 
 def d_before(day: datetime.date) -> datetime.date:
@@ -133,7 +135,6 @@ def test_it_lists_one_problem_per_missing_mandatory_unit() -> None:
     [
         pytest.param((), "No entries found", id="nothing"),
         pytest.param((unit_entry("ENG301"),), "no cash-in", id="units only"),
-        pytest.param((cashin("DPL3CAM"),), "DPL3CAM", id="not valid"),
     ],
 )
 def test_it_gives_a_missing_cash_in_one_problem(items, issue_fragment) -> None:
@@ -142,6 +143,28 @@ def test_it_gives_a_missing_cash_in_one_problem(items, issue_fragment) -> None:
     assert issue_fragment in problem.issue
     assert problem.action == codes.ENTRY_FLAG_INFO[codes.MISSING].action
     assert problem.flag == codes.MISSING
+
+
+@pytest.mark.parametrize(
+    ("items", "level", "component", "wanted"),
+    [
+        pytest.param(full_cashin("DPL3CAM"), "A", "PL", "DPL3ENG", id="another line's PL"),
+        pytest.param(full_cashin("DPL2ENG"), "A", "PL", "DPL3ENG", id="another level's PL"),
+        pytest.param(full_cashin("PRJ2"), "A", "PROJECT", "PRJ3", id="another level's project"),
+        pytest.param((cashin("FSE1"),), "H", "FS_ENGLISH", "FSE2", id="FS below the level"),
+    ],
+)
+def test_it_asks_for_a_wrong_entry_to_be_corrected_not_for_a_cash_in(
+    items, level, component, wanted
+) -> None:
+    # The cash-in was made, for a qualification this Diploma cannot use: "make the cash-in"
+    # would send the centre to do what it has done.
+    flags = flags_of(component, *items, level=level)
+    assert flags.entry == codes.MISSING
+    (problem,) = [p for p in flags.problems if p.element == "Cash-in"]
+    assert "cannot use" in problem.issue
+    assert problem.action.startswith(f"Correct the entries to {wanted} ")
+    assert "Make the cash-in" not in problem.action
 
 
 @pytest.mark.parametrize(
@@ -229,6 +252,44 @@ def test_it_gives_the_asl_entry_flag_by_the_first_rule_that_matches(items, expec
     assert flags_of("ASL", *items).entry == expected
 
 
+@pytest.mark.parametrize(
+    ("level", "items", "expected"),
+    [
+        pytest.param("H", (cashin("BTEC1CON"),), codes.MISSING, id="Higher: level-1 VQ entry"),
+        pytest.param("H", (vq("BTEC1CON"),), codes.MISSING, id="Higher: level-1 VQ status row"),
+        pytest.param("A", (cashin("GCSESTA"),), codes.MISSING, id="Advanced: level-2 GQ"),
+        pytest.param("H", (cashin("GCSESTA"),), codes.UNDETERMINED, id="Higher: level-2 GQ"),
+        pytest.param("F", (vq("BTEC1CON"),), codes.ELIGIBLE, id="Foundation: level-1 VQ"),
+        pytest.param("F", (cashin("GCEPHY"),), codes.MISSING, id="Foundation: level-3 GQ, above"),
+        pytest.param(
+            "H", (cashin("BTEC1CON"), cashin("BTECS3")), codes.ELIGIBLE, id="a VQ at the level"
+        ),
+        pytest.param(
+            "H", (cashin("BTEC1CON"), other_cab()), codes.OTHER_CAB, id="below, and elsewhere"
+        ),
+    ],
+)
+def test_it_counts_asl_only_at_the_diplomas_asl_levels(level, items, expected) -> None:
+    assert flags_of("ASL", *items, level=level).entry == expected
+
+
+@pytest.mark.parametrize("items", [(cashin("BTEC1CON"),), (vq("BTEC1CON", claimed_on=TODAY),)])
+def test_it_raises_an_asl_validity_problem_for_asl_below_the_level(items) -> None:
+    flags = flags_of("ASL", *items, level="H")
+    (problem,) = flags.problems
+    assert (flags.entry, flags.assessment) == (codes.MISSING, None)
+    assert problem.element == "ASL validity"
+    assert "BTEC1CON" in problem.issue
+    assert "below the level this Diploma needs (level 2 or 3)" in problem.issue
+    assert "level 2 or 3" in problem.action
+
+
+def test_it_raises_no_claim_problem_for_a_vq_that_cannot_count() -> None:
+    flags = flags_of("ASL", cashin("BTEC1CON"), vq("BTEC1CON", verified=False), level="H")
+    assert flags.assessment is None
+    assert [p.element for p in flags.problems] == ["ASL validity"]
+
+
 def test_it_asks_for_the_national_validator_when_asl_is_undetermined() -> None:
     (problem,) = flags_of("ASL", cashin("GCEPHY")).problems
     assert problem.element == "ASL validity"
@@ -289,7 +350,7 @@ def test_it_flags_centre_marks_by_the_mark_window(today, expected, deadline) -> 
     assert flags.assessment == expected
     assert flags.deadline == deadline
     (marks_problem,) = [p for p in flags.problems if p.element.startswith("Centre marks")]
-    assert marks_problem.element == f"Centre marks for unit ENG302 in {SERIES}"
+    assert marks_problem.element == "Centre marks for unit ENG302 in June 2027"
     assert marks_problem.flag == expected
     assert marks_problem.deadline == deadline
 
@@ -337,7 +398,57 @@ def test_it_treats_a_centre_marked_unit_without_a_known_window_as_not_open() -> 
     assert flags.deadline is None
     (problem,) = [p for p in flags.problems if p.flag == codes.NOT_OPEN]
     assert (problem.deadline, problem.severity) == (None, codes.INFO)
-    assert problem.element == "Centre marks for unit ENG302 in 2028-01"
+    assert problem.element == "Centre marks for unit ENG302 in January 2028"
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        pytest.param(RESULTS_DAY, codes.NOT_OPEN, id="on results day: not yet closed"),
+        pytest.param(RESULTS_DAY + ONE_DAY, codes.OVERDUE, id="after results day: closed"),
+    ],
+)
+def test_it_closes_a_series_once_its_results_day_has_passed(today, expected) -> None:
+    # No mark window was ever published for ENG302 in June 2027.
+    cat = catalogue()
+    cat.mark_windows.pop((SERIES, "ENG302"))
+    flags = evaluate(learner(cashin("DPL3ENG"), unit_entry("ENG302")), cat, today).component("PL")
+    assert flags.assessment == expected
+    (problem,) = [p for p in flags.problems if p.element.startswith("Centre marks")]
+    if expected == codes.OVERDUE:
+        assert problem.severity == codes.URGENT
+        assert "June 2027 is over" in problem.issue
+        assert "19 August 2027" in problem.issue
+
+
+def test_it_never_calls_an_unmarked_entry_in_a_past_series_not_open() -> None:
+    # A window published for the future by mistake does not reopen a closed series.
+    odd = MarkWindowInfo("2026-06", "ENG302", datetime.date(2027, 9, 1), datetime.date(2027, 10, 1))
+    data = learner(cashin("DPL3ENG"), unit_entry("ENG302", "2026-06"))
+    flags = evaluate(data, catalogue(windows=(odd,)), TODAY).component("PL")
+    assert flags.assessment == codes.OVERDUE
+    assert flags.deadline == datetime.date(2027, 10, 1)
+
+
+@pytest.mark.parametrize(
+    ("result_series", "chased"),
+    [
+        pytest.param("2027-01", False, id="resulted in a later series: not chased"),
+        pytest.param("2026-06", True, id="resulted in an earlier series: still chased"),
+    ],
+)
+def test_it_stops_chasing_an_old_entry_once_the_unit_is_resulted_later(
+    result_series, chased
+) -> None:
+    items = (
+        cashin("DPL3ENG"),
+        unit_entry("ENG302", "2026-06" if not chased else "2027-01"),
+        result("ENG302", "C", published_on=d_before(TODAY), series=result_series),
+    )
+    flags = flags_of("PL", *items)
+    marks = [p for p in flags.problems if p.element.startswith("Centre marks")]
+    assert bool(marks) is chased
+    assert (flags.assessment == codes.OVERDUE) is chased
 
 
 @pytest.mark.parametrize(
@@ -372,7 +483,7 @@ def test_it_shows_centre_marks_even_before_the_cash_in() -> None:
     flags = flags_of("PL", unit_entry("ENG302"), today=CLOSES + ONE_DAY)
     assert (flags.entry, flags.assessment) == (codes.MISSING, codes.OVERDUE)
     assert [p.element for p in flags.problems] == [
-        f"Centre marks for unit ENG302 in {SERIES}",
+        "Centre marks for unit ENG302 in June 2027",
         "Cash-in",
     ]
 
@@ -395,8 +506,18 @@ def test_it_ignores_centre_marks_for_qualifications_not_valid_for_the_diploma() 
         ),
         pytest.param(
             (("PASS", d_before(RESULTS_DAY)), ("FAIL", RESULTS_DAY)),
-            codes.FAILED,
-            id="passed then failed",
+            codes.PASSED,
+            id="passed then failed: the pass is banked",
+        ),
+        pytest.param(
+            (("FAIL", RESULTS_DAY), ("PASS", RESULTS_DAY)),
+            codes.PASSED,
+            id="a fail and a pass on the same day",
+        ),
+        pytest.param(
+            (("PASS", d_before(RESULTS_DAY)), ("X", RESULTS_DAY)),
+            codes.PASSED,
+            id="passed, then absent from a re-sit",
         ),
         pytest.param((("PASS", RESULTS_DAY + ONE_DAY),), None, id="published tomorrow"),
         pytest.param(
@@ -406,7 +527,9 @@ def test_it_ignores_centre_marks_for_qualifications_not_valid_for_the_diploma() 
         ),
     ],
 )
-def test_it_flags_functional_skills_by_the_latest_published_result(results, expected) -> None:
+def test_it_flags_functional_skills_by_a_banked_pass_else_the_latest_result(
+    results, expected
+) -> None:
     items = [cashin("FSE2")]
     for n, (grade, published_on) in enumerate(results):
         items.append(result("FSE2", grade, published_on=published_on, series=f"202{n}-06"))
@@ -421,6 +544,35 @@ def test_it_raises_an_urgent_problem_for_a_failed_functional_skill() -> None:
     assert problem.action == codes.ASSESSMENT_FLAG_INFO[codes.FAILED].action
 
 
+def test_it_says_a_resit_is_entered_rather_than_ask_for_new_entries() -> None:
+    failed = result("FSE2", "FAIL", published_on=d_before(TODAY), series="2026-06")
+    resit = cashin("FSE2", SERIES)
+    flags = flags_of("FS_ENGLISH", cashin("FSE2", "2026-06"), resit, failed)
+    assert flags.assessment == codes.FAILED
+    (problem,) = flags.problems
+    assert "A re-sit is entered for June 2027" in problem.issue
+    assert "in June 2026" in problem.issue
+    assert problem.action == codes.ACTION_FS_RESIT_ENTERED
+    assert "Make new" not in problem.action
+    assert problem.severity == codes.ACTION
+
+
+def test_it_asks_for_new_entries_when_no_resit_is_entered() -> None:
+    failed = result("FSE2", "FAIL", published_on=TODAY)
+    (problem,) = flags_of("FS_ENGLISH", cashin("FSE2"), failed).problems
+    assert problem.action == codes.ASSESSMENT_FLAG_INFO[codes.FAILED].action
+    assert "re-sit is entered" not in problem.issue
+
+
+def test_it_banks_a_pass_at_a_higher_level_than_needed() -> None:
+    items = (
+        cashin("FSE1"),
+        result("FSE2", "PASS", published_on=d_before(TODAY), series="2026-06"),
+        result("FSE1", "FAIL", published_on=TODAY),
+    )
+    assert flags_of("FS_ENGLISH", *items, level="F").assessment == codes.PASSED
+
+
 def test_it_ignores_a_level_1_pass_for_a_higher_diploma() -> None:
     passed = result("FSE1", "PASS", published_on=TODAY)
     flags = flags_of("FS_ENGLISH", cashin("FSE1"), passed, level="H")
@@ -433,7 +585,7 @@ def test_it_ignores_a_level_1_pass_for_a_higher_diploma() -> None:
     ("status", "expected", "deadline", "severity"),
     [
         pytest.param(vq(claimed_on=TODAY), codes.SUBMITTED, None, None, id="verified, claimed"),
-        pytest.param(vq(), codes.DUE, CLAIM_DEADLINE, codes.ACTION, id="verified, not claimed"),
+        pytest.param(vq(), codes.DUE, LAST_CLAIM_DAY, codes.ACTION, id="verified, not claimed"),
         pytest.param(vq(verified=False), codes.OVERDUE, None, codes.URGENT, id="not verified"),
         pytest.param(None, codes.OVERDUE, None, codes.URGENT, id="no status"),
     ],
@@ -448,8 +600,38 @@ def test_it_flags_a_vq_by_verification_and_claim(status, expected, deadline, sev
         assert problem.deadline == deadline
 
 
+@pytest.mark.parametrize(
+    ("today", "expected", "severity"),
+    [
+        pytest.param(LAST_CLAIM_DAY, codes.DUE, codes.ACTION, id="the day before: due"),
+        pytest.param(CLAIM_DEADLINE, codes.OVERDUE, codes.URGENT, id="on the deadline: late"),
+        pytest.param(CLAIM_DEADLINE + ONE_DAY, codes.OVERDUE, codes.URGENT, id="after it"),
+    ],
+)
+def test_it_wants_claims_before_the_claim_deadline(today, expected, severity) -> None:
+    flags = flags_of("ASL", cashin("BTECS3"), vq(), today=today)
+    assert (flags.assessment, flags.deadline) == (expected, LAST_CLAIM_DAY)
+    (problem,) = flags.problems
+    assert (problem.flag, problem.severity) == (expected, severity)
+    if expected == codes.DUE:
+        assert "claim before 5 July 2027" in problem.issue
+    else:
+        assert "the claim deadline (5 July 2027) has passed" in problem.issue
+        assert problem.action == codes.ACTION_CLAIM_OVERDUE
+        assert problem.action.startswith("The claim deadline has passed: claim")
+
+
+def test_it_takes_the_claim_deadline_the_feed_gives() -> None:
+    cat = catalogue(claim_deadlines={SERIES: datetime.date(2027, 6, 20)})
+    data = learner(cashin("BTECS3"), vq())
+    assert evaluate(data, cat, datetime.date(2027, 6, 19)).component("ASL").assessment == "due"
+    assert evaluate(data, cat, datetime.date(2027, 6, 20)).component("ASL").assessment == (
+        "overdue"
+    )
+
+
 def test_it_takes_the_claim_deadline_of_the_entry_series_without_an_award_series() -> None:
-    assert flags_of("ASL", cashin("BTECS3"), vq(), award="").deadline == CLAIM_DEADLINE
+    assert flags_of("ASL", cashin("BTECS3"), vq(), award="").deadline == LAST_CLAIM_DAY
     assert flags_of("ASL", cashin("BTECS3", "2028-06"), vq(), award="").deadline is None
 
 
@@ -479,12 +661,23 @@ def test_it_sorts_problems_most_urgent_first_then_by_deadline() -> None:
     assert severities == sorted(severities)
     assert problems[0].flag == codes.OVERDUE
     assert problems[-1].flag == codes.NOT_OPEN
-    assert flags.problem_count == len(problems) == sum(len(c.problems) for c in flags.components)
+    assert len(problems) == sum(len(c.problems) for c in flags.components)
+    # The window not yet open is shown for planning, not counted as a thing to do.
+    assert flags.problem_count == len(problems) - 1
     actions = [p for p in problems if p.severity == codes.ACTION]
     dated = [p.deadline for p in actions if p.deadline]
     assert dated == sorted(dated)
     # Undated problems of one severity follow the dated ones.
     assert actions.index(next(p for p in actions if p.deadline is None)) >= len(dated)
+
+
+def test_it_does_not_count_a_window_not_yet_open_as_a_problem() -> None:
+    flags = run(*full_cashin("DPL3ENG"), today=OPENS - ONE_DAY)
+    pl = flags.component("PL")
+    assert pl.assessment == codes.NOT_OPEN
+    assert {p.severity for p in pl.problems} == {codes.INFO}
+    assert flags.problem_count == len([p for p in flags.problems if p.severity != codes.INFO])
+    assert flags.problem_count == len(flags.problems) - len(pl.problems)
 
 
 def test_it_gives_complete_and_eligible_components_without_flags_to_chase_no_problems() -> None:
@@ -579,6 +772,29 @@ def test_it_grades_foundation_units_on_the_foundation_scale() -> None:
     assert run(result("ENG101", "C", published_on=TODAY), level="F").points == 0
 
 
+@pytest.mark.parametrize(
+    ("results", "points"),
+    [
+        pytest.param((("PRJ3", "B", None),), 16, id="project cash-in grade: 120 GLH, B = 4 steps"),
+        pytest.param((("PRJ3", "B", 18),), 18, id="project cash-in with the feed's points"),
+        pytest.param((("PRJ3", "A", None), ("PRJ301", "C", None)), 12, id="a unit result wins"),
+        pytest.param((("PRJ3", "U", None),), 0, id="a failed project earns nothing"),
+        pytest.param((("DPL3ENG", "A", None),), 0, id="a PL cash-in grade earns nothing"),
+        pytest.param((("PRJ2", "A", None),), 0, id="another level's project"),
+    ],
+)
+def test_it_gives_the_project_grade_its_points_when_no_unit_result_does(results, points) -> None:
+    items = [result(code, g, published_on=TODAY, points=p) for code, g, p in results]
+    flags = run(*items)
+    assert flags.points == points
+
+
+def test_it_estimates_a_grade_from_a_project_cash_in_grade() -> None:
+    flags = run(result("PRJ3", "A", published_on=TODAY))
+    # 120 GLH at A (5 steps) = 20 points; scaled 20 × 660 / 120 = 110 = A.
+    assert (flags.points, flags.grade, flags.grade_is_estimate) == (20, "A", True)
+
+
 def test_it_shows_the_das_diploma_grade_as_final() -> None:
     flags = run(result("ENG301", "E", published_on=TODAY), das("PLTS", grade="B"))
     assert (flags.grade, flags.grade_is_estimate) == ("B", False)
@@ -593,6 +809,7 @@ def test_it_shows_the_das_diploma_grade_as_final() -> None:
         (das("ASL", complete=False, asl_glh=359), "A", 99),
         (das("ASL", complete=True, asl_glh=500), "A", 100),
         (das("ASL", complete=True), "A", 100),
+        pytest.param(das("ASL", complete=True, asl_glh=100), "A", 100, id="complete says 100"),
         (das("ASL", complete=False, asl_glh=60), "F", 50),
         (das("ASL", complete=False, asl_glh=90), "H", 50),
         (das("ASL", complete=False, asl_glh=400), "P", None),
