@@ -359,6 +359,12 @@ class DASStatusAdmin(UlnSearchMixin, FeedRecordAdmin):
     search_help_text = "ULN (or its first digits)."
 
 
+def _listed(lines: list[str]) -> str:
+    if not lines:
+        return "None"
+    return format_html("<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((e,) for e in lines)))
+
+
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     """The record of each delivery: written by import_feed, never changed by hand."""
@@ -375,16 +381,17 @@ class ImportRunAdmin(admin.ModelAdmin):
         "files",
         "row_counts",
         "errors_listed",
+        "warnings_listed",
     )
     readonly_fields = fields
 
     @admin.display(description="errors")
     def errors_listed(self, obj: ImportRun) -> str:
-        if not obj.errors:
-            return "None"
-        return format_html(
-            "<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((e,) for e in obj.errors))
-        )
+        return _listed(obj.errors)
+
+    @admin.display(description="warnings")
+    def warnings_listed(self, obj: ImportRun) -> str:
+        return _listed(obj.warnings)
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -16,6 +16,30 @@ def uln_check_digit(first_nine: str) -> int | None:
     return None if check == 10 else check
 
 
+PLACEHOLDER_ULN = "9999999999"
+
+
+def uln_problem(value: str) -> str:
+    """What is wrong with a ULN, to follow "The ULN"; empty when it is valid.
+
+    The most specific reason first: a 7-digit ULN "is not 10 digits", not "has a wrong check
+    digit", so the centre knows to look for missing digits rather than a typo.
+    """
+    if not value:
+        return "is blank"
+    if value == PLACEHOLDER_ULN:
+        return f"is a placeholder ({PLACEHOLDER_ULN}), not a learner's ULN"
+    if not value.isascii() or not value.isdigit():
+        return "contains something other than digits"
+    if len(value) != 10:
+        return f"is not 10 digits (it has {len(value)})"
+    if value[0] == "0":
+        return "starts with 0"
+    if not is_valid_uln(value):
+        return "has a wrong check digit"
+    return ""
+
+
 def is_valid_uln(value: str) -> bool:
     """Ten digits, the first not 0, the last the check digit of the other nine."""
     if not isinstance(value, str) or not _ULN_SHAPE.fullmatch(value):

@@ -2,8 +2,10 @@ from django import forms
 
 from learners import diploma
 from learners.identifiers import is_valid_qan
+from learners.models import Qualification
 
 from .models import NonEdexcelQualification
+from .refusals import component_refusal, qan_refusal
 
 COMPONENT_CHOICES = [(c, diploma.COMPONENT_NAMES[c]) for c in diploma.QUALIFICATION_COMPONENTS]
 
@@ -19,7 +21,7 @@ class NonEdexcelForm(forms.Form):
     title = forms.CharField(
         max_length=200,
         required=False,
-        help_text="Leave blank to use the title we hold for the QAN.",
+        help_text="As the awarding body names it, if you know it.",
     )
 
     def __init__(self, *args, learner, **kwargs) -> None:
@@ -35,6 +37,21 @@ class NonEdexcelForm(forms.Form):
         if NonEdexcelQualification.objects.filter(learner=self.learner, qan=qan).exists():
             raise forms.ValidationError("This qualification is already recorded for the learner.")
         return qan
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        qan, component = cleaned.get("qan"), cleaned.get("component")
+        if component:
+            refusal = component_refusal(self.learner.level, component)
+            if refusal:
+                self.add_error("component", f"You cannot record this: {refusal}.")
+                return cleaned
+        if qan and component:
+            ours = Qualification.objects.filter(qan=qan).values_list("code", "component").first()
+            refusal = qan_refusal(ours, component)
+            if refusal:
+                self.add_error("qan", f"You cannot record this here: {refusal}.")
+        return cleaned
 
 
 class UploadForm(forms.Form):

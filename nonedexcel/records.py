@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent
-from learners.models import Learner, Qualification
+from learners.models import Learner
 
 from .models import NonEdexcelQualification, PendingUpload
 from .upload import UploadCheck
@@ -25,8 +25,6 @@ def _describe(item: NonEdexcelQualification) -> dict:
 
 
 def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str, title: str):
-    if not title:
-        title = Qualification.objects.filter(qan=qan).values_list("title", flat=True).first() or ""
     with transaction.atomic():
         item = NonEdexcelQualification.objects.create(
             learner=learner,

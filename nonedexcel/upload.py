@@ -11,10 +11,11 @@ import io
 from dataclasses import dataclass, field
 
 from learners import diploma
-from learners.identifiers import is_valid_qan, is_valid_uln
+from learners.identifiers import is_valid_qan, is_valid_uln, uln_problem
 from learners.models import Learner, Qualification
 
 from .models import NonEdexcelQualification
+from .refusals import component_refusal, qan_refusal
 
 HEADER = ("uln", "qan", "component", "awarding_body", "title")
 REQUIRED = ("uln", "qan")
@@ -144,17 +145,23 @@ def _cell(record: list[str], positions: dict[str, int], name: str) -> str:
 def _check_rows(body, positions, administered_centres, check: UploadCheck) -> None:
     ulns = {_cell(r, positions, "uln") for _, r in body}
     learners = {
-        uln: (f"{surname}, {forename}", centre)
-        for uln, surname, forename, centre in Learner.objects.filter(
+        uln: (f"{surname}, {forename}", centre, level)
+        for uln, surname, forename, centre, level in Learner.objects.filter(
             uln__in=[u for u in ulns if is_valid_uln(u)], centre_id__in=administered_centres
-        ).values_list("uln", "surname", "forename", "centre_id")
+        ).values_list("uln", "surname", "forename", "centre_id", "level")
     }
     recorded = set(
         NonEdexcelQualification.objects.filter(learner_id__in=learners).values_list(
             "learner_id", "qan"
         )
     )
-    titles = dict(Qualification.objects.exclude(qan=None).values_list("qan", "title"))
+    # Our own qualifications: their QANs are refused (an entry must be made with us).
+    ours = {
+        qan: (code, component)
+        for qan, code, component in Qualification.objects.exclude(qan=None).values_list(
+            "qan", "code", "component"
+        )
+    }
     seen: dict[tuple[str, str], int] = {}
     for line, record in body:
         problems = []
@@ -166,8 +173,8 @@ def _check_rows(body, positions, administered_centres, check: UploadCheck) -> No
         title = _cell(record, positions, "title")
         if not uln:
             problems.append(("uln", "required"))
-        elif not is_valid_uln(uln):
-            problems.append(("uln", "not a valid ULN (ten digits with a correct check digit)"))
+        elif problem := uln_problem(uln):
+            problems.append(("uln", f"not a valid ULN: it {problem}"))
         elif uln not in learners:
             problems.append(("uln", "no learner with this ULN at a centre you administer"))
         if not qan:
@@ -180,6 +187,12 @@ def _check_rows(body, positions, administered_centres, check: UploadCheck) -> No
             problems.append(("awarding_body", "too long (at most 100 characters)"))
         if len(title) > 200:
             problems.append(("title", "too long (at most 200 characters)"))
+        if not problems:
+            refusal = component_refusal(learners[uln][2], component)
+            if refusal:
+                problems.append(("component", refusal))
+            elif refusal := qan_refusal(ours.get(qan), component):
+                problems.append(("qan", refusal))
         key = (uln, qan)
         if not problems:
             if key in seen:
@@ -190,7 +203,7 @@ def _check_rows(body, positions, administered_centres, check: UploadCheck) -> No
         if problems:
             check.errors.extend(UploadError(line, column, reason) for column, reason in problems)
             continue
-        name, centre = learners[uln]
+        name, centre, _level = learners[uln]
         check.rows.append(
             UploadRow(
                 line=line,
@@ -200,6 +213,6 @@ def _check_rows(body, positions, administered_centres, check: UploadCheck) -> No
                 qan=qan,
                 component=component,
                 awarding_body=awarding_body,
-                title=title or titles.get(qan, ""),
+                title=title,
             )
         )

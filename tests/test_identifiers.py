@@ -6,6 +6,7 @@ from learners.identifiers import (
     is_valid_series_code,
     is_valid_uln,
     uln_check_digit,
+    uln_problem,
 )
 
 from .factories import uln_for
@@ -31,6 +32,25 @@ def test_it_accepts_the_valid_ulns_of_the_domain(uln):
 )
 def test_it_rejects_invalid_ulns(uln):
     assert not is_valid_uln(uln)
+
+
+@pytest.mark.parametrize(
+    ("uln", "problem"),
+    [
+        ("9276308686", ""),
+        ("1000000063", "has a wrong check digit"),
+        ("9999999999", "is a placeholder (9999999999), not a learner's ULN"),
+        ("0276308686", "starts with 0"),
+        ("9276308", "is not 10 digits (it has 7)"),
+        ("92763086860", "is not 10 digits (it has 11)"),
+        ("927630868A", "contains something other than digits"),
+        ("９２７６３０８６８６", "contains something other than digits"),  # full-width digits
+        ("", "is blank"),
+    ],
+)
+def test_it_says_exactly_what_is_wrong_with_a_uln(uln, problem):
+    assert uln_problem(uln) == problem
+    assert (problem == "") is is_valid_uln(uln)
 
 
 def test_it_has_no_check_digit_when_the_remainder_is_zero():

@@ -51,6 +51,57 @@ def test_it_imports_a_valid_delivery(delivery):
 
 
 @pytest.mark.django_db
+def test_a_column_from_a_newer_feed_is_ignored_with_a_warning(delivery, capsys):
+    rewrite(delivery, "learners.csv", "registered_on", "registered_on,school_house")
+    rewrite(delivery, "learners.csv", "A,2008-09-15,", "A,2008-09-15,Blue,")
+    rewrite(delivery, "learners.csv", "A,2008-09-15,2011", "A,2008-09-15,Green,2011")
+
+    call_command("import_feed", str(delivery))
+
+    run = ImportRun.objects.get()
+    assert run.outcome == ImportRun.Outcome.IMPORTED
+    assert run.warnings == ["learners.csv:1: school_house: unknown column, ignored"]
+    assert "Warning: learners.csv:1: school_house: unknown column, ignored" in (
+        capsys.readouterr().out
+    )
+    assert Learner.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_it_takes_the_claim_deadline_from_series_csv_when_given(delivery, tmp_path):
+    assert import_delivery(delivery).imported
+    assert Series.objects.get(code="2010-06").claims_due_on is None
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "series.csv").write_text(
+        "code,name,results_published_on,claims_due_on\n2010-06,June 2010,2010-08-19,2010-06-28\n"
+    )
+    assert import_delivery(later).imported
+    assert str(Series.objects.get(code="2010-06").claims_due_on) == "2010-06-28"
+    # A delivery without the optional column keeps the deadline already given.
+    assert import_delivery(delivery).imported
+    assert str(Series.objects.get(code="2010-06").claims_due_on) == "2010-06-28"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("registered_on", "award"),
+    [
+        pytest.param("2008-10-01", "2010-06", id="October 2008: academic year 2008/09"),
+        pytest.param("2026-01-15", "2027-06", id="January 2026: academic year 2025/26"),
+        pytest.param("2025-08-31", "2026-06", id="31 August: still the year before"),
+        pytest.param("2025-09-01", "2027-06", id="1 September: a new academic year"),
+    ],
+)
+def test_it_defaults_the_award_date_from_the_academic_year_of_registration(
+    delivery, registered_on, award
+):
+    rewrite(delivery, "learners.csv", "2008-09-15", registered_on)
+    assert import_delivery(delivery).imported
+    assert Learner.objects.get(uln="9276308686").award_series == award
+
+
+@pytest.mark.django_db
 def test_it_keeps_entries_it_cannot_match_against_their_centre(delivery):
     import_delivery(delivery)
 
@@ -177,11 +228,8 @@ BAD_ROWS = [
         "learners.csv",
         "uln,forename",
         "uln,nickname",
-        [
-            "learners.csv:1: nickname: unknown column",
-            "learners.csv:1: forename: missing required column",
-        ],
-        id="unknown-and-missing-column",
+        ["learners.csv:1: forename: missing required column"],
+        id="missing-column-renamed",
     ),
     pytest.param(
         "learners.csv",
@@ -201,8 +249,15 @@ BAD_ROWS = [
         "learners.csv",
         "9276308686",
         "9276308687",
-        ["learners.csv:2: uln: not a valid ULN (ten digits with a correct check digit)"],
+        ["learners.csv:2: uln: not a valid ULN: it has a wrong check digit"],
         id="bad-uln-in-learners",
+    ),
+    pytest.param(
+        "learners.csv",
+        "9276308686",
+        "9276308",
+        ["learners.csv:2: uln: not a valid ULN: it is not 10 digits (it has 7)"],
+        id="seven-digit-uln",
     ),
     pytest.param(
         "learners.csv",

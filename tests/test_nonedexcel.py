@@ -49,14 +49,75 @@ def test_an_administrator_records_one_and_the_flag_changes_at_once(client, admin
     assert (event.learner_uln, event.after["qan"]) == (learner.uln, "500/1234/5")
 
 
-def test_the_title_comes_from_the_catalogue_when_the_qan_is_known(client, administrator, learners):
-    QualificationFactory(qan="600/0001/2", title="Known Qualification", component="ASL", line=None)
-    client.force_login(administrator)
-    client.post(
-        reverse("nonedexcel_add", args=[learners["mine"].uln]),
-        {"qan": "600/0001/2", "component": "ASL"},
+@pytest.fixture
+def ours(db):
+    """One of our own qualifications, for Functional Skills English."""
+    return QualificationFactory(
+        code="FSE2", qan="600/0001/2", title="FS English", component="FS_ENGLISH", line=None
     )
-    assert NonEdexcelQualification.objects.get().title == "Known Qualification"
+
+
+@pytest.mark.parametrize(
+    ("component", "reason"),
+    [
+        pytest.param(
+            "FS_ENGLISH",
+            "this is an Edexcel qualification (FSE2): make the entry with Edexcel",
+            id="our QAN for its own component",
+        ),
+        pytest.param(
+            "ASL",
+            "this QAN is FSE2, an Edexcel qualification for Functional Skills English, "
+            "not for Additional and specialist learning: make the entry with Edexcel",
+            id="our QAN for another component",
+        ),
+    ],
+)
+def test_our_own_qualification_is_refused_on_the_ilr(
+    client, administrator, learners, ours, component, reason
+):
+    client.force_login(administrator)
+    response = client.post(
+        reverse("nonedexcel_add", args=[learners["mine"].uln]),
+        {"qan": "600/0001/2", "component": component},
+    )
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert not NonEdexcelQualification.objects.exists()
+    assert not added().exists()
+
+
+def test_a_progression_learner_gets_no_asl_record_on_the_ilr(client, administrator, centre):
+    learner = LearnerFactory(centre=centre, level="P")
+    client.force_login(administrator)
+    response = client.post(
+        reverse("nonedexcel_add", args=[learner.uln]), {"qan": "500/1234/5", "component": "ASL"}
+    )
+    assert response.status_code == 400
+    assert "a Progression Diploma has no additional and specialist learning" in (
+        response.content.decode()
+    )
+    assert not NonEdexcelQualification.objects.exists()
+
+
+def test_the_upload_preview_refuses_our_qualifications_and_progression_asl(
+    administrator, learners, ours, centre
+):
+    progression = LearnerFactory(centre=centre, level="P", uln=uln_for(1003))
+    mine = learners["mine"].uln
+    data = (
+        HEADER
+        + f"{mine},600/0001/2,FS_ENGLISH,,\n"
+        + f"{mine},600/0001/2,,,\n"
+        + f"{progression.uln},500/1234/5,ASL,,\n"
+        + f"{progression.uln},500/7777/5,PROJECT,AQA,\n"
+    ).encode()
+    check = check_upload(data, ["12345"])
+    assert [(e.line, e.column) for e in check.errors] == [(2, "qan"), (3, "qan"), (4, "component")]
+    assert "make the entry with Edexcel" in check.errors[0].reason
+    assert "not for Additional and specialist learning" in check.errors[1].reason
+    assert "Progression Diploma has no" in check.errors[2].reason
+    assert [r.line for r in check.rows] == [5]
 
 
 def test_a_malformed_qan_is_refused_next_to_the_field(client, administrator, learners):

@@ -15,6 +15,7 @@ def test_it_lists_the_centres_unmatched_entries_with_the_reason(
     EntryFactory(centre=centre, candidate_number="0003", uln="1000000063")
     EntryFactory(centre=centre, candidate_number="0004", uln="9999999999")
     EntryFactory(centre=centre, candidate_number="0005", uln="1000000035")
+    EntryFactory(centre=centre, candidate_number="0007", uln="1234567")
     EntryFactory(centre=other_centre, candidate_number="0006", uln="")
     client.force_login(viewer)
 
@@ -23,10 +24,13 @@ def test_it_lists_the_centres_unmatched_entries_with_the_reason(
     rows = {row["candidate_number"]: row["reason"] for row in response.context["rows"]}
     assert rows == {
         "0002": "No ULN was given",
-        "0003": "The ULN is not valid: its check digit is wrong",
+        "0003": "The ULN is not valid: it has a wrong check digit",
         "0004": "A placeholder ULN (9999999999) was given",
         "0005": "No learner with this ULN is registered with us as DAB",
+        "0007": "The ULN is not valid: it is not 10 digits (it has 7)",
     }
+    series = {row["series"] for row in response.context["rows"]}
+    assert series == {"June 2010"}  # a series is named, not coded, where a person reads it
     assert b"ensuring that a valid ULN is attached" in response.content
 
 

@@ -45,6 +45,8 @@ class ImportOutcome:
     run: ImportRun
     errors: list[FeedError] = field(default_factory=list)
     error_count: int = 0
+    # Ignored without stopping the import: a newer feed must not stop a night's delivery.
+    warnings: list[FeedError] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
@@ -60,6 +62,7 @@ class _Errors:
     def __init__(self) -> None:
         self.listed: list[FeedError] = []
         self.count = 0
+        self.warnings: list[FeedError] = []
 
     def add(self, file: str, line: int | None, column: str, reason: str) -> None:
         self.count += 1
@@ -118,13 +121,17 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
 def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutcome:
     outcome.errors = errors.listed
     outcome.error_count = errors.count
+    outcome.warnings = errors.warnings
     run = outcome.run
     run.outcome = result
     run.finished_at = timezone.now()
     run.row_counts = outcome.counts
     run.error_count = errors.count
     run.errors = [str(e) for e in errors.listed[:MAX_ERRORS_STORED]]
-    run.save(update_fields=["outcome", "finished_at", "row_counts", "error_count", "errors"])
+    run.warnings = [str(w) for w in errors.warnings]
+    run.save(
+        update_fields=["outcome", "finished_at", "row_counts", "error_count", "errors", "warnings"]
+    )
     return outcome
 
 
@@ -222,8 +229,10 @@ def _check_header(spec: FileSpec, header: list[str], errors: _Errors) -> dict[st
     ok = True
     for index, column in enumerate(header):
         if column not in known:
-            errors.add(spec.name, 1, column or "-", "unknown column")
-            ok = False
+            # A column from a newer feed: ignored, and said so (DOMAIN.md 5).
+            errors.warnings.append(
+                FeedError(spec.name, 1, column or "-", "unknown column, ignored")
+            )
         elif column in positions:
             errors.add(spec.name, 1, column, "column appears twice")
             ok = False

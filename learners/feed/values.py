@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from learners.identifiers import is_valid_centre_number, is_valid_series_code, is_valid_uln
+from learners.identifiers import is_valid_centre_number, is_valid_series_code, uln_problem
 
 Parser = Callable[[str], Any]
 
@@ -99,10 +99,9 @@ def code(value: str) -> str:
 
 
 def uln(value: str) -> str:
-    if not is_valid_uln(value):
-        raise ValueError(
-            "not a valid ULN (ten digits with a correct check digit)" if value else "required"
-        )
+    problem = uln_problem(value)
+    if problem:
+        raise ValueError(f"not a valid ULN: it {problem}" if value else "required")
     return value
 
 

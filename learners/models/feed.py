@@ -22,6 +22,11 @@ class ImportRun(models.Model):
     errors = models.JSONField(
         default=list, help_text="The first errors, as file:line: column: reason."
     )
+    warnings = models.JSONField(
+        default=list,
+        help_text="What was ignored without stopping the import (columns the app does not "
+        "know, from a newer feed), as file:line: column: reason.",
+    )
 
     class Meta:
         ordering = ["-started_at"]

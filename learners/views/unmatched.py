@@ -3,7 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.permissions import centre_for
-from learners.identifiers import is_valid_uln
+from learners.diploma import series_name
+from learners.identifiers import PLACEHOLDER_ULN, uln_problem
 from learners.models import Entry
 
 PAGE_SIZE = 100
@@ -13,10 +14,11 @@ def reason(uln: str) -> str:
     """Why an entry could not be matched to a learner, in the centre's words."""
     if not uln:
         return "No ULN was given"
-    if uln == "9999999999":
-        return "A placeholder ULN (9999999999) was given"
-    if not is_valid_uln(uln):
-        return "The ULN is not valid: its check digit is wrong"
+    if uln == PLACEHOLDER_ULN:
+        return f"A placeholder ULN ({PLACEHOLDER_ULN}) was given"
+    problem = uln_problem(uln)
+    if problem:
+        return f"The ULN is not valid: it {problem}"
     return "No learner with this ULN is registered with us as DAB"
 
 
@@ -42,7 +44,7 @@ def unmatched_entries(request: HttpRequest, number: str) -> HttpResponse:
             "candidate_number": c,
             "uln": u,
             "name": f"{f} {s}".strip(),
-            "series": series,
+            "series": series_name(series),
             "kind": "Cash-in" if kind == Entry.Kind.CASHIN else "Unit entry",
             "code": code,
             "received_at": received,

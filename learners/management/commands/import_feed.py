@@ -13,6 +13,8 @@ class Command(BaseCommand):
         outcome = import_delivery(directory)
         for name, counts in outcome.counts.items():
             self.stdout.write(f"{name}: {counts['rows']} rows read, {counts['written']} written")
+        for warning in outcome.warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         if outcome.imported:
             self.stdout.write(self.style.SUCCESS(f"Imported {directory} (run {outcome.run.pk})."))
             return
