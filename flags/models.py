@@ -25,6 +25,11 @@ class RebuildRun(models.Model):
     learners = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
     error = models.TextField(blank=True)
+    changes_seen = models.BigIntegerField(
+        default=0,
+        help_text="The last change to learner data committed before the rebuild began "
+        "reading: anything numbered after it arrived too late for this snapshot.",
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -114,7 +119,13 @@ class DetailLine(models.Model):
     award_series = models.CharField(max_length=7, blank=True)
     component = models.CharField(max_length=10)
     component_order = models.PositiveSmallIntegerField()
-    ready = models.BooleanField(default=False, help_text="Ready for aggregation: nothing to do.")
+    # 0 for the first line of the learner's component: a component whose data arrived since
+    # the snapshot is shown as one line, not as each of its stale problems.
+    component_line = models.PositiveSmallIntegerField(default=0)
+    ready = models.BooleanField(
+        default=False,
+        help_text="Nothing to do: complete (ready for aggregation), eligible or elsewhere.",
+    )
     element = models.CharField(max_length=200, blank=True)
     issue = models.TextField(blank=True)
     action = models.TextField(blank=True)

@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from learners import diploma
+from learners.changes import last_committed
 from learners.feed.bulk import copy_rows
 from learners.models import Learner
 
@@ -63,6 +64,7 @@ DETAIL_COLUMNS = (
     "award_series",
     "component",
     "component_order",
+    "component_line",
     "ready",
     "element",
     "issue",
@@ -123,7 +125,10 @@ def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
             return RebuildRun.objects.create(
                 started_at=now, finished_at=now, built_for=day, outcome=RebuildRun.Outcome.SKIPPED
             )
-        run = RebuildRun.objects.create(started_at=timezone.now(), built_for=day)
+        # Before reading anything: a change committed from here on may be missed, so it counts
+        # as received since this snapshot (DOMAIN.md 4.4).
+        seen = last_committed()
+        run = RebuildRun.objects.create(started_at=timezone.now(), built_for=day, changes_seen=seen)
         try:
             run.learners = _write_snapshot(run, day, chunk_size)
             _refresh_statistics("ANALYZE")
@@ -215,13 +220,14 @@ def _detail_lines(run_id: int, registration: dict, data, flags: LearnerFlags) ->
     for c in flags.components:
         order = _ORDER[c.component]
         if not c.problems:
-            yield (*common, c.component, order, True, "", "", "", None, "", 9, c.entry, *grade)
+            yield (*common, c.component, order, 0, True, "", "", "", None, "", 9, c.entry, *grade)
             continue
-        for p in c.problems:
+        for number, p in enumerate(c.problems):
             yield (
                 *common,
                 c.component,
                 order,
+                number,
                 False,
                 p.element,
                 p.issue,

@@ -26,6 +26,7 @@ from accounts.models import Centre
 
 from .models import (
     DASStatus,
+    DataChange,
     Entry,
     GradeThreshold,
     ImportRun,
@@ -357,6 +358,25 @@ class DASStatusAdmin(UlnSearchMixin, FeedRecordAdmin):
     list_filter = ("component", "complete")
     search_fields = ("=uln",)
     search_help_text = "ULN (or its first digits)."
+
+
+@admin.register(DataChange)
+class DataChangeAdmin(admin.ModelAdmin):
+    """Each write of learner data in commit order: how "received since" is decided."""
+
+    list_display = ("pk", "kind", "started_at", "committed")
+    list_filter = ("kind",)
+    fields = ("kind", "started_at", "committed")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 def _listed(lines: list[str]) -> str:

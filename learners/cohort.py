@@ -9,7 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from accounts.permissions import roles, visible_centre_numbers
@@ -17,9 +18,18 @@ from flags.models import DetailLine, OverviewRow, RebuildRun
 from flags.snapshot import snapshot_version
 from nonedexcel.models import NonEdexcelQualification
 
+from .changes import committed_after
 from .models import Entry
 
 STALE_AFTER = datetime.timedelta(hours=26)
+# What the Detail says of a component whose data arrived after the snapshot was built.
+LATE_ISSUE = (
+    "Entries or records received since the last overnight update: this component's status "
+    "will be worked out overnight."
+)
+LATE_ACTION = (
+    "Nothing to do until then. The learner's Individual Learner Record shows the status now."
+)
 
 
 def scoped(model, run: RebuildRun | None, user) -> QuerySet:
@@ -35,8 +45,14 @@ def overview_rows(run, user) -> QuerySet[OverviewRow]:
     return scoped(OverviewRow, run, user)
 
 
-def detail_lines(run, user) -> QuerySet[DetailLine]:
-    return scoped(DetailLine, run, user)
+def detail_lines(run, user, changes: tuple[int, ...] = ()) -> QuerySet[DetailLine]:
+    """The Detail's lines; a component with data from `changes` is one `late` line."""
+    lines = scoped(DetailLine, run, user)
+    if not changes:
+        return lines.annotate(late=Value(False))
+    return lines.annotate(late=is_late(changes, OuterRef("component"))).exclude(
+        late=True, component_line__gt=0
+    )
 
 
 def award_series_offered(run: RebuildRun | None, user) -> list[str]:
@@ -58,25 +74,47 @@ def award_series_offered(run: RebuildRun | None, user) -> list[str]:
     return offered
 
 
-def late_components(run: RebuildRun | None, ulns: Iterable[str]) -> dict[str, set[str]]:
-    """ULN -> components with entries or non-Edexcel records stored since the snapshot."""
+def late_changes(run: RebuildRun | None) -> tuple[int, ...]:
+    """The changes to learner data the snapshot did not see (DOMAIN.md 4.4): usually none,
+    else one per import or edit since the rebuild began reading."""
+    return () if run is None else committed_after(run.changes_seen)
+
+
+def late_components(changes: tuple[int, ...], ulns: Iterable[str]) -> dict[str, set[str]]:
+    """ULN -> components with entries or non-Edexcel records from those changes."""
     late: dict[str, set[str]] = defaultdict(set)
     ulns = list(ulns)
-    if run is None or not ulns:
+    if not changes or not ulns:
         return late
     for uln, component in (
-        Entry.objects.filter(learner_id__in=ulns, stored_at__gt=run.started_at)
+        Entry.objects.filter(learner_id__in=ulns, change_id__in=changes)
         .values_list("learner_id", "qualification__component")
         .distinct()
     ):
         late[uln].add(component)
     for uln, component in (
-        NonEdexcelQualification.objects.filter(learner_id__in=ulns, added_at__gt=run.started_at)
+        NonEdexcelQualification.objects.filter(learner_id__in=ulns, change_id__in=changes)
         .values_list("learner_id", "component")
         .distinct()
     ):
         late[uln].add(component)
     return late
+
+
+def is_late(changes: tuple[int, ...], component: str | OuterRef) -> Combinable:
+    """Whether a snapshot row's component (a code, or the row's own `component`) has data
+    from those changes: the same rule as `late_components`, as SQL for filters and counts."""
+    return Exists(
+        Entry.objects.filter(
+            learner_id=OuterRef("uln"),
+            qualification__component=component,
+            change_id__in=changes,
+        )
+    ) | Exists(
+        NonEdexcelQualification.objects.filter(
+            learner_id=OuterRef("uln"), component=component, change_id__in=changes
+        )
+    )
 
 
 def is_stale(run: RebuildRun | None) -> bool:

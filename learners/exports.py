@@ -9,7 +9,7 @@ from flags import codes
 from flags.models import COMPONENT_FIELDS
 
 from . import diploma
-from .cohort import late_components
+from .cohort import LATE_ACTION, LATE_ISSUE, late_components
 
 OVERVIEW_HEADER = (
     "uln",
@@ -81,7 +81,7 @@ def stream_csv(
     return response
 
 
-def overview_csv_rows(rows, run) -> Iterator[tuple]:
+def overview_csv_rows(rows, late: tuple[int, ...]) -> Iterator[tuple]:
     fields = [
         "uln",
         "surname",
@@ -104,16 +104,16 @@ def overview_csv_rows(rows, run) -> Iterator[tuple]:
     for row in rows.values_list(*fields).iterator(chunk_size=CHUNK):
         chunk.append(row)
         if len(chunk) == CHUNK:
-            yield from _with_late(chunk, run)
+            yield from _with_late(chunk, late)
             chunk = []
-    yield from _with_late(chunk, run)
+    yield from _with_late(chunk, late)
 
 
-def _with_late(chunk: list[tuple], run) -> Iterator[tuple]:
-    late = late_components(run, (row[0] for row in chunk))
+def _with_late(chunk: list[tuple], late: tuple[int, ...]) -> Iterator[tuple]:
+    components = late_components(late, (row[0] for row in chunk))
     for row in chunk:
         row = list(row)
-        for component in late.get(row[0], ()):
+        for component in components.get(row[0], ()):
             index = 7 + 2 * diploma.COMPONENTS.index(component)
             if row[index]:  # a component of this Diploma
                 row[index], row[index + 1] = codes.UNDETERMINED, ""
@@ -123,6 +123,8 @@ def _with_late(chunk: list[tuple], run) -> Iterator[tuple]:
 
 
 def detail_csv_rows(lines) -> Iterator[tuple]:
+    """The Detail's lines; a component whose data arrived since the snapshot (`late`) is
+    written as one line saying so, as the page shows it."""
     fields = (
         "uln",
         "surname",
@@ -141,9 +143,12 @@ def detail_csv_rows(lines) -> Iterator[tuple]:
         "points",
         "grade",
         "grade_is_estimate",
+        "late",
     )
     for row in lines.values_list(*fields).iterator(chunk_size=CHUNK):
-        row = list(row)
+        *row, late = row
+        if late:
+            row[8:14] = ["", LATE_ISSUE, LATE_ACTION, None, "", codes.UNDETERMINED]
         row[11] = row[11].isoformat() if row[11] else ""
         row[-1] = row[-1] if row[-2] else ""
         yield row

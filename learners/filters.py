@@ -12,7 +12,7 @@ from accounts.permissions import visible_centres
 from flags import codes
 from flags.models import COMPONENT_FIELDS
 
-from . import diploma
+from . import cohort, diploma
 
 NOT_SET = "none"
 
@@ -34,8 +34,18 @@ class CohortFilter(django_filters.FilterSet):
         label="Award date up to", method="filter_award_upto", empty_label="No limit"
     )
 
-    def __init__(self, data=None, *args, user, award_series: list[str], **kwargs) -> None:
+    def __init__(
+        self,
+        data=None,
+        *args,
+        user,
+        award_series: list[str],
+        late_changes: tuple[int, ...] = (),
+        **kwargs,
+    ) -> None:
         super().__init__(data, *args, **kwargs)
+        # Changes the snapshot did not see: their components read "undetermined" everywhere.
+        self.late_changes = late_changes
         self.filters["centre"].queryset = visible_centres(user).order_by("number")
         series = [(code, diploma.series_name(code)) for code in award_series if code]
         self.filters["award"].extra["choices"] = [*series, (NOT_SET, "Not set")]
@@ -78,20 +88,35 @@ class OverviewFilter(CohortFilter):
             return queryset
         component = self.form.cleaned_data.get("component")
         kind = "entry" if flag in codes.ENTRY_FLAGS else "assessment"
-        names = [COMPONENT_FIELDS[component]] if component else COMPONENT_FIELDS.values()
+        chosen = [component] if component else list(COMPONENT_FIELDS)
         matches = Q()
-        for name in names:
-            matches |= Q(**{f"{name}_{kind}": flag})
+        for code in chosen:
+            name = COMPONENT_FIELDS[code]
+            match = Q(**{f"{name}_{kind}": flag})
+            if self.late_changes:
+                # As the page shows it: a component with data since the snapshot is
+                # "undetermined", with no assessment flag, whatever the snapshot says.
+                late = cohort.is_late(self.late_changes, code)
+                if flag == codes.UNDETERMINED:
+                    match |= late & ~Q(**{f"{name}_entry": ""})
+                else:
+                    match &= ~late
+            matches |= match
         return queryset.filter(matches)
 
 
 class DetailFilter(CohortFilter):
     show_ready = django_filters.BooleanFilter(
-        label="Show components ready for aggregation",
+        label="Show components with nothing to do (ready for aggregation, or waiting)",
         method="filter_ready",
         widget=forms.CheckboxInput,
     )
 
     def filter_ready(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        # Hidden by default: an unticked box sends nothing, as a first visit does.
-        return queryset if value else queryset.filter(ready=False)
+        # Hidden by default: an unticked box sends nothing, as a first visit does. A component
+        # whose data arrived since the snapshot is not known to need nothing: it stays.
+        if value:
+            return queryset
+        if self.late_changes:
+            return queryset.filter(Q(ready=False) | Q(late=True))
+        return queryset.filter(ready=False)

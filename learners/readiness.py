@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Case, Count, F, Value, When
 from django.urls import reverse
 
 from flags import codes
@@ -14,6 +14,7 @@ from flags.snapshot import snapshot_version
 from flags.templatetags.flag_tags import TONES
 
 from . import diploma
+from .cohort import is_late, late_changes
 
 BAR_WIDTH = 600  # SVG user units; the picture scales to its container
 
@@ -54,13 +55,15 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
     if run is None or not centres:
         return []
     numbers = sorted(c.number for c in centres)
-    # The counts change only with the snapshot (or a move made to it): worked out once a night
-    # per set of centres.
+    late = late_changes(run)
+    # The counts change only with the snapshot, a move made to it, or data it did not see:
+    # worked out once for each of those per set of centres.
     centres_hash = hashlib.sha256(",".join(numbers).encode()).hexdigest()[:16]
-    key = f"readiness:{snapshot_version(run)}:{centres_hash}"
+    late_hash = hashlib.sha256(repr(sorted(late)).encode()).hexdigest()[:16]
+    key = f"readiness:{snapshot_version(run)}:{late_hash}:{centres_hash}"
     counts = cache.get(key)
     if counts is None:
-        counts = _counts(run, numbers)
+        counts = _counts(run, numbers, late)
         cache.set(key, counts, timeout=26 * 3600)
     pictures = []
     for centre in centres:
@@ -94,17 +97,28 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
     return pictures
 
 
-def _counts(run, numbers: list[str]) -> dict[tuple[str, str], dict[str, int]]:
+def _counts(
+    run, numbers: list[str], late: tuple[int, ...]
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Learners per (centre, component) and entry flag, as the Overview shows them: a
+    component with data the snapshot did not see counts as undetermined."""
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for component, name in COMPONENT_FIELDS.items():
-        for centre, flag, n in (
-            OverviewRow.objects.filter(run=run, centre_id__in=numbers)
-            .exclude(**{f"{name}_entry": ""})
-            .values_list("centre_id", f"{name}_entry")
+        rows = OverviewRow.objects.filter(run=run, centre_id__in=numbers).exclude(
+            **{f"{name}_entry": ""}
+        )
+        if late:
+            rows = rows.annotate(late=is_late(late, component))
+            flag = Case(When(late=True, then=Value(codes.UNDETERMINED)), default=F(f"{name}_entry"))
+        else:
+            flag = F(f"{name}_entry")
+        for centre, shown, n in (
+            rows.annotate(shown=flag)
+            .values_list("centre_id", "shown")
             .annotate(n=Count("uln"))
             .order_by()
         ):
-            counts.setdefault((centre, component), {})[flag] = n
+            counts.setdefault((centre, component), {})[shown] = n
     return counts
 
 

@@ -12,6 +12,7 @@ from flags.models import COMPONENT_FIELDS
 from flags.templatetags.flag_tags import flag, flag_pair
 
 from . import diploma
+from .cohort import LATE_ACTION, LATE_ISSUE
 
 TEMPLATE = "tables/table.html"
 
@@ -166,7 +167,9 @@ class DetailTable(FastRowsTable):
         return f"{record.surname}, {record.forename}"
 
     def render_deadline(self, record, value):
-        return date_format(value, "j M Y") if value else "—"
+        if value and not getattr(record, "late", False):
+            return date_format(value, "j M Y")
+        return "—"
 
     def order_deadline(self, queryset, is_descending):
         # Lines without a deadline come last either way: they are never the most pressing.
@@ -181,12 +184,28 @@ class DetailTable(FastRowsTable):
         return diploma.COMPONENT_NAMES.get(value, value)
 
     def render_issue(self, record, value):
-        if record.ready:
+        if getattr(record, "late", False):
             return format_html(
-                '{} <span class="muted">Ready for aggregation</span>',
+                "{} {}", flag(record.component, codes.ENTRY, codes.UNDETERMINED, True), LATE_ISSUE
+            )
+        if record.ready:
+            # Only a component complete on the DAS is ready for aggregation (DOMAIN.md 4.5).
+            words = (
+                "Ready for aggregation"
+                if record.flag == codes.COMPLETE
+                else "Nothing to do for now"
+            )
+            return format_html(
+                '{} <span class="muted">{}</span>',
                 flag(record.component, codes.ENTRY, record.flag),
+                words,
             )
         return value
 
+    def render_action(self, record, value):
+        return LATE_ACTION if getattr(record, "late", False) else value
+
     def render_element(self, record, value):
+        if getattr(record, "late", False):
+            return "—"
         return value or "—"

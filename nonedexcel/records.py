@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent
-from learners.models import Learner
+from learners.changes import recorded_change
+from learners.models import DataChange, Learner
 
 from .models import NonEdexcelQualification, PendingUpload
 from .upload import UploadCheck
@@ -25,7 +26,7 @@ def _describe(item: NonEdexcelQualification) -> dict:
 
 
 def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str, title: str):
-    with transaction.atomic():
+    with recorded_change(DataChange.Kind.NON_EDEXCEL) as change:
         item = NonEdexcelQualification.objects.create(
             learner=learner,
             qan=qan,
@@ -33,6 +34,7 @@ def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str
             awarding_body=awarding_body,
             title=title,
             added_by=actor,
+            change_id=change,
         )
         audit.record(
             actor,
@@ -69,7 +71,7 @@ def remove(actor, item: NonEdexcelQualification) -> None:
 def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
     """Write every row of a checked upload, or none; a second confirm writes nothing."""
     now = timezone.now()
-    with transaction.atomic():
+    with recorded_change(DataChange.Kind.BULK_UPLOAD) as change:
         locked = PendingUpload.objects.select_for_update().get(pk=pending.pk)
         if locked.confirmed_at is not None:
             raise AlreadyConfirmed
@@ -82,6 +84,7 @@ def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
                 title=row.title,
                 added_by=actor,
                 added_at=now,
+                change_id=change,
             )
             for row in check.rows
         ]

@@ -38,6 +38,9 @@ MAKERS: dict[type[Model], Callable[[], Model]] = {
     learner_models.VQStatus: factories.VQStatusFactory,
     learner_models.DASStatus: factories.DASStatusFactory,
     learner_models.ImportRun: factories.ImportRunFactory,
+    learner_models.DataChange: lambda: learner_models.DataChange.objects.create(
+        kind="import", committed=1
+    ),
 }
 
 # Delivered by the MIS or the DAS, or the record of a delivery: never edited by hand.
@@ -49,6 +52,7 @@ READ_ONLY = [
     learner_models.VQStatus,
     learner_models.DASStatus,
     learner_models.ImportRun,
+    learner_models.DataChange,
     AccessRequest,
     AuditEvent,
 ]

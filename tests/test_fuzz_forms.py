@@ -71,7 +71,7 @@ from accounts import emails
 from accounts.models import AccessRequest, AuditEvent, Centre, Membership, User
 from flags import codes
 from flags.snapshot import rebuild
-from learners.models import Learner
+from learners.models import DataChange, Learner
 from nonedexcel.models import NonEdexcelQualification
 from support import chat
 from support.models import Conversation, Message
@@ -270,6 +270,7 @@ USER, MEMBERSHIP, ACCESS, AUDIT = (
 LEARNER, NON_EDEXCEL, CONVERSATION, MESSAGE = (
     m._meta.label for m in (Learner, NonEdexcelQualification, Conversation, Message)
 )
+DATA_CHANGE = DataChange._meta.label  # numbers the write for "received since" (4.4)
 AXES = frozenset({m._meta.label for m in apps.get_app_config("axes").get_models()})
 
 
@@ -505,8 +506,8 @@ FORMS = [
             "title": "Extended Project",
         },
         path=lambda w: {"uln": w.learner.uln},
-        writes=frozenset({NON_EDEXCEL, AUDIT}),
-        together=frozenset({NON_EDEXCEL, AUDIT}),
+        writes=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
+        together=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
     ),
     Form(
         "non_edexcel_remove",

@@ -102,35 +102,6 @@ def test_a_centre_filter_for_another_centre_is_refused(client, viewer, cohort):
     assert response.context["filter"].form.errors["centre"]
 
 
-def test_it_marks_components_with_entries_received_since_the_snapshot(
-    client, viewer, cohort, centre
-):
-    later = timezone.now() + datetime.timedelta(minutes=5)
-    unit = UnitFactory(
-        code="FSE201",
-        qualification__code="FSE2",
-        qualification__component="FS_ENGLISH",
-        qualification__level=2,
-    )
-    with time_machine.travel(later):
-        EntryFactory(
-            centre=centre,
-            unit=unit,
-            learner=cohort["ada"],
-            uln=cohort["ada"].uln,
-            series=SeriesFactory(),
-        )
-    client.force_login(viewer)
-
-    response, _ = rows(client, level="F")
-
-    text = response.content.decode()
-    assert 'data-component="FS_ENGLISH" data-kind="entry" data-flag="undetermined"' in text
-    assert "received since the last overnight update" in text
-    [row] = export(client, level="F")[1:]
-    assert row[OVERVIEW_HEADER.index("FS_ENGLISH_entry")] == "undetermined"
-
-
 def test_it_exports_exactly_the_contract_columns_with_the_filters(client, viewer, cohort):
     client.force_login(viewer)
 
@@ -225,21 +196,3 @@ def test_the_overview_takes_the_same_queries_for_1_row_and_50(
         client.get(reverse("overview"), {"sort": "-problems", "level": "A"})
     with django_assert_max_num_queries(13):
         client.get(reverse("detail"), {"sort": "deadline"})
-
-
-def test_a_non_edexcel_qualification_recorded_since_the_snapshot_shows_undetermined(
-    client, viewer, cohort
-):
-    from nonedexcel.models import NonEdexcelQualification
-
-    later = timezone.now() + datetime.timedelta(minutes=5)
-    with time_machine.travel(later):
-        NonEdexcelQualification.objects.create(
-            learner=cohort["ada"], qan="500/1234/5", component="ASL"
-        )
-    client.force_login(viewer)
-
-    response, _ = rows(client, level="F")
-
-    text = response.content.decode()
-    assert 'data-component="ASL" data-kind="entry" data-flag="undetermined"' in text

@@ -37,16 +37,18 @@ class Merge:
     joins: str = ""
     update: dict[str, str] = field(default_factory=dict)
     insert_only: frozenset[str] = frozenset()
-    # Set whenever the row is written, but not a reason to write it (a "stored at" time).
-    touch: frozenset[str] = frozenset()
+    # The column that records which change (learners.changes) last wrote the row: set
+    # whenever the row is written, but not a reason to write it.
+    stamp: str = ""
 
-    def sql(self, stage: str) -> str:
+    def sql(self, stage: str, change: int = 0) -> str:
         q = connection.ops.quote_name
         target = q(self.table)
-        select = ", ".join(self.select.get(c, f"s.{q(c)}") for c in self.columns)
+        chosen = {**self.select, self.stamp: str(int(change))} if self.stamp else self.select
+        select = ", ".join(chosen.get(c, f"s.{q(c)}") for c in self.columns)
         changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
         new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
-        compared = {c: v for c, v in new_value.items() if c not in self.touch}
+        compared = {c: v for c, v in new_value.items() if c != self.stamp}
         sql = (
             f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
             f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE true "
@@ -110,9 +112,9 @@ def duplicate_lines(cursor, stage: str, key: Sequence[str]) -> list[tuple[int, i
     return list(cursor.fetchall())
 
 
-def merge(cursor, merge: Merge, stage: str) -> int:
+def merge(cursor, merge: Merge, stage: str, change: int = 0) -> int:
     """Upsert the staged rows; the number of rows inserted or changed."""
-    cursor.execute(merge.sql(stage))
+    cursor.execute(merge.sql(stage, change))
     return max(cursor.rowcount, 0)
 
 

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from accounts.emails import invite_new_centre_users
 from flags.snapshot import follow_learners_to_their_centres
-from learners.models import ImportRun
+from learners.changes import recorded_change
+from learners.models import DataChange, ImportRun
 
 from . import bulk
 from .spec import FileSpec, Known, RowError, build_specs
@@ -93,13 +94,13 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
     if errors.count:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     try:
-        with transaction.atomic():
+        with recorded_change(DataChange.Kind.IMPORT) as change:
             known = Known.from_database()
             with connection.cursor() as cursor:
                 for spec in specs:
                     if spec.name in present:
                         outcome.counts[spec.name] = _import_file(
-                            cursor, spec, directory / spec.name, known, errors
+                            cursor, spec, directory / spec.name, known, errors, change
                         )
             if errors.count:
                 raise _Rejected
@@ -135,7 +136,9 @@ def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutco
     return outcome
 
 
-def _import_file(cursor, spec: FileSpec, path: Path, known: Known, errors: _Errors) -> dict:
+def _import_file(
+    cursor, spec: FileSpec, path: Path, known: Known, errors: _Errors, change: int
+) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
     bulk.create_stage(cursor, stage, spec.staged)
@@ -151,9 +154,9 @@ def _import_file(cursor, spec: FileSpec, path: Path, known: Known, errors: _Erro
             )
         if not errors.count:
             for merge in spec.merges:
-                counts["written"] += bulk.merge(cursor, merge, stage)
+                counts["written"] += bulk.merge(cursor, merge, stage, change)
             for sql in spec.after:
-                cursor.execute(sql.format(stage=connection.ops.quote_name(stage)))
+                cursor.execute(sql.format(stage=connection.ops.quote_name(stage), change=change))
     finally:
         bulk.drop_stage(cursor, stage)
     return counts

@@ -1,9 +1,10 @@
 from .catalogue import GradeThreshold, LineOfLearning, MarkWindow, Qualification, Series, Unit
-from .feed import ImportRun
+from .feed import DataChange, ImportRun
 from .records import DASStatus, Entry, Learner, MarkSubmission, Result, VQStatus
 
 __all__ = [
     "DASStatus",
+    "DataChange",
     "Entry",
     "GradeThreshold",
     "ImportRun",

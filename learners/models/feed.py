@@ -33,3 +33,26 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.directory} at {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
+
+
+class DataChange(models.Model):
+    """One transaction that wrote entries or non-Edexcel records, numbered in commit order.
+
+    Rows it wrote point to it. `committed` is taken as the last thing before the commit,
+    one writer at a time (learners.changes), so every change numbered at or below the
+    highest number a rebuild saw when it began reading had committed by then. A change
+    numbered above it arrived too late for that snapshot ("received since the last
+    overnight update"), whatever the clocks say (DOMAIN.md 4.4).
+    """
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Feed import"
+        NON_EDEXCEL = "non-edexcel", "Non-Edexcel qualification recorded"
+        BULK_UPLOAD = "bulk-upload", "Non-Edexcel bulk upload"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    started_at = models.DateTimeField(auto_now_add=True)
+    committed = models.BigIntegerField(null=True, blank=True, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} (committed {self.committed})"

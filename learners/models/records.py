@@ -6,7 +6,6 @@ who arrives in a later delivery picks up what was already delivered for them.
 """
 
 from django.db import models
-from django.utils import timezone
 
 from learners import diploma
 
@@ -99,9 +98,16 @@ class Entry(models.Model):
         related_name="entries",
     )
     received_at = models.DateTimeField()
-    # When this row last changed here: later than the overnight snapshot means the
+    # The change that last wrote this row: one the overnight snapshot did not see means the
     # Overview cannot know its effect yet ("received since the last overnight update").
-    stored_at = models.DateTimeField(default=timezone.now)
+    change = models.ForeignKey(
+        "learners.DataChange",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name_plural = "entries"
@@ -120,7 +126,7 @@ class Entry(models.Model):
         ]
         indexes = [
             models.Index(fields=["uln"], name="entry_uln"),
-            models.Index(fields=["learner", "stored_at"], name="entry_learner_stored"),
+            models.Index(fields=["learner", "change"], name="entry_learner_change"),
             models.Index(
                 fields=["centre", "received_at"],
                 name="entry_unmatched_by_centre",

@@ -33,13 +33,14 @@ class _FixedPageSize(Paginator):
 PAGINATE = {"per_page": PER_PAGE, "paginator_class": _FixedPageSize}
 
 
-def _filtered(request, filter_class, rows, run):
+def _filtered(request, filter_class, rows, run, late: tuple[int, ...]):
     filterset = filter_class(
         request.GET,
         queryset=rows,
         user=request.user,
         # From the Overview's rows even for the Detail: one row a learner, not a line a problem.
         award_series=cohort.award_series_offered(run, request.user),
+        late_changes=late,
     )
     return filterset, filterset.qs
 
@@ -60,33 +61,41 @@ def _render(request, template, run, filterset, table) -> HttpResponse:
 
 def overview(request: HttpRequest) -> HttpResponse:
     run = current_run()
+    late = cohort.late_changes(run)
     filterset, rows = _filtered(
-        request, OverviewFilter, cohort.overview_rows(run, request.user), run
+        request, OverviewFilter, cohort.overview_rows(run, request.user), run, late
     )
     table = OverviewTable(rows)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     # Read the page once, then mark components whose data arrived after the snapshot.
     records = [row.record for row in table.page.object_list] if table.page else []
-    late = cohort.late_components(run, (r.uln for r in records))
+    components = cohort.late_components(late, (r.uln for r in records))
     for record in records:
-        record.late_components = late.get(record.uln, set())
+        record.late_components = components.get(record.uln, set())
     return _render(request, "learners/overview.html", run, filterset, table)
 
 
 def overview_export(request: HttpRequest) -> HttpResponse:
     run = current_run()
+    late = cohort.late_changes(run)
     filterset, rows = _filtered(
-        request, OverviewFilter, cohort.overview_rows(run, request.user), run
+        request, OverviewFilter, cohort.overview_rows(run, request.user), run, late
     )
     table = OverviewTable(rows)
     RequestConfig(request, paginate=False).configure(table)
     _record_export(request, "overview.csv")
-    return stream_csv("overview.csv", OVERVIEW_HEADER, overview_csv_rows(table.data.data, run))
+    return stream_csv("overview.csv", OVERVIEW_HEADER, overview_csv_rows(table.data.data, late))
+
+
+def _detail_filtered(request, run):
+    late = cohort.late_changes(run)
+    lines = cohort.detail_lines(run, request.user, late)
+    return _filtered(request, DetailFilter, lines, run, late)
 
 
 def detail(request: HttpRequest) -> HttpResponse:
     run = current_run()
-    filterset, lines = _filtered(request, DetailFilter, cohort.detail_lines(run, request.user), run)
+    filterset, lines = _detail_filtered(request, run)
     table = DetailTable(lines)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     return _render(request, "learners/detail.html", run, filterset, table)
@@ -94,7 +103,7 @@ def detail(request: HttpRequest) -> HttpResponse:
 
 def detail_export(request: HttpRequest) -> HttpResponse:
     run = current_run()
-    filterset, lines = _filtered(request, DetailFilter, cohort.detail_lines(run, request.user), run)
+    filterset, lines = _detail_filtered(request, run)
     table = DetailTable(lines)
     RequestConfig(request, paginate=False).configure(table)
     _record_export(request, "detail.csv")

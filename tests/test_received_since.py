@@ -1,0 +1,306 @@
+""" "Received since the last overnight update": decided by what the rebuild saw (DOMAIN.md 4.4).
+
+Data that arrives after a snapshot shows "undetermined" on every page that reads the
+snapshot (the Overview, the Detail, both exports, the flag filter, the home readiness
+picture) until the next rebuild. Lateness is decided by the changes committed before the
+rebuild began reading, never by comparing clocks.
+"""
+
+import csv
+import datetime
+import io
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.db import connection
+from django.urls import reverse
+
+from flags import snapshot
+from flags.snapshot import rebuild
+from learners.feed.importer import import_delivery
+from learners.models import Entry, Unit
+from nonedexcel import records
+
+from .factories import LearnerFactory, ensure_lines_of_learning
+
+VALID = Path(__file__).parent / "data" / "valid_delivery"
+AMELIE = "9276308686"
+PROJECT_CASHIN = (
+    "centre,candidate_number,uln,forename,surname,series,code,type,received_at\n"
+    f"12345,0001,{AMELIE},Amelie,Orsted,2010-06,PRJ3,CASHIN,2010-03-01T09:00:00+00:00\n"
+)
+
+
+@pytest.fixture
+def delivery(tmp_path):
+    folder = tmp_path / "delivery"
+    shutil.copytree(VALID, folder)
+    return folder
+
+
+@pytest.fixture
+def project_cash_in(tmp_path):
+    """A later delivery: Amélie's project cash-in, which the first snapshot has not seen."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "entries.csv").write_text(PROJECT_CASHIN)
+    return folder
+
+
+def csv_rows(response) -> list[dict[str, str]]:
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def shows_project_as_received(client) -> dict[str, object]:
+    """Every snapshot page's view of Amélie's project, for one signed-in client."""
+    overview = client.get(reverse("overview")).content.decode()
+    detail = client.get(reverse("detail"))
+    [overview_row] = [
+        r for r in csv_rows(client.get(reverse("overview_export"))) if r["uln"] == AMELIE
+    ]
+    detail_rows = [
+        r
+        for r in csv_rows(client.get(reverse("detail_export")))
+        if r["uln"] == AMELIE and r["component"] == "PROJECT"
+    ]
+    home = client.get(reverse("home"))
+    [centre] = [c for c in home.context["readiness"] if c.number == "12345"]
+    [bar] = [b for b in centre.bars if b.component == "PROJECT"]
+    return {
+        "overview page": 'data-component="PROJECT" data-kind="entry" data-flag="undetermined"'
+        in overview,
+        "overview export": overview_row["PROJECT_entry"],
+        "detail page": [
+            (line.component, line.late)
+            for line in detail.context["table"].data.data
+            if line.uln == AMELIE and line.component == "PROJECT"
+        ],
+        "detail export": [(r["flag"], r["problem"][:40]) for r in detail_rows],
+        "filter undetermined": [
+            r.uln
+            for r in client.get(
+                reverse("overview"), {"component": "PROJECT", "flag": "undetermined"}
+            )
+            .context["table"]
+            .data.data
+        ],
+        "filter missing": [
+            r.uln
+            for r in client.get(reverse("overview"), {"component": "PROJECT", "flag": "missing"})
+            .context["table"]
+            .data.data
+        ],
+        "readiness": {s.flag: s.count for s in bar.segments},
+    }
+
+
+RECEIVED = {
+    "overview page": True,
+    "overview export": "undetermined",
+    "detail page": [("PROJECT", True)],
+    "detail export": [("undetermined", "Entries or records received since the la")],
+    "filter undetermined": [AMELIE],
+    "filter missing": [],
+    "readiness": {"undetermined": 1},
+}
+NOT_RECEIVED = {
+    "overview page": False,
+    "overview export": "missing",
+    "detail page": [("PROJECT", False)],
+    "detail export": [("missing", "No entries found for this component.")],
+    "filter undetermined": [],
+    "filter missing": [AMELIE],
+    "readiness": {"missing": 1},
+}
+
+
+@pytest.mark.django_db
+def test_it_shows_an_import_since_the_snapshot_the_same_way_on_every_page(
+    client, viewer, delivery, project_cash_in
+):
+    assert import_delivery(delivery).imported
+    rebuild()
+    client.force_login(viewer)
+    assert shows_project_as_received(client) == NOT_RECEIVED
+
+    assert import_delivery(project_cash_in).imported
+
+    assert shows_project_as_received(client) == RECEIVED
+    # The ILR is live: it already knows.
+    record = client.get(reverse("learner_record", args=[AMELIE]))
+    assert record.context["flags"].component("PROJECT").entry == "ineligible"
+    # The next rebuild sees it: nothing is "received since" any more.
+    rebuild()
+    after = shows_project_as_received(client)
+    assert after["overview export"] == "ineligible"
+    assert after["filter undetermined"] == []
+
+
+@pytest.mark.django_db
+def test_a_late_component_is_one_line_on_the_detail_not_its_stale_problems(
+    client, viewer, delivery, tmp_path
+):
+    assert import_delivery(delivery).imported
+    # Two mandatory units without entries: two problems on PL in the snapshot.
+    Unit.objects.filter(code="ENG303").update(mandatory=True)
+    Entry.objects.filter(learner_id=AMELIE, code="ENG302").delete()
+    rebuild()
+    client.force_login(viewer)
+
+    def pl_lines():
+        lines = client.get(reverse("detail")).context["table"].data.data
+        return [line for line in lines if line.uln == AMELIE and line.component == "PL"]
+
+    before = pl_lines()
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "entries.csv").write_text(PROJECT_CASHIN.replace("PRJ3,CASHIN", "ENG302,UNIT"))
+    assert import_delivery(later).imported
+    after = pl_lines()
+
+    assert [(line.element, line.late) for line in before] == [
+        ("Unit entry ENG302", False),
+        ("Unit entry ENG303", False),
+    ]
+    assert [line.late for line in after] == [True]
+    text = client.get(reverse("detail")).content.decode()
+    assert "received since the last overnight update" in text
+    assert "Unit entry ENG303" not in text
+
+
+@pytest.mark.django_db
+def test_a_non_edexcel_record_since_the_snapshot_is_received_too(client, administrator, delivery):
+    assert import_delivery(delivery).imported
+    rebuild()
+    client.force_login(administrator)
+
+    client.post(
+        reverse("nonedexcel_add", args=[AMELIE]),
+        {"qan": "600/1234/5", "component": "PROJECT", "awarding_body": "AQA"},
+    )
+
+    assert shows_project_as_received(client) == RECEIVED
+
+
+@pytest.mark.django_db
+def test_an_import_committed_while_the_rebuild_reads_counts_as_received(
+    client, viewer, delivery, project_cash_in, monkeypatch
+):
+    """The rebuild is part-way through its learners when the import commits: whatever it
+    read, the import is not known to be in the snapshot."""
+    assert import_delivery(delivery).imported
+    reading = snapshot.iter_learners
+
+    def import_half_way(chunk_size):
+        for number, item in enumerate(reading(chunk_size)):
+            if number == 1:
+                assert import_delivery(project_cash_in).imported
+            yield item
+
+    monkeypatch.setattr(snapshot, "iter_learners", import_half_way)
+    rebuild()
+    client.force_login(viewer)
+
+    assert shows_project_as_received(client)["overview export"] == "undetermined"
+
+
+@pytest.mark.django_db
+def test_an_import_in_the_same_second_as_the_rebuild_is_decided_by_order_not_clock(
+    client, viewer, delivery, project_cash_in
+):
+    with time_machine.travel(
+        datetime.datetime(2026, 12, 1, 4, 15, tzinfo=datetime.UTC), tick=False
+    ):
+        assert import_delivery(delivery).imported
+        rebuild()
+        assert import_delivery(project_cash_in).imported
+    client.force_login(viewer)
+
+    assert shows_project_as_received(client)["overview export"] == "undetermined"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_begun_before_the_rebuild_and_committed_during_it_is_received(
+    client, viewer, delivery, project_cash_in, monkeypatch
+):
+    """Real concurrency on PostgreSQL: the import's transaction (and its clock) starts before
+    the rebuild, and it commits while the rebuild is reading."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions (PostgreSQL)")
+    ensure_lines_of_learning()
+    assert import_delivery(delivery).imported
+    import_started, rebuild_reading = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    from learners.feed import importer
+
+    files = importer._import_file
+
+    def slow_import_file(*args, **kwargs):
+        counts = files(*args, **kwargs)
+        import_started.set()
+        assert rebuild_reading.wait(30), "the rebuild never began reading"
+        return counts
+
+    def late_import():
+        try:
+            assert import_delivery(project_cash_in).imported
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    reading = snapshot.iter_learners
+
+    def signal_reading(chunk_size):
+        for number, item in enumerate(reading(chunk_size)):
+            if number == 0:
+                rebuild_reading.set()
+                worker.join(30)  # the import commits while the rebuild is part-way through
+            yield item
+
+    monkeypatch.setattr(importer, "_import_file", slow_import_file)
+    monkeypatch.setattr(snapshot, "iter_learners", signal_reading)
+    worker = threading.Thread(target=late_import)
+    worker.start()
+    assert import_started.wait(30)
+    run = rebuild()
+    worker.join(30)
+
+    assert not failures, failures
+    assert run.outcome == "succeeded"
+    client.force_login(viewer)
+    assert shows_project_as_received(client) == RECEIVED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("learners", [1, 60])
+def test_the_pages_take_the_same_queries_with_late_data_for_1_row_and_50(
+    client, administrator, centre, learners, django_assert_max_num_queries
+):
+    cohort = [LearnerFactory(centre=centre, surname=f"Learner{n:03d}") for n in range(learners)]
+    rebuild()
+    for learner in cohort:
+        records.add(
+            administrator, learner, qan="600/1234/5", component="ASL", awarding_body="", title=""
+        )
+    client.force_login(administrator)
+
+    with django_assert_max_num_queries(14):
+        page = client.get(reverse("overview"), {"component": "ASL", "flag": "undetermined"})
+    with django_assert_max_num_queries(14):
+        detail = client.get(reverse("detail"))
+    with django_assert_max_num_queries(20):  # the readiness picture: one query a component
+        home = client.get(reverse("home"))
+
+    assert len(page.context["table"].page.object_list) == min(learners, 50)
+    lines = [row.record for row in detail.context["table"].page.object_list]
+    asl = [line.late for line in lines if line.component == "ASL"]
+    assert asl and all(asl)
+    [picture] = home.context["readiness"]
+    [asl] = [b for b in picture.bars if b.component == "ASL"]
+    assert {s.flag: s.count for s in asl.segments} == {"undetermined": learners}
