@@ -2,6 +2,7 @@
 built from the catalogue, so it can never say something the pages do not."""
 
 import dataclasses
+import datetime
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -10,6 +11,8 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.html import escape
 
 from flags import codes
+from learners import diploma
+from learners.cohort import LATE_ISSUE
 from learners.views.help import SECTIONS
 
 # The source of truth: every question of seed/learner-tracking-faq.txt, as the seed words
@@ -184,8 +187,37 @@ def test_it_explains_every_assessment_flag(help_page, code):
 def test_it_shows_the_texts_that_are_not_a_flags_own(help_page):
     html = help_page.content.decode()
 
-    for text in (codes.ACTION_ASL_MISSING, codes.ACTION_ASL_VALIDITY, codes.ACTION_CONFIRM_ON_DAS):
+    for text in (
+        codes.ACTION_ASL_MISSING,
+        codes.ACTION_ASL_VALIDITY,
+        codes.ACTION_CONFIRM_ON_DAS,
+        codes.ACTION_FS_RESIT_ENTERED,
+        codes.ACTION_CLAIM_OVERDUE,
+        LATE_ISSUE,
+    ):
         assert escape(text) in html
+
+
+def test_it_states_the_assumptions_the_rules_make(help_page):
+    html = help_page.content.decode()
+    text = " ".join(html.split())
+
+    june, january = (diploma.default_claim_deadline(f"2027-{m}") for m in ("06", "01"))
+    assert (june, january) == (datetime.date(2027, 7, 5), datetime.date(2027, 2, 5))
+    assert (
+        "we assume <strong>5 July</strong> for a June series and <strong>5 February</strong>"
+        in (text)
+    )
+    assert "Foundation level 1 or 2; Higher level 2 or 3; Advanced level 3 or 4" in text
+    assert "registered in January 2026 (academic year 2025/26) to June 2027" in text
+    for words in (
+        "a fail in a later series, or on the same day, does not undo it",
+        "Once a series' results day has passed",
+        "earns the project's points when no unit result does",
+        "Only “Complete” is ready for aggregation",
+        "shown for information and not counted",
+    ):
+        assert words in text, words
 
 
 def test_it_follows_the_catalogue_when_it_changes(client, db, monkeypatch):

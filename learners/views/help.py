@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from flags import codes
+from learners import diploma
+from learners.cohort import LATE_ISSUE
 
 
 class Question(NamedTuple):
@@ -58,6 +60,7 @@ SECTIONS: tuple[Section, ...] = (
             Question("entry-flags", "Entry flags"),
             Question("assessment-flags", "Assessment flags"),
             Question("asl-flags", "What do the flags mean for ASL?"),
+            Question("how-we-read-the-rules", "How we read the rules, and what we assume"),
         ),
     ),
     Section(
@@ -122,6 +125,10 @@ def _legend(kind: str) -> list[codes.Flag]:
     return [codes.ASSESSMENT_FLAG_INFO[code] for code in codes.ASSESSMENT_FLAGS]
 
 
+def _day_and_month(day) -> str:
+    return f"{day.day} {diploma.MONTHS[day.month]}"
+
+
 @login_not_required
 def help_page(request: HttpRequest) -> HttpResponse:
     questions = [question for section in SECTIONS for question in section.questions]
@@ -142,5 +149,16 @@ def help_page(request: HttpRequest) -> HttpResponse:
             "action_asl_missing": codes.ACTION_ASL_MISSING,
             "action_asl_validity": codes.ACTION_ASL_VALIDITY,
             "action_confirm_on_das": codes.ACTION_CONFIRM_ON_DAS,
+            "action_fs_resit_entered": codes.ACTION_FS_RESIT_ENTERED,
+            "action_claim_overdue": codes.ACTION_CLAIM_OVERDUE,
+            "late_issue": LATE_ISSUE,
+            # The assumed claim deadlines, from the one place the rules read them.
+            "claims_june": _day_and_month(diploma.default_claim_deadline("2000-06")),
+            "claims_january": _day_and_month(diploma.default_claim_deadline("2000-01")),
+            "asl_levels": "; ".join(
+                f"{level.name} level {level.asl_levels[0]} or {level.asl_levels[1]}"
+                for level in diploma.LEVELS.values()
+                if level.has_asl
+            ),
         },
     )
