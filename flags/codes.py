@@ -221,8 +221,7 @@ ASSESSMENT_FLAG_INFO: dict[str, Flag] = {
             description="The Functional Skills component has been failed.",
             action="Functional Skills must be passed before the Diploma can be aggregated. "
             "Make new cash-in and unit entries in the usual way through Edexcel Online or "
-            "EDI, making sure a valid ULN is attached. If a re-sit is already entered, "
-            "make sure the learner sits it.",
+            "EDI, making sure a valid ULN is attached.",
         ),
     )
 }
@@ -250,6 +249,19 @@ ACTION_ASL_MISSING = (
 ACTION_ASL_VALIDITY = (
     "Check with the national Diploma validator that the qualification is valid for the ASL "
     "of this Diploma. Learner Tracking cannot check this for you."
+)
+# Filled in per learner: {wanted} names the valid qualifications, {component} the component.
+ACTION_CORRECT_ENTRY = (
+    "Correct the entries{wanted} through Edexcel Online or EDI, so that they are for the "
+    "{component} of this Diploma's line of learning and level, making sure a valid ULN is "
+    "attached. If the component is being taken with another awarding body, record it under "
+    "Manage non-Edexcel Qualifications."
+)
+# {low} and {high}: the Diploma's ASL levels.
+ACTION_ASL_BELOW_LEVEL = (
+    "Enter the learner for ASL at level {low} or {high} through Edexcel Online or EDI, making "
+    "sure a valid ULN is attached. If the ASL is being taken with another awarding body, "
+    "record it under Manage non-Edexcel Qualifications."
 )
 ACTION_FS_RESIT_ENTERED = (
     "The re-sit is already entered, so you do not need to make new entries: make sure the "

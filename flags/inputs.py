@@ -231,15 +231,28 @@ class Catalogue:
             code: tuple(sorted(grades.items(), key=lambda item: -item[1]))
             for code, grades in merged.items()
         }
-        # Series -> the first day a VQ claim for a Diploma aggregating in it is late.
+        # Series -> the first day a VQ claim for a Diploma aggregating in it is late, where
+        # the feed gave one (`claim_deadline` supplies the default for the others).
         self.claim_deadlines: dict[str, datetime.date] = dict(claim_deadlines or {})
-        # Series -> its results day; once that has passed the series is closed.
+        # Series -> its results day, where the feed gave one (see `results_day`).
         self.results_days: dict[str, datetime.date] = dict(results_days or {})
 
         self._by_component: dict[str, list[QualificationInfo]] = {}
         for q in self.qualifications.values():
             self._by_component.setdefault(q.component, []).append(q)
         self._plans: dict[tuple[str, str], DiplomaPlan] = {}
+
+    def claim_deadline(self, series: str) -> datetime.date | None:
+        """The first day a VQ claim for a Diploma awarded in `series` is late: the feed's,
+        else the documented default, whether or not the series has been delivered yet."""
+        given = self.claim_deadlines.get(series)
+        return given if given is not None else diploma.default_claim_deadline(series)
+
+    def results_day(self, series: str) -> datetime.date:
+        """The series' results day (the feed's, else an assumed one): after it, the series
+        is closed."""
+        given = self.results_days.get(series)
+        return given if given is not None else diploma.assumed_results_day(series)
 
     def plan(self, level_code: str, line: str) -> DiplomaPlan:
         """The valid qualifications of the Diploma `line` at `level_code` (cached)."""

@@ -9,7 +9,6 @@ with the same row-to-input functions, so the same learner gives the same input.
 from collections import defaultdict
 from collections.abc import Iterator
 
-from learners import diploma
 from learners.models import (
     DASStatus,
     Entry,
@@ -96,14 +95,13 @@ def load_catalogue() -> Catalogue:
 
 
 def _series_dates() -> dict[str, dict]:
-    """Claim deadlines (the feed's, else the documented default) and results days."""
+    """The claim deadlines and results days the feed gave (the catalogue assumes the rest)."""
     claim_deadlines, results_days = {}, {}
     for code, results_on, claims_due_on in Series.objects.values_list(
         "code", "results_published_on", "claims_due_on"
     ):
-        deadline = claims_due_on or diploma.default_claim_deadline(code)
-        if deadline is not None:
-            claim_deadlines[code] = deadline
+        if claims_due_on is not None:
+            claim_deadlines[code] = claims_due_on
         if results_on is not None:
             results_days[code] = results_on
     return {"claim_deadlines": claim_deadlines, "results_days": results_days}

@@ -120,7 +120,7 @@ class LearnerFlags:
 
 def format_date(day: datetime.date) -> str:
     """'5 July 2010': British order, independent of the process locale."""
-    return f"{day.day} {diploma.MONTHS[day.month]} {day.year}"
+    return f"{diploma.day_and_month(day)} {day.year}"
 
 
 def evaluate(data: LearnerData, catalogue: Catalogue, today: datetime.date) -> LearnerFlags:
@@ -432,7 +432,15 @@ def _qualification_component(
         entered = ctx.entered.get(component)
         invalid = ctx.invalid.get(component)
         action = codes.ENTRY_FLAG_INFO[codes.MISSING].action
-        if entered:
+        if entered and invalid:
+            # A cash-in was made, for the wrong qualification: it must be corrected.
+            issue = (
+                f"Unit entries found for {', '.join(sorted(entered))}, but no cash-in for "
+                f"it: the entries for {', '.join(sorted(invalid))} are for a qualification "
+                "this Diploma cannot use (another line of learning or level)."
+            )
+            action = _correct_the_entry(ctx, component)
+        elif entered:
             issue = f"Unit entries found for {', '.join(sorted(entered))}, but no cash-in."
         elif invalid:
             # A cash-in was made, for the wrong qualification: making one is not the fix.
@@ -449,12 +457,9 @@ def _qualification_component(
 
 def _correct_the_entry(ctx: _Context, component: str) -> str:
     valid = sorted(ctx.plan.valid.get(component, ()))
-    wanted = f" to {' or '.join(valid)}" if valid and len(valid) <= 3 else ""
-    return (
-        f"Correct the entries{wanted} through Edexcel Online or EDI, so that they are for "
-        f"the {diploma.COMPONENT_NAMES[component].lower()} of this Diploma's line of learning "
-        "and level, making sure a valid ULN is attached. If the component is being taken "
-        "with another awarding body, record it under Manage non-Edexcel Qualifications."
+    return codes.ACTION_CORRECT_ENTRY.format(
+        wanted=f" to {' or '.join(valid)}" if valid and len(valid) <= 3 else "",
+        component=diploma.COMPONENT_NAMES[component].lower(),
     )
 
 
@@ -501,18 +506,17 @@ def _asl(ctx: _Context, has_non_edexcel: bool) -> ComponentFlags:
 
 
 def _asl_below_level(ctx: _Context, quals: list[str]) -> Problem:
-    low, high = ctx.plan.level.asl_levels
+    level = ctx.plan.level
+    low, high = level.asl_levels
     qualifications = ctx.catalogue.qualifications
-    below = all(qualifications[q].level < low for q in quals)
-    where = "below the level this Diploma needs" if below else "not at a level this Diploma accepts"
+    reasons = {diploma.asl_level_problem(level, qualifications[q].level) for q in quals}
+    where = reasons.pop() if len(reasons) == 1 else "not at a level this Diploma can count"
     return Problem(
         _ASL,
         "ASL validity",
         f"The ASL entries found ({', '.join(quals)}) are {where} (level {low} or {high}), "
         "so they cannot count.",
-        f"Enter the learner for ASL at level {low} or {high} through Edexcel Online or EDI, "
-        "making sure a valid ULN is attached. If the ASL is being taken with another "
-        "awarding body, record it under Manage non-Edexcel Qualifications.",
+        codes.ACTION_ASL_BELOW_LEVEL.format(low=low, high=high),
         None,
         codes.ACTION,
         codes.MISSING,
@@ -586,9 +590,13 @@ def _fs_item(
         f"The latest result for {latest.code}, in {_series_name(latest.series)}, is "
         f"{latest.grade}: a fail."
     )
+    # A re-sit is "entered" only in a later series that is not over yet: one whose results
+    # day has passed without a result was missed, and new entries are needed.
     resit = max(
         (s for s in ctx.entered.get(component, {}).values() if s > latest.series), default=None
     )
+    if resit is not None and ctx.today > ctx.catalogue.results_day(resit):
+        resit = None
     if resit is None:
         action, severity = codes.ASSESSMENT_FLAG_INFO[codes.FAILED].action, codes.URGENT
     else:
@@ -623,14 +631,11 @@ def _vq_item(
     if status.claimed_on is not None or status.result_issued_on is not None:
         worst.consider(codes.SUBMITTED, None)
         return
-    # The claim must beat aggregation in the award series; without one, the series the VQ
-    # was last entered in is the best guess. `too_late` is the first day that is too late.
-    deadlines = ctx.catalogue.claim_deadlines
-    too_late = deadlines.get(ctx.award_series)
-    if too_late is None:
-        entered_in = ctx.entered.get(component, {}).get(qual)
-        if entered_in is not None:
-            too_late = deadlines.get(entered_in)
+    # The claim must beat aggregation in the award series, delivered yet or not; without an
+    # award series, the series the VQ was last entered in is the best guess. `too_late` is
+    # the first day that is too late.
+    claims_series = ctx.award_series or ctx.entered.get(component, {}).get(qual)
+    too_late = ctx.catalogue.claim_deadline(claims_series) if claims_series else None
     if too_late is None:
         flag, severity, last_day = codes.DUE, codes.ACTION, None
         issue = "The centre has been verified but certification has not been claimed."
@@ -662,8 +667,8 @@ def _mark_items(
 ) -> None:
     """Centre-marked unit entries still waiting for their marks (DOMAIN.md 4.3)."""
     today = ctx.today
-    windows = ctx.catalogue.mark_windows
-    results_days = ctx.catalogue.results_days
+    catalogue = ctx.catalogue
+    windows = catalogue.mark_windows
     resulted_in = ctx.unit_result_series
     marks = ctx.marks
     flag_info = codes.ASSESSMENT_FLAG_INFO
@@ -679,14 +684,14 @@ def _mark_items(
         name = _series_name(series)
         element = f"Centre marks for unit {unit_code} in {name}"
         window = windows.get(key)
-        results_day = results_days.get(series)
-        if results_day is not None and today > results_day:
+        results_day = catalogue.results_day(series)
+        if today > results_day:
             # The series is over, published window or not: the marks are late, not "not open".
             flag, severity = codes.OVERDUE, codes.URGENT
             when = window.closes_on if window is not None else None
             issue = (
-                f"Centre marks were not submitted, and {name} is over: its results were "
-                f"published on {format_date(results_day)}."
+                f"Centre marks were not submitted, and {name} is over: its results day was "
+                f"{format_date(results_day)}."
             )
             action = flag_info[codes.OVERDUE].gq_action
         elif window is None:

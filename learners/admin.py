@@ -153,7 +153,7 @@ class LineOfLearningAdmin(admin.ModelAdmin):
 
 @admin.register(Series)
 class SeriesAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "results_published_on")
+    list_display = ("code", "name", "results_published_on", "claims_due_on")
     search_fields = ("code", "name")
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> tuple[str, ...]:

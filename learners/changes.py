@@ -7,6 +7,7 @@ say this: a transaction's clock starts when it begins, not when it becomes visib
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -17,16 +18,31 @@ from .models import DataChange
 _NUMBERING_LOCK = 0x4C54_4348  # "LTCH"
 
 
-@contextlib.contextmanager
-def recorded_change(kind: str) -> Iterator[int]:
-    """A transaction that writes learner data; yields the id its rows record.
+@dataclass
+class Change:
+    id: int
+    # Whether rows now point at it. One that wrote none (an import of results only) leaves
+    # nothing "received since", so it is dropped rather than numbered: pages then skip the
+    # late checks entirely.
+    stamped_rows: bool = True
 
-    It is numbered only if the block finishes: a block that raises rolls back with its rows.
+
+@contextlib.contextmanager
+def recorded_change(kind: str, *, learner_uln: str = "", component: str = "") -> Iterator[Change]:
+    """A transaction that writes learner data; yields the change its rows record.
+
+    `learner_uln` and `component` name what a change that leaves no row behind touched (a
+    record removed). It is numbered only if the block finishes: a block that raises rolls
+    back with its rows.
     """
     with transaction.atomic():
-        change = DataChange.objects.create(kind=kind)
-        yield change.pk
-        _number(change.pk)
+        row = DataChange.objects.create(kind=kind, learner_uln=learner_uln, component=component)
+        change = Change(row.pk)
+        yield change
+        if change.stamped_rows or learner_uln:
+            _number(change.id)
+        else:
+            row.delete()
 
 
 def _number(change_id: int) -> None:

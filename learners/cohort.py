@@ -9,17 +9,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, QuerySet, Value
-from django.db.models.expressions import Combinable
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.permissions import roles, visible_centre_numbers
+from flags import codes
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from flags.snapshot import snapshot_version
 from nonedexcel.models import NonEdexcelQualification
 
 from .changes import committed_after
-from .models import Entry
+from .models import DataChange, Entry
 
 STALE_AFTER = datetime.timedelta(hours=26)
 # What the Detail says of a component whose data arrived after the snapshot was built.
@@ -98,21 +98,49 @@ def late_components(changes: tuple[int, ...], ulns: Iterable[str]) -> dict[str, 
         .distinct()
     ):
         late[uln].add(component)
+    for uln, component in DataChange.objects.filter(
+        pk__in=changes, learner_uln__in=ulns
+    ).values_list("learner_uln", "component"):
+        late[uln].add(component)  # a record removed: no row is left to point at the change
     return late
 
 
-def is_late(changes: tuple[int, ...], component: str | OuterRef) -> Combinable:
+def stale_problems(run: RebuildRun, late: dict[str, set[str]]) -> dict[str, int]:
+    """ULN -> the snapshot's problems on components whose data arrived since: the Overview
+    takes them off its count, as the Detail shows such a component as one line, not a problem."""
+    if not late:
+        return {}
+    counts: dict[str, int] = defaultdict(int)
+    for uln, component in (
+        DetailLine.objects.filter(run=run, uln__in=list(late), ready=False)
+        .exclude(severity=codes.INFO)
+        .values_list("uln", "component")
+    ):
+        if component in late[uln]:
+            counts[uln] += 1
+    return counts
+
+
+def is_late(changes: tuple[int, ...], component: str | OuterRef) -> Q:
     """Whether a snapshot row's component (a code, or the row's own `component`) has data
     from those changes: the same rule as `late_components`, as SQL for filters and counts."""
-    return Exists(
-        Entry.objects.filter(
-            learner_id=OuterRef("uln"),
-            qualification__component=component,
-            change_id__in=changes,
+    return (
+        Exists(
+            Entry.objects.filter(
+                learner_id=OuterRef("uln"),
+                qualification__component=component,
+                change_id__in=changes,
+            )
         )
-    ) | Exists(
-        NonEdexcelQualification.objects.filter(
-            learner_id=OuterRef("uln"), component=component, change_id__in=changes
+        | Exists(
+            NonEdexcelQualification.objects.filter(
+                learner_id=OuterRef("uln"), component=component, change_id__in=changes
+            )
+        )
+        | Exists(
+            DataChange.objects.filter(
+                pk__in=changes, learner_uln=OuterRef("uln"), component=component
+            )
         )
     )
 

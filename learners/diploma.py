@@ -163,6 +163,11 @@ def series_name(code: str) -> str:
     return f"{MONTHS[month]} {code[:4]}" if 1 <= month <= 12 else code
 
 
+def day_and_month(day: datetime.date) -> str:
+    """'5 July': British order, independent of the process locale."""
+    return f"{day.day} {MONTHS[day.month]}"
+
+
 def academic_year_start(day: datetime.date) -> int:
     """The calendar year in which `day`'s academic year began (courses start in September)."""
     return day.year if day.month >= 9 else day.year - 1
@@ -187,3 +192,26 @@ def default_claim_deadline(series_code: str) -> datetime.date | None:
     if month == 1:
         return datetime.date(year, 2, 5)
     return None
+
+
+def assumed_results_day(series_code: str) -> datetime.date:
+    """When a series is over if the feed has not given its results day: the last day of the
+    second month after it (31 August for June, 31 March for January). Results come out
+    before then, so a series is never closed too early; stated on the Help page."""
+    year, month = int(series_code[:4]), int(series_code[5:7]) + 3
+    if month > 12:
+        year, month = year + 1, month - 12
+    return datetime.date(year, month, 1) - datetime.timedelta(days=1)
+
+
+def asl_level_problem(level: Level, qualification_level: int) -> str:
+    """Why an ASL qualification at `qualification_level` cannot count for a Diploma at
+    `level`; empty when it can (DOMAIN.md 1 and 4.2)."""
+    levels = level.asl_levels
+    if not levels:
+        return "this Diploma has no ASL"
+    if qualification_level < levels[0]:
+        return "below the level this Diploma needs"
+    if qualification_level > levels[-1]:
+        return "above the levels this Diploma accepts"
+    return ""

@@ -9,7 +9,7 @@ from flags import codes
 from flags.models import COMPONENT_FIELDS
 
 from . import diploma
-from .cohort import LATE_ACTION, LATE_ISSUE, late_components
+from .cohort import LATE_ACTION, LATE_ISSUE, late_components, stale_problems
 
 OVERVIEW_HEADER = (
     "uln",
@@ -81,7 +81,7 @@ def stream_csv(
     return response
 
 
-def overview_csv_rows(rows, late: tuple[int, ...]) -> Iterator[tuple]:
+def overview_csv_rows(rows, run, late: tuple[int, ...]) -> Iterator[tuple]:
     fields = [
         "uln",
         "surname",
@@ -104,15 +104,20 @@ def overview_csv_rows(rows, late: tuple[int, ...]) -> Iterator[tuple]:
     for row in rows.values_list(*fields).iterator(chunk_size=CHUNK):
         chunk.append(row)
         if len(chunk) == CHUNK:
-            yield from _with_late(chunk, late)
+            yield from _with_late(chunk, run, late)
             chunk = []
-    yield from _with_late(chunk, late)
+    yield from _with_late(chunk, run, late)
 
 
-def _with_late(chunk: list[tuple], late: tuple[int, ...]) -> Iterator[tuple]:
+_PROBLEMS = OVERVIEW_HEADER.index("problems")
+
+
+def _with_late(chunk: list[tuple], run, late: tuple[int, ...]) -> Iterator[tuple]:
     components = late_components(late, (row[0] for row in chunk))
+    stale = stale_problems(run, components)
     for row in chunk:
         row = list(row)
+        row[_PROBLEMS] -= stale.get(row[0], 0)
         for component in components.get(row[0], ()):
             index = 7 + 2 * diploma.COMPONENTS.index(component)
             if row[index]:  # a component of this Diploma

@@ -98,12 +98,10 @@ def _placed(catalogue: Catalogue, plan: DiplomaPlan, qualification: str) -> tupl
     if component is not None:
         return component, ""
     info = catalogue.qualifications.get(qualification)
-    levels = plan.level.asl_levels
-    if info is None or info.component != diploma.ASL or not levels:
+    if info is None or info.component != diploma.ASL or not plan.level.has_asl:
         return None, ""
-    if info.level < levels[0]:
-        return diploma.ASL, "Below the level this Diploma needs: it cannot count for ASL."
-    return diploma.ASL, "Above the levels this Diploma accepts: it cannot count for ASL."
+    why = diploma.asl_level_problem(plan.level, info.level)
+    return diploma.ASL, f"{why[0].upper()}{why[1:]}: it cannot count for ASL."
 
 
 def build_record(
@@ -165,7 +163,7 @@ def build_record(
                     submitted.get(key),
                     "" if not resulted else latest_result,
                     entry.series,
-                    catalogue.results_days.get(entry.series),
+                    catalogue.results_day(entry.series),
                     today,
                 ),
             )
@@ -220,7 +218,7 @@ def _mark_state(
     submitted_on: datetime.date | None,
     resulted_in: str,
     series: str,
-    results_day: datetime.date | None,
+    results_day: datetime.date,
     today: datetime.date,
 ) -> str:
     """What the centre sees of one centre-marked entry; the same cases as the rules."""
@@ -230,7 +228,7 @@ def _mark_state(
         return "Resulted"
     if resulted_in:
         return f"Not needed: resulted in {diploma.series_name(resulted_in)}"
-    if results_day is not None and today > results_day:
+    if today > results_day:
         return f"Overdue: {diploma.series_name(series)} is over, and no marks were submitted"
     if window is None:
         return "Mark window not yet published"

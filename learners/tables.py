@@ -200,6 +200,13 @@ class DetailTable(FastRowsTable):
                 flag(record.component, codes.ENTRY, record.flag),
                 words,
             )
+        if record.severity == codes.INFO:
+            # Shown so the centre can plan; not a problem, and not counted as one.
+            return format_html(
+                '<strong class="severity-info">{}:</strong> {}',
+                codes.SEVERITY_LABELS[codes.INFO],
+                value,
+            )
         return value
 
     def render_action(self, record, value):

@@ -27,6 +27,15 @@ class NonEdexcelForm(forms.Form):
     def __init__(self, *args, learner, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.learner = learner
+        # Offer only the components this learner's Diploma has (Progression has no ASL).
+        field = self.fields["component"]
+        refused = [c for c, _ in COMPONENT_CHOICES if component_refusal(learner.level, c)]
+        if refused:
+            field.choices = [(c, name) for c, name in COMPONENT_CHOICES if c not in refused]
+            field.initial = field.choices[0][0]
+            field.error_messages["invalid_choice"] = (
+                f"You cannot record this: {component_refusal(learner.level, refused[0])}."
+            )
 
     def clean_qan(self) -> str:
         qan = self.cleaned_data["qan"].strip().upper()
@@ -41,11 +50,6 @@ class NonEdexcelForm(forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean()
         qan, component = cleaned.get("qan"), cleaned.get("component")
-        if component:
-            refusal = component_refusal(self.learner.level, component)
-            if refusal:
-                self.add_error("component", f"You cannot record this: {refusal}.")
-                return cleaned
         if qan and component:
             ours = Qualification.objects.filter(qan=qan).values_list("code", "component").first()
             refusal = qan_refusal(ours, component)

@@ -34,7 +34,7 @@ def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str
             awarding_body=awarding_body,
             title=title,
             added_by=actor,
-            change_id=change,
+            change_id=change.id,
         )
         audit.record(
             actor,
@@ -48,7 +48,11 @@ def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str
 
 
 def remove(actor, item: NonEdexcelQualification) -> None:
-    with transaction.atomic():
+    # The snapshot still shows the component as recorded elsewhere: the change marks it as
+    # changed since, until the next rebuild.
+    with recorded_change(
+        DataChange.Kind.NON_EDEXCEL_REMOVED, learner_uln=item.learner_id, component=item.component
+    ):
         item = (
             NonEdexcelQualification.objects.select_for_update()
             .select_related("learner")
@@ -84,7 +88,7 @@ def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
                 title=row.title,
                 added_by=actor,
                 added_at=now,
-                change_id=change,
+                change_id=change.id,
             )
             for row in check.rows
         ]

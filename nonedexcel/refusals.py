@@ -20,7 +20,7 @@ def qan_refusal(qan_is_ours: tuple[str, str] | None, component: str) -> str:
             f"{diploma.COMPONENT_NAMES[ours_for]}, not for {diploma.COMPONENT_NAMES[component]}: "
             "make the entry with Edexcel"
         )
-    return f"this is an Edexcel qualification ({code}): make the entry with Edexcel"
+    return f"this is an Edexcel qualification: make the entry with Edexcel (it is {code})"
 
 
 def component_refusal(level: str, component: str) -> str:

@@ -1,6 +1,6 @@
 from django import forms
 
-from learners.identifiers import is_valid_uln
+from learners.identifiers import uln_problem
 from learners.models import Learner
 
 from .models import MAX_MESSAGE_LENGTH
@@ -41,8 +41,11 @@ class StartConversationForm(forms.Form):
         uln = self.cleaned_data["uln"].replace(" ", "")
         if not uln:
             return ""
-        if not is_valid_uln(uln):
-            raise forms.ValidationError("Enter a ULN of ten digits, as on the learner's record")
+        problem = uln_problem(uln)
+        if problem:
+            raise forms.ValidationError(
+                f"This ULN {problem}: enter the learner's ULN as on their record"
+            )
         # The same answer whether the learner is at another centre or nowhere, so that the
         # form cannot be used to find out which ULNs exist elsewhere.
         if not Learner.objects.visible_to(self.user).filter(uln=uln).exists():

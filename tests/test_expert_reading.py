@@ -426,3 +426,35 @@ def test_the_detail_says_ready_for_aggregation_only_for_complete(client, viewer,
     text = response.content.decode()
     assert text.count("Ready for aggregation") == 1
     assert "Nothing to do for now" in text
+
+
+def test_the_detail_labels_a_window_not_yet_open_for_information(client, viewer, learner):
+    full_pl(learner)
+    unit_entry(learner, "ENG202", JUNE_2027)
+    MarkWindow.objects.create(
+        series_id=JUNE_2027,
+        unit_id="ENG202",
+        opens_on=datetime.date(2027, 5, 1),
+        closes_on=datetime.date(2027, 5, 15),
+    )
+    with time_machine.travel(datetime.datetime(2027, 4, 1, 12, tzinfo=datetime.UTC), tick=False):
+        rebuild()
+        client.force_login(viewer)
+        text = client.get(reverse("detail")).content.decode()
+
+    assert (
+        "For information:</strong> Centre marks not submitted; the window opens on 1 May 2027"
+        in text
+    )
+
+
+def test_the_history_names_award_series_where_a_person_reads_them(client, administrator, learner):
+    client.force_login(administrator)
+
+    client.post(reverse("edit_award_date", args=[learner.uln]), {"award_series": JANUARY_2027})
+    text = client.get(reverse("learner_record", args=[learner.uln])).content.decode()
+
+    history = text[text.index('id="history"') :]
+    assert "award series: June 2027" in history
+    assert "award series: January 2027" in history
+    assert "2027-01" not in history

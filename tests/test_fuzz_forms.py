@@ -515,8 +515,8 @@ FORMS = [
         "/learners/{uln}/non-edexcel/{item_id}/remove/",
         "administrator",
         path=lambda w: {"uln": w.learner.uln, "item_id": str(w.item.pk)},
-        writes=frozenset({NON_EDEXCEL, AUDIT}),
-        together=frozenset({NON_EDEXCEL, AUDIT}),
+        writes=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
+        together=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
     ),
     Form(
         "non_edexcel_list",

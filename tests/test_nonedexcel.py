@@ -62,7 +62,7 @@ def ours(db):
     [
         pytest.param(
             "FS_ENGLISH",
-            "this is an Edexcel qualification (FSE2): make the entry with Edexcel",
+            "this is an Edexcel qualification: make the entry with Edexcel (it is FSE2)",
             id="our QAN for its own component",
         ),
         pytest.param(

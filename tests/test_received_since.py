@@ -20,9 +20,12 @@ from django.urls import reverse
 
 from flags import snapshot
 from flags.snapshot import rebuild
+from learners.cohort import late_changes
+from learners.feed import importer
 from learners.feed.importer import import_delivery
-from learners.models import Entry, Unit
+from learners.models import DataChange, Entry, Unit
 from nonedexcel import records
+from nonedexcel.models import NonEdexcelQualification
 
 from .factories import LearnerFactory, ensure_lines_of_learning
 
@@ -53,6 +56,18 @@ def project_cash_in(tmp_path):
 def csv_rows(response) -> list[dict[str, str]]:
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def amelies_problems(client) -> tuple[int, int]:
+    """Amélie's number of problems on the Overview page and in its export."""
+    page = client.get(reverse("overview")).context["table"].page.object_list
+    [shown] = [row.record.problems for row in page if row.record.uln == AMELIE]
+    [exported] = [
+        int(r["problems"])
+        for r in csv_rows(client.get(reverse("overview_export")))
+        if r["uln"] == AMELIE
+    ]
+    return shown, exported
 
 
 def shows_project_as_received(client) -> dict[str, object]:
@@ -126,10 +141,14 @@ def test_it_shows_an_import_since_the_snapshot_the_same_way_on_every_page(
     rebuild()
     client.force_login(viewer)
     assert shows_project_as_received(client) == NOT_RECEIVED
+    problems, exported = amelies_problems(client)
+    assert problems == exported
 
     assert import_delivery(project_cash_in).imported
 
     assert shows_project_as_received(client) == RECEIVED
+    # The project's "no entries" problem is not counted while its status is undetermined.
+    assert amelies_problems(client) == (problems - 1, problems - 1)
     # The ILR is live: it already knows.
     record = client.get(reverse("learner_record", args=[AMELIE]))
     assert record.context["flags"].component("PROJECT").entry == "ineligible"
@@ -187,6 +206,43 @@ def test_a_non_edexcel_record_since_the_snapshot_is_received_too(client, adminis
 
 
 @pytest.mark.django_db
+def test_a_non_edexcel_record_removed_since_the_snapshot_is_a_change_too(
+    client, administrator, delivery
+):
+    assert import_delivery(delivery).imported
+    client.force_login(administrator)
+    client.post(
+        reverse("nonedexcel_add", args=[AMELIE]),
+        {"qan": "600/1234/5", "component": "PROJECT", "awarding_body": "AQA"},
+    )
+    rebuild()
+    assert shows_project_as_received(client)["overview export"] == "other-cab"
+
+    [item] = NonEdexcelQualification.objects.filter(learner_id=AMELIE)
+    client.post(reverse("nonedexcel_remove", args=[AMELIE, item.pk]))
+
+    assert shows_project_as_received(client)["overview export"] == "undetermined"
+
+
+@pytest.mark.django_db
+def test_an_import_that_brings_no_entries_leaves_nothing_received(
+    client, viewer, delivery, tmp_path
+):
+    assert import_delivery(delivery).imported
+    run = rebuild()
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "results.csv").write_text(
+        f"uln,series,code,grade,points,published_on\n{AMELIE},2010-06,ENG302,B,24,2010-08-19\n"
+    )
+
+    assert import_delivery(results).imported
+
+    assert late_changes(run) == ()
+    assert not DataChange.objects.filter(committed__gt=run.changes_seen).exists()
+
+
+@pytest.mark.django_db
 def test_an_import_committed_while_the_rebuild_reads_counts_as_received(
     client, viewer, delivery, project_cash_in, monkeypatch
 ):
@@ -235,8 +291,6 @@ def test_an_import_begun_before_the_rebuild_and_committed_during_it_is_received(
     assert import_delivery(delivery).imported
     import_started, rebuild_reading = threading.Event(), threading.Event()
     failures: list[BaseException] = []
-
-    from learners.feed import importer
 
     files = importer._import_file
 
@@ -290,9 +344,9 @@ def test_the_pages_take_the_same_queries_with_late_data_for_1_row_and_50(
         )
     client.force_login(administrator)
 
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         page = client.get(reverse("overview"), {"component": "ASL", "flag": "undetermined"})
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         detail = client.get(reverse("detail"))
     with django_assert_max_num_queries(20):  # the readiness picture: one query a component
         home = client.get(reverse("home"))

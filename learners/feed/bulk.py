@@ -41,7 +41,7 @@ class Merge:
     # whenever the row is written, but not a reason to write it.
     stamp: str = ""
 
-    def sql(self, stage: str, change: int = 0) -> str:
+    def sql(self, stage: str, change: int) -> str:
         q = connection.ops.quote_name
         target = q(self.table)
         chosen = {**self.select, self.stamp: str(int(change))} if self.stamp else self.select
@@ -112,7 +112,7 @@ def duplicate_lines(cursor, stage: str, key: Sequence[str]) -> list[tuple[int, i
     return list(cursor.fetchall())
 
 
-def merge(cursor, merge: Merge, stage: str, change: int = 0) -> int:
+def merge(cursor, merge: Merge, stage: str, change: int) -> int:
     """Upsert the staged rows; the number of rows inserted or changed."""
     cursor.execute(merge.sql(stage, change))
     return max(cursor.rowcount, 0)

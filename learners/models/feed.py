@@ -48,11 +48,15 @@ class DataChange(models.Model):
     class Kind(models.TextChoices):
         IMPORT = "import", "Feed import"
         NON_EDEXCEL = "non-edexcel", "Non-Edexcel qualification recorded"
+        NON_EDEXCEL_REMOVED = "non-edexcel-removed", "Non-Edexcel qualification removed"
         BULK_UPLOAD = "bulk-upload", "Non-Edexcel bulk upload"
 
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     started_at = models.DateTimeField(auto_now_add=True)
     committed = models.BigIntegerField(null=True, blank=True, unique=True)
+    # A change that leaves no row to point at it (a record removed) names what it touched.
+    learner_uln = models.CharField(max_length=10, blank=True)
+    component = models.CharField(max_length=10, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk} (committed {self.committed})"

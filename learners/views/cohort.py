@@ -70,8 +70,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     # Read the page once, then mark components whose data arrived after the snapshot.
     records = [row.record for row in table.page.object_list] if table.page else []
     components = cohort.late_components(late, (r.uln for r in records))
+    stale = cohort.stale_problems(run, components)
     for record in records:
         record.late_components = components.get(record.uln, set())
+        record.problems -= stale.get(record.uln, 0)
     return _render(request, "learners/overview.html", run, filterset, table)
 
 
@@ -84,7 +86,9 @@ def overview_export(request: HttpRequest) -> HttpResponse:
     table = OverviewTable(rows)
     RequestConfig(request, paginate=False).configure(table)
     _record_export(request, "overview.csv")
-    return stream_csv("overview.csv", OVERVIEW_HEADER, overview_csv_rows(table.data.data, late))
+    return stream_csv(
+        "overview.csv", OVERVIEW_HEADER, overview_csv_rows(table.data.data, run, late)
+    )
 
 
 def _detail_filtered(request, run):

@@ -125,10 +125,6 @@ def _legend(kind: str) -> list[codes.Flag]:
     return [codes.ASSESSMENT_FLAG_INFO[code] for code in codes.ASSESSMENT_FLAGS]
 
 
-def _day_and_month(day) -> str:
-    return f"{day.day} {diploma.MONTHS[day.month]}"
-
-
 @login_not_required
 def help_page(request: HttpRequest) -> HttpResponse:
     questions = [question for section in SECTIONS for question in section.questions]
@@ -153,8 +149,10 @@ def help_page(request: HttpRequest) -> HttpResponse:
             "action_claim_overdue": codes.ACTION_CLAIM_OVERDUE,
             "late_issue": LATE_ISSUE,
             # The assumed claim deadlines, from the one place the rules read them.
-            "claims_june": _day_and_month(diploma.default_claim_deadline("2000-06")),
-            "claims_january": _day_and_month(diploma.default_claim_deadline("2000-01")),
+            "claims_june": diploma.day_and_month(diploma.default_claim_deadline("2000-06")),
+            "claims_january": diploma.day_and_month(diploma.default_claim_deadline("2000-01")),
+            "results_june": diploma.day_and_month(diploma.assumed_results_day("2000-06")),
+            "results_january": diploma.day_and_month(diploma.assumed_results_day("2000-01")),
             "asl_levels": "; ".join(
                 f"{level.name} level {level.asl_levels[0]} or {level.asl_levels[1]}"
                 for level in diploma.LEVELS.values()

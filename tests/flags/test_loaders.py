@@ -89,7 +89,8 @@ def test_it_loads_the_catalogue_in_five_queries(centre, django_assert_num_querie
     learner_with_everything(centre)
     with django_assert_num_queries(5):
         catalogue = load_catalogue()
-    assert catalogue.claim_deadlines["2010-06"] == datetime.date(2010, 7, 5)
+    assert catalogue.claim_deadline("2010-06") == datetime.date(2010, 7, 5)  # the default
+    assert catalogue.results_day("2010-06") == datetime.date(2010, 8, 19)  # the feed's
     assert catalogue.mandatory_units["DPL3ENG"] == ("ENG300", "ENG301", "ENG302")
     assert ("2010-06", "ENG300") in catalogue.mark_windows
 

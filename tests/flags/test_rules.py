@@ -145,6 +145,13 @@ def test_it_gives_a_missing_cash_in_one_problem(items, issue_fragment) -> None:
     assert problem.flag == codes.MISSING
 
 
+def test_it_asks_for_a_wrong_cash_in_beside_valid_unit_entries_to_be_corrected() -> None:
+    flags = flags_of("PL", cashin("DPL3CAM"), unit_entry("ENG301"))
+    (problem,) = [p for p in flags.problems if p.element == "Cash-in"]
+    assert "DPL3CAM" in problem.issue and "cannot use" in problem.issue
+    assert problem.action.startswith("Correct the entries to DPL3ENG ")
+
+
 @pytest.mark.parametrize(
     ("items", "level", "component", "wanted"),
     [
@@ -421,6 +428,16 @@ def test_it_closes_a_series_once_its_results_day_has_passed(today, expected) -> 
         assert "19 August 2027" in problem.issue
 
 
+def test_it_closes_a_series_the_feed_gave_no_results_day_for() -> None:
+    # 2010-06 has no results day in the catalogue: it is assumed over after 31 August 2010.
+    data = learner(cashin("DPL3ENG"), unit_entry("ENG302", "2010-06"))
+    flags = evaluate(data, CATALOGUE, TODAY).component("PL")
+    assert flags.assessment == codes.OVERDUE
+    (problem,) = [p for p in flags.problems if p.element.startswith("Centre marks")]
+    assert "its results day was 31 August 2010" in problem.issue
+    assert problem.severity == codes.URGENT
+
+
 def test_it_never_calls_an_unmarked_entry_in_a_past_series_not_open() -> None:
     # A window published for the future by mistake does not reopen a closed series.
     odd = MarkWindowInfo("2026-06", "ENG302", datetime.date(2027, 9, 1), datetime.date(2027, 10, 1))
@@ -557,6 +574,16 @@ def test_it_says_a_resit_is_entered_rather_than_ask_for_new_entries() -> None:
     assert problem.severity == codes.ACTION
 
 
+def test_it_asks_for_new_entries_when_the_resit_series_is_over_without_a_result() -> None:
+    # Entered for January 2027 and absent: its results day has passed with no result.
+    failed = result("FSE2", "FAIL", published_on=d_before(TODAY), series="2026-06")
+    flags = flags_of("FS_ENGLISH", cashin("FSE2", "2026-06"), cashin("FSE2", "2027-01"), failed)
+    (problem,) = flags.problems
+    assert "re-sit is entered" not in problem.issue
+    assert problem.action == codes.ASSESSMENT_FLAG_INFO[codes.FAILED].action
+    assert problem.severity == codes.URGENT
+
+
 def test_it_asks_for_new_entries_when_no_resit_is_entered() -> None:
     failed = result("FSE2", "FAIL", published_on=TODAY)
     (problem,) = flags_of("FS_ENGLISH", cashin("FSE2"), failed).problems
@@ -632,7 +659,19 @@ def test_it_takes_the_claim_deadline_the_feed_gives() -> None:
 
 def test_it_takes_the_claim_deadline_of_the_entry_series_without_an_award_series() -> None:
     assert flags_of("ASL", cashin("BTECS3"), vq(), award="").deadline == LAST_CLAIM_DAY
-    assert flags_of("ASL", cashin("BTECS3", "2028-06"), vq(), award="").deadline is None
+    # Not delivered yet: the default deadline of that series, the day before 5 July 2028.
+    later = flags_of("ASL", cashin("BTECS3", "2028-06"), vq(), award="")
+    assert later.deadline == datetime.date(2028, 7, 4)
+    assert flags_of("ASL", cashin("BTECS3", "2028-03"), vq(), award="").deadline is None
+
+
+def test_it_takes_the_award_series_deadline_even_before_that_series_is_delivered() -> None:
+    # The award series is two years on and not in the catalogue yet: a claim is not overdue
+    # because the series it was entered in has passed its deadline.
+    flags = flags_of(
+        "ASL", cashin("BTECS3"), vq(), award="2029-06", today=datetime.date(2028, 1, 1)
+    )
+    assert (flags.assessment, flags.deadline) == (codes.DUE, datetime.date(2029, 7, 4))
 
 
 def test_it_lets_the_worst_of_vq_and_centre_marks_win() -> None:
