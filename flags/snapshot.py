@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from learners import diploma
-from learners.changes import last_committed
+from learners.changes import forget_before, last_committed
 from learners.feed.bulk import copy_rows
 from learners.models import Learner
 
@@ -303,11 +303,14 @@ def _refresh_statistics(command: str) -> None:
 
 def _discard_old_snapshots(current: RebuildRun) -> None:
     """Keep this snapshot and the one before (a page may still be reading it)."""
-    keep = list(
+    kept = list(
         RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED)
         .order_by("-finished_at")
-        .values_list("pk", flat=True)[:2]
+        .values_list("pk", "changes_seen")[:2]
     )
+    keep = [pk for pk, _ in kept]
+    # Every snapshot still kept has seen these changes: no page will ask about them again.
+    forget_before(min(seen for _, seen in kept))
     stale = RebuildRun.objects.exclude(pk__in=keep).exclude(outcome=RebuildRun.Outcome.RUNNING)
     stale_ids = list(stale.values_list("pk", flat=True))
     for model in (OverviewRow, DetailLine):

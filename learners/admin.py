@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.models import Centre
 
 from .models import (
+    ChangedComponent,
     DASStatus,
     DataChange,
     Entry,
@@ -361,7 +362,7 @@ class DASStatusAdmin(UlnSearchMixin, FeedRecordAdmin):
 
 
 @admin.register(DataChange)
-class DataChangeAdmin(admin.ModelAdmin):
+class DataChangeAdmin(FeedRecordAdmin):
     """Each write of learner data in commit order: how "received since" is decided."""
 
     list_display = ("pk", "kind", "started_at", "committed")
@@ -369,14 +370,16 @@ class DataChangeAdmin(admin.ModelAdmin):
     fields = ("kind", "started_at", "committed")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+@admin.register(ChangedComponent)
+class ChangedComponentAdmin(UlnSearchMixin, FeedRecordAdmin):
+    """The learners' components each change wrote data for."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    list_display = ("change", "uln", "component")
+    list_filter = ("component",)
+    search_fields = ("uln",)
+    fields = ("change", "uln", "component")
+    readonly_fields = fields
 
 
 def _listed(lines: list[str]) -> str:

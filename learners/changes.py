@@ -1,48 +1,46 @@
 """Writes of learner data, numbered in the order they commit (see `DataChange`).
 
 The overnight rebuild notes the highest number committed before it starts reading; any
-change numbered above it is "received since the last overnight update". Timestamps cannot
-say this: a transaction's clock starts when it begins, not when it becomes visible.
+change numbered above it is "received since the last overnight update" for the components
+it lists. Timestamps cannot say this: a transaction's clock starts when it begins, not
+when it becomes visible.
 """
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
 from django.db import connection, transaction
 from django.db.models import Max
 
-from .models import DataChange
+from .models import ChangedComponent, DataChange
 
 # The advisory lock held from numbering a change to its commit: a few milliseconds.
 _NUMBERING_LOCK = 0x4C54_4348  # "LTCH"
 
 
-@dataclass
-class Change:
-    id: int
-    # Whether rows now point at it. One that wrote none (an import of results only) leaves
-    # nothing "received since", so it is dropped rather than numbered: pages then skip the
-    # late checks entirely.
-    stamped_rows: bool = True
-
-
 @contextlib.contextmanager
-def recorded_change(kind: str, *, learner_uln: str = "", component: str = "") -> Iterator[Change]:
-    """A transaction that writes learner data; yields the change its rows record.
+def recorded_change(kind: str) -> Iterator[int]:
+    """A transaction that writes learner data; yields the id of its change.
 
-    `learner_uln` and `component` name what a change that leaves no row behind touched (a
-    record removed). It is numbered only if the block finishes: a block that raises rolls
-    back with its rows.
+    The block records what it touched (`record_components`, or the feed's bulk writes). A
+    change that touched nothing (an import of results only) is dropped rather than numbered,
+    so the pages have nothing to look up; one whose block raises rolls back with its rows.
     """
     with transaction.atomic():
-        row = DataChange.objects.create(kind=kind, learner_uln=learner_uln, component=component)
-        change = Change(row.pk)
+        change = DataChange.objects.create(kind=kind).pk
         yield change
-        if change.stamped_rows or learner_uln:
-            _number(change.id)
+        if ChangedComponent.objects.filter(change_id=change).exists():
+            _number(change)
         else:
-            row.delete()
+            DataChange.objects.filter(pk=change).delete()
+
+
+def record_components(change: int, touched: Iterable[tuple[str, str]]) -> None:
+    """Note (ULN, component) pairs the change wrote data for."""
+    ChangedComponent.objects.bulk_create(
+        [ChangedComponent(change_id=change, uln=uln, component=c) for uln, c in set(touched)],
+        ignore_conflicts=True,
+    )
 
 
 def _number(change_id: int) -> None:
@@ -72,3 +70,11 @@ def committed_after(number: int) -> tuple[int, ...]:
     return tuple(
         DataChange.objects.filter(committed__gt=number).order_by().values_list("pk", flat=True)
     )
+
+
+def forget_before(number: int) -> None:
+    """Drop the changes every kept snapshot has seen: nothing will ask about them again.
+
+    The change numbered `number` itself stays, so the numbering (highest + 1) carries on.
+    """
+    DataChange.objects.filter(committed__lt=number).delete()

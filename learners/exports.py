@@ -114,7 +114,7 @@ _PROBLEMS = OVERVIEW_HEADER.index("problems")
 
 def _with_late(chunk: list[tuple], run, late: tuple[int, ...]) -> Iterator[tuple]:
     components = late_components(late, (row[0] for row in chunk))
-    stale = stale_problems(run, components)
+    stale = stale_problems(run, components, ((row[0], row[3], row[1]) for row in chunk))
     for row in chunk:
         row = list(row)
         row[_PROBLEMS] -= stale.get(row[0], 0)

@@ -108,8 +108,10 @@ def _counts(
             **{f"{name}_entry": ""}
         )
         if late:
-            rows = rows.annotate(late=is_late(late, component))
-            flag = Case(When(late=True, then=Value(codes.UNDETERMINED)), default=F(f"{name}_entry"))
+            flag = Case(
+                When(is_late(late, component), then=Value(codes.UNDETERMINED)),
+                default=F(f"{name}_entry"),
+            )
         else:
             flag = F(f"{name}_entry")
         for centre, shown, n in (

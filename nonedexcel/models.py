@@ -27,16 +27,6 @@ class NonEdexcelQualification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(auto_now_add=True)
-    # The change that recorded it: one the overnight snapshot did not see shows the component
-    # as "received since the last overnight update" on the Overview and Detail.
-    change = models.ForeignKey(
-        "learners.DataChange",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        db_index=False,
-        related_name="+",
-    )
 
     class Meta:
         verbose_name = "non-Edexcel qualification"
@@ -44,7 +34,6 @@ class NonEdexcelQualification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["learner", "qan"], name="nonedexcel_learner_qan")
         ]
-        indexes = [models.Index(fields=["learner", "change"], name="nonedexcel_learner_change")]
 
     def __str__(self) -> str:
         return f"{self.learner_id} {self.component} {self.qan}"

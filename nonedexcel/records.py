@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent
-from learners.changes import recorded_change
+from learners.changes import record_components, recorded_change
 from learners.models import DataChange, Learner
 
 from .models import NonEdexcelQualification, PendingUpload
@@ -34,8 +34,8 @@ def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str
             awarding_body=awarding_body,
             title=title,
             added_by=actor,
-            change_id=change.id,
         )
+        record_components(change, [(learner.uln, component)])
         audit.record(
             actor,
             AuditEvent.Action.NON_EDEXCEL_ADDED,
@@ -50,9 +50,7 @@ def add(actor, learner: Learner, *, qan: str, component: str, awarding_body: str
 def remove(actor, item: NonEdexcelQualification) -> None:
     # The snapshot still shows the component as recorded elsewhere: the change marks it as
     # changed since, until the next rebuild.
-    with recorded_change(
-        DataChange.Kind.NON_EDEXCEL_REMOVED, learner_uln=item.learner_id, component=item.component
-    ):
+    with recorded_change(DataChange.Kind.NON_EDEXCEL_REMOVED) as change:
         item = (
             NonEdexcelQualification.objects.select_for_update()
             .select_related("learner")
@@ -70,6 +68,7 @@ def remove(actor, item: NonEdexcelQualification) -> None:
             before=_describe(item),
         )
         item.delete()
+        record_components(change, [(item.learner_id, item.component)])
 
 
 def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
@@ -88,7 +87,6 @@ def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
                 title=row.title,
                 added_by=actor,
                 added_at=now,
-                change_id=change.id,
             )
             for row in check.rows
         ]
@@ -97,6 +95,7 @@ def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
                 NonEdexcelQualification.objects.bulk_create(items, batch_size=1000)
         except IntegrityError:
             raise AlreadyConfirmed from None  # recorded meanwhile by someone else
+        record_components(change, [(row.uln, row.component) for row in check.rows])
         AuditEvent.objects.bulk_create(
             [
                 AuditEvent(

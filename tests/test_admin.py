@@ -41,6 +41,11 @@ MAKERS: dict[type[Model], Callable[[], Model]] = {
     learner_models.DataChange: lambda: learner_models.DataChange.objects.create(
         kind="import", committed=1
     ),
+    learner_models.ChangedComponent: lambda: learner_models.ChangedComponent.objects.create(
+        change=learner_models.DataChange.objects.create(kind="import", committed=2),
+        uln=factories.uln_for(0),
+        component="PL",
+    ),
 }
 
 # Delivered by the MIS or the DAS, or the record of a delivery: never edited by hand.
@@ -53,6 +58,7 @@ READ_ONLY = [
     learner_models.DASStatus,
     learner_models.ImportRun,
     learner_models.DataChange,
+    learner_models.ChangedComponent,
     AccessRequest,
     AuditEvent,
 ]

@@ -71,7 +71,7 @@ from accounts import emails
 from accounts.models import AccessRequest, AuditEvent, Centre, Membership, User
 from flags import codes
 from flags.snapshot import rebuild
-from learners.models import DataChange, Learner
+from learners.models import ChangedComponent, DataChange, Learner
 from nonedexcel.models import NonEdexcelQualification
 from support import chat
 from support.models import Conversation, Message
@@ -234,7 +234,9 @@ class Writes:
     changed no row, or was undone by rolling back to a savepoint does not count.
     """
 
-    _WRITE = re.compile(r'(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+    _WRITE = re.compile(
+        r'(?:INSERT\s+(?:OR\s+IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+    )
     # Sessions change on every request (SESSION_SAVE_EVERY_REQUEST); they hold no data.
     _IGNORED = frozenset({"django_session"})
 
@@ -270,7 +272,8 @@ USER, MEMBERSHIP, ACCESS, AUDIT = (
 LEARNER, NON_EDEXCEL, CONVERSATION, MESSAGE = (
     m._meta.label for m in (Learner, NonEdexcelQualification, Conversation, Message)
 )
-DATA_CHANGE = DataChange._meta.label  # numbers the write for "received since" (4.4)
+# What a write of learner data notes for "received since the last overnight update" (4.4).
+DATA_CHANGE = frozenset({DataChange._meta.label, ChangedComponent._meta.label})
 AXES = frozenset({m._meta.label for m in apps.get_app_config("axes").get_models()})
 
 
@@ -506,8 +509,8 @@ FORMS = [
             "title": "Extended Project",
         },
         path=lambda w: {"uln": w.learner.uln},
-        writes=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
-        together=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
+        writes=frozenset({NON_EDEXCEL, AUDIT, *DATA_CHANGE}),
+        together=frozenset({NON_EDEXCEL, AUDIT, *DATA_CHANGE}),
     ),
     Form(
         "non_edexcel_remove",
@@ -515,8 +518,8 @@ FORMS = [
         "/learners/{uln}/non-edexcel/{item_id}/remove/",
         "administrator",
         path=lambda w: {"uln": w.learner.uln, "item_id": str(w.item.pk)},
-        writes=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
-        together=frozenset({NON_EDEXCEL, AUDIT, DATA_CHANGE}),
+        writes=frozenset({NON_EDEXCEL, AUDIT, *DATA_CHANGE}),
+        together=frozenset({NON_EDEXCEL, AUDIT, *DATA_CHANGE}),
     ),
     Form(
         "non_edexcel_list",

@@ -358,3 +358,22 @@ def test_the_pages_take_the_same_queries_with_late_data_for_1_row_and_50(
     [picture] = home.context["readiness"]
     [asl] = [b for b in picture.bars if b.component == "ASL"]
     assert {s.flag: s.count for s in asl.segments} == {"undetermined": learners}
+
+
+@pytest.mark.django_db
+def test_the_rebuild_forgets_changes_every_kept_snapshot_has_seen(
+    client, viewer, delivery, project_cash_in
+):
+    assert import_delivery(delivery).imported
+    first = rebuild()
+    second = rebuild()
+    assert first.changes_seen == second.changes_seen == 1
+    rebuild()
+    # Only the last change seen is kept (it carries the numbering on); nothing is late.
+    assert list(DataChange.objects.values_list("committed", flat=True)) == [1]
+
+    assert import_delivery(project_cash_in).imported
+
+    assert DataChange.objects.get(committed=2).components.get().component == "PROJECT"
+    client.force_login(viewer)
+    assert shows_project_as_received(client) == RECEIVED

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from learners.models import ChangedComponent, Qualification
+
 # Staged column types: name -> (PostgreSQL type, SQLite type)
 _TYPES = {
     "text": ("text", "TEXT"),
@@ -37,18 +39,16 @@ class Merge:
     joins: str = ""
     update: dict[str, str] = field(default_factory=dict)
     insert_only: frozenset[str] = frozenset()
-    # The column that records which change (learners.changes) last wrote the row: set
-    # whenever the row is written, but not a reason to write it.
-    stamp: str = ""
+    # Entries: the learners' components of the rows written are noted for the change
+    # (learners.changes), so the pages know what the snapshot has not seen.
+    records_components: bool = False
 
-    def sql(self, stage: str, change: int) -> str:
+    def sql(self, stage: str) -> str:
         q = connection.ops.quote_name
         target = q(self.table)
-        chosen = {**self.select, self.stamp: str(int(change))} if self.stamp else self.select
-        select = ", ".join(chosen.get(c, f"s.{q(c)}") for c in self.columns)
+        select = ", ".join(self.select.get(c, f"s.{q(c)}") for c in self.columns)
         changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
         new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
-        compared = {c: v for c, v in new_value.items() if c != self.stamp}
         sql = (
             f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
             f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE true "
@@ -62,7 +62,7 @@ class Merge:
             + "DO UPDATE SET "
             + ", ".join(f"{q(c)} = {v}" for c, v in new_value.items())
             + " WHERE "
-            + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in compared.items())
+            + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in new_value.items())
         )
 
 
@@ -114,8 +114,41 @@ def duplicate_lines(cursor, stage: str, key: Sequence[str]) -> list[tuple[int, i
 
 def merge(cursor, merge: Merge, stage: str, change: int) -> int:
     """Upsert the staged rows; the number of rows inserted or changed."""
-    cursor.execute(merge.sql(stage, change))
+    if merge.records_components:
+        return write_entries(cursor, merge.sql(stage), change)
+    cursor.execute(merge.sql(stage))
     return max(cursor.rowcount, 0)
+
+
+def write_entries(cursor, sql: str, change: int) -> int:
+    """Run an INSERT or UPDATE of entries and note, for the change, the (learner, component)
+    of every row it wrote; the number of rows written."""
+    q = connection.ops.quote_name
+    entries = f"{sql} RETURNING learner_id, qualification_id"
+    qualification = q(Qualification._meta.db_table)
+    touched = q(ChangedComponent._meta.db_table)
+    if connection.vendor == "postgresql":
+        # In the database: a national delivery writes millions of entries.
+        cursor.execute(
+            f"WITH written AS ({entries}), noted AS ("
+            f"INSERT INTO {touched} (change_id, uln, component) "
+            f"SELECT DISTINCT %s, w.learner_id, q.component FROM written w "
+            f"JOIN {qualification} q ON q.code = w.qualification_id "
+            "WHERE w.learner_id IS NOT NULL ON CONFLICT DO NOTHING) "
+            "SELECT COUNT(*) FROM written",
+            [change],
+        )
+        return cursor.fetchone()[0]
+    cursor.execute(entries)
+    rows = cursor.fetchall()
+    cursor.execute(f"SELECT code, component FROM {qualification}")
+    component_of = dict(cursor.fetchall())
+    pairs = {(learner, component_of[qual]) for learner, qual in rows if learner}
+    cursor.executemany(
+        f"INSERT OR IGNORE INTO {touched} (change_id, uln, component) VALUES (%s, %s, %s)",
+        [(change, learner, component) for learner, component in pairs],
+    )
+    return len(rows)
 
 
 def _text_value(value) -> str:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.emails import invite_new_centre_users
 from flags.snapshot import follow_learners_to_their_centres
-from learners.changes import Change, recorded_change
+from learners.changes import recorded_change
 from learners.models import DataChange, ImportRun
 
 from . import bulk
@@ -95,7 +95,6 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     try:
         with recorded_change(DataChange.Kind.IMPORT) as change:
-            change.stamped_rows = False  # until an entry is written or linked
             known = Known.from_database()
             with connection.cursor() as cursor:
                 for spec in specs:
@@ -138,7 +137,7 @@ def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutco
 
 
 def _import_file(
-    cursor, spec: FileSpec, path: Path, known: Known, errors: _Errors, change: Change
+    cursor, spec: FileSpec, path: Path, known: Known, errors: _Errors, change: int
 ) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
@@ -155,12 +154,11 @@ def _import_file(
             )
         if not errors.count:
             for merge in spec.merges:
-                written = bulk.merge(cursor, merge, stage, change.id)
-                counts["written"] += written
-                change.stamped_rows |= bool(merge.stamp and written)
+                counts["written"] += bulk.merge(cursor, merge, stage, change)
             for sql in spec.after:
-                cursor.execute(sql.format(stage=connection.ops.quote_name(stage), change=change.id))
-                change.stamped_rows |= "{change}" in sql and cursor.rowcount > 0
+                bulk.write_entries(
+                    cursor, sql.format(stage=connection.ops.quote_name(stage)), change
+                )
     finally:
         bulk.drop_stage(cursor, stage)
     return counts

@@ -73,8 +73,8 @@ class FileSpec:
     stage: Callable[[dict[str, Any], Known], tuple]
     merges: tuple[Merge, ...]
     optional_columns: frozenset[str] = frozenset()
-    # Runs after the merges, with the staging table's name and the change's id (links,
-    # derived updates).
+    # Updates of entries run after the merges, with the staging table's name (links); the
+    # entries they write count as the change's, as the merged ones do.
     after: tuple[str, ...] = ()
     # Records the key of a row, valid or not, for the rows of later files that refer to it.
     learn: Callable[[dict[str, Any], "Known"], None] = lambda row, known: None
@@ -586,7 +586,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             # Entries delivered before their learner was registered link up now.
             after=(
-                f"UPDATE {entry} SET learner_id = uln, change_id = {{change}} "
+                f"UPDATE {entry} SET learner_id = uln "
                 "WHERE learner_id IS NULL "
                 "AND uln IN (SELECT uln FROM {stage})",
             ),
@@ -637,13 +637,12 @@ def build_specs() -> tuple[FileSpec, ...]:
                         "unit_id",
                         "received_at",
                         "learner_id",
-                        "change_id",
                     ),
                     ("centre_id", "candidate_number", "series_id", "kind", "code"),
                     # Linked only when the ULN passes the check digit and is a known learner.
                     select={"learner_id": "l.uln"},
                     joins=f"LEFT JOIN {_table(models.Learner)} l ON l.uln = s.link_uln",
-                    stamp="change_id",
+                    records_components=True,
                 ),
             ),
         ),

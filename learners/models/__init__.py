@@ -1,8 +1,9 @@
 from .catalogue import GradeThreshold, LineOfLearning, MarkWindow, Qualification, Series, Unit
-from .feed import DataChange, ImportRun
+from .feed import ChangedComponent, DataChange, ImportRun
 from .records import DASStatus, Entry, Learner, MarkSubmission, Result, VQStatus
 
 __all__ = [
+    "ChangedComponent",
     "DASStatus",
     "DataChange",
     "Entry",

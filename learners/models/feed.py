@@ -38,11 +38,11 @@ class ImportRun(models.Model):
 class DataChange(models.Model):
     """One transaction that wrote entries or non-Edexcel records, numbered in commit order.
 
-    Rows it wrote point to it. `committed` is taken as the last thing before the commit,
-    one writer at a time (learners.changes), so every change numbered at or below the
-    highest number a rebuild saw when it began reading had committed by then. A change
-    numbered above it arrived too late for that snapshot ("received since the last
-    overnight update"), whatever the clocks say (DOMAIN.md 4.4).
+    It lists the learners' components it touched (`ChangedComponent`). `committed` is taken
+    as the last thing before the commit, one writer at a time (learners.changes), so every
+    change numbered at or below the highest number a rebuild saw when it began reading had
+    committed by then. A change numbered above it arrived too late for that snapshot
+    ("received since the last overnight update"), whatever the clocks say (DOMAIN.md 4.4).
     """
 
     class Kind(models.TextChoices):
@@ -54,9 +54,33 @@ class DataChange(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     started_at = models.DateTimeField(auto_now_add=True)
     committed = models.BigIntegerField(null=True, blank=True, unique=True)
-    # A change that leaves no row to point at it (a record removed) names what it touched.
-    learner_uln = models.CharField(max_length=10, blank=True)
-    component = models.CharField(max_length=10, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk} (committed {self.committed})"
+
+
+class ChangedComponent(models.Model):
+    """A learner's component that a change wrote entries or a non-Edexcel record for.
+
+    Kept apart from the entries, so the pages ask one small table which of a snapshot's
+    components are out of date (a hashed lookup per row), and the import adds no column or
+    index to the entries it writes.
+    """
+
+    change = models.ForeignKey(
+        DataChange, on_delete=models.CASCADE, db_index=False, related_name="components"
+    )
+    uln = models.CharField("ULN", max_length=10)
+    component = models.CharField(max_length=10)
+
+    class Meta:
+        constraints = [
+            # Also the pages' index: the learners of one component in some changes.
+            models.UniqueConstraint(
+                fields=["change", "component", "uln"], name="changedcomponent_key"
+            )
+        ]
+        indexes = [models.Index(fields=["uln", "change"], name="changedcomponent_uln")]
+
+    def __str__(self) -> str:
+        return f"{self.uln} {self.component} (change {self.change_id})"

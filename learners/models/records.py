@@ -98,16 +98,6 @@ class Entry(models.Model):
         related_name="entries",
     )
     received_at = models.DateTimeField()
-    # The change that last wrote this row: one the overnight snapshot did not see means the
-    # Overview cannot know its effect yet ("received since the last overnight update").
-    change = models.ForeignKey(
-        "learners.DataChange",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        db_index=False,
-        related_name="+",
-    )
 
     class Meta:
         verbose_name_plural = "entries"
@@ -126,7 +116,7 @@ class Entry(models.Model):
         ]
         indexes = [
             models.Index(fields=["uln"], name="entry_uln"),
-            models.Index(fields=["learner", "change"], name="entry_learner_change"),
+            models.Index(fields=["learner"], name="entry_learner"),
             models.Index(
                 fields=["centre", "received_at"],
                 name="entry_unmatched_by_centre",

@@ -70,7 +70,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     # Read the page once, then mark components whose data arrived after the snapshot.
     records = [row.record for row in table.page.object_list] if table.page else []
     components = cohort.late_components(late, (r.uln for r in records))
-    stale = cohort.stale_problems(run, components)
+    stale = cohort.stale_problems(
+        run, components, ((r.uln, r.centre_id, r.surname) for r in records)
+    )
     for record in records:
         record.late_components = components.get(record.uln, set())
         record.problems -= stale.get(record.uln, 0)
