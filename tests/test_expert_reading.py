@@ -132,6 +132,16 @@ def fs_english(learner, code: str, series: str) -> None:
     unit_entry(learner, f"{code}01", series)
 
 
+def mark_window(series: str, opens_on: str, closes_on: str) -> None:
+    """The window for centre marks of ENG202, the centre-marked PL unit."""
+    MarkWindow.objects.create(
+        series_id=series,
+        unit_id="ENG202",
+        opens_on=datetime.date.fromisoformat(opens_on),
+        closes_on=datetime.date.fromisoformat(closes_on),
+    )
+
+
 def full_pl(learner) -> None:
     cash_in(learner, "DPL2ENG", JUNE_2027)
     unit_entry(learner, "ENG201", JUNE_2027)
@@ -254,12 +264,7 @@ CASES = [
             full_pl(lr),
             unit_entry(lr, "ENG202", JUNE_2026),
             unit_entry(lr, "ENG202", JANUARY_2027),
-            MarkWindow.objects.create(
-                series_id=JANUARY_2027,
-                unit_id="ENG202",
-                opens_on=datetime.date(2026, 11, 1),
-                closes_on=datetime.date(2026, 12, 15),
-            ),
+            mark_window(JANUARY_2027, "2026-11-01", "2026-12-15"),
             result(lr, "ENG202", "C", JANUARY_2027),
         ),
         "PL",
@@ -273,12 +278,7 @@ CASES = [
         lambda lr: (
             full_pl(lr),
             unit_entry(lr, "ENG202", JUNE_2027),
-            MarkWindow.objects.create(
-                series_id=JUNE_2027,
-                unit_id="ENG202",
-                opens_on=datetime.date(2027, 5, 1),
-                closes_on=datetime.date(2027, 5, 15),
-            ),
+            mark_window(JUNE_2027, "2027-05-01", "2027-05-15"),
         ),
         "PL",
         codes.ELIGIBLE,
@@ -431,12 +431,7 @@ def test_the_detail_says_ready_for_aggregation_only_for_complete(client, viewer,
 def test_the_detail_labels_a_window_not_yet_open_for_information(client, viewer, learner):
     full_pl(learner)
     unit_entry(learner, "ENG202", JUNE_2027)
-    MarkWindow.objects.create(
-        series_id=JUNE_2027,
-        unit_id="ENG202",
-        opens_on=datetime.date(2027, 5, 1),
-        closes_on=datetime.date(2027, 5, 15),
-    )
+    mark_window(JUNE_2027, "2027-05-01", "2027-05-15")
     with time_machine.travel(datetime.datetime(2027, 4, 1, 12, tzinfo=datetime.UTC), tick=False):
         rebuild()
         client.force_login(viewer)
