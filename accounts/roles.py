@@ -17,20 +17,37 @@ class RoleRuleBroken(Exception):
     """The change would break a rule; the message says which, in the user's words."""
 
 
+class AlreadyDone(RoleRuleBroken):
+    """Another click or another administrator got there first."""
+
+
+def _locked(membership: Membership) -> Membership:
+    """The membership, with every membership of its centre locked, always in one order.
+
+    Two administrators changing each other's roles at once then queue rather than deadlock,
+    and the last-administrator rule reads memberships no one else can change meanwhile.
+    """
+    centre = list(
+        Membership.objects.select_for_update()
+        .filter(centre_id=membership.centre_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if membership.pk not in centre:
+        raise AlreadyDone("That role has already been removed.")
+    return Membership.objects.select_related("user").get(pk=membership.pk)
+
+
 def _is_last_centre_user_administrator(membership: Membership) -> bool:
     if not (membership.is_centre_user and membership.role == Membership.Role.ADMINISTRATOR):
         return False
     # A deactivated account cannot sign in to manage the centre: it does not count.
-    others = (
-        Membership.objects.select_for_update(of=("self",))
-        .filter(
-            centre_id=membership.centre_id,
-            is_centre_user=True,
-            role=Membership.Role.ADMINISTRATOR,
-            user__is_active=True,
-        )
-        .exclude(pk=membership.pk)
-    )
+    others = Membership.objects.filter(
+        centre_id=membership.centre_id,
+        is_centre_user=True,
+        role=Membership.Role.ADMINISTRATOR,
+        user__is_active=True,
+    ).exclude(pk=membership.pk)
     return not others.exists()
 
 
@@ -49,10 +66,10 @@ def grant(actor: User, centre: Centre, user: User, role: str) -> Membership:
 
 
 def change_role(actor: User, membership: Membership, role: str) -> None:
-    if role == membership.role:
-        return
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = _locked(membership)
+        if role == membership.role:
+            return
         if role != Membership.Role.ADMINISTRATOR and _is_last_centre_user_administrator(membership):
             raise RoleRuleBroken(
                 "This is the centre's last centre-user administrator, who cannot be demoted."
@@ -73,7 +90,7 @@ def change_role(actor: User, membership: Membership, role: str) -> None:
 
 def revoke(actor: User, membership: Membership) -> None:
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = _locked(membership)
         if _is_last_centre_user_administrator(membership):
             raise RoleRuleBroken(
                 "This is the centre's last centre-user administrator, who cannot be removed."

@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -171,17 +171,32 @@ def grant_role(request: HttpRequest, number: str) -> HttpResponse:
     return redirect("manage_users", number=centre.number)
 
 
+def _membership_or_gone(request, centre, membership_id: int) -> Membership | None:
+    """The membership; None, with a plain notice, when it was removed a moment ago (a double
+    click, or another administrator)."""
+    membership = Membership.objects.filter(pk=membership_id, centre=centre).first()
+    if membership is None:
+        if Membership.objects.filter(pk=membership_id).exists():
+            raise Http404("No such role at this centre")  # another centre's: not ours to say
+        messages.info(request, "That role has already been removed.")
+    return membership
+
+
 @require_POST
 def change_role(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
     centre = centre_for(request.user, number, administer=True)
-    membership = get_object_or_404(Membership, pk=membership_id, centre=centre)
+    membership = _membership_or_gone(request, centre, membership_id)
     form = ChangeRoleForm(request.POST)
-    if not form.is_valid():
+    if membership is None:
+        pass
+    elif not form.is_valid():
         messages.error(request, "Choose viewer or administrator.")
     else:
         try:
             roles.change_role(request.user, membership, form.cleaned_data["role"])
             messages.success(request, "The role was changed.")
+        except roles.AlreadyDone as done:
+            messages.info(request, str(done))
         except roles.RoleRuleBroken as broken:
             messages.error(request, str(broken))
     return redirect("manage_users", number=centre.number)
@@ -190,10 +205,14 @@ def change_role(request: HttpRequest, number: str, membership_id: int) -> HttpRe
 @require_POST
 def revoke_role(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
     centre = centre_for(request.user, number, administer=True)
-    membership = get_object_or_404(Membership, pk=membership_id, centre=centre)
+    membership = _membership_or_gone(request, centre, membership_id)
+    if membership is None:
+        return redirect("manage_users", number=centre.number)
     try:
         roles.revoke(request.user, membership)
         messages.success(request, "The role was removed.")
+    except roles.AlreadyDone as done:
+        messages.info(request, str(done))
     except roles.RoleRuleBroken as broken:
         messages.error(request, str(broken))
     if (

@@ -9,7 +9,7 @@ the database that just failed.
 
 import sys
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import Error, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
@@ -27,10 +27,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def _database_answers() -> bool:
     """Whether the database still answers: an OperationalError is also a mistyped query or a
-    missing table (SQLite), which are faults of ours, not outages."""
+    missing table (SQLite), which are faults of ours, not outages. A connection closed under
+    the request raises InterfaceError, which is not a DatabaseError: any database error here
+    means it does not answer."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except DatabaseError:
+    except Error:
         return False
     return True

@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "support.delete_old_conversations",
         "schedule": crontab(hour=5, minute=30),
     },
+    "mark-abandoned-imports": {
+        "task": "learners.mark_abandoned_imports",
+        "schedule": crontab(minute=40),
+    },
 }
 
 # Security. SECURE_SSL_REDIRECT is off behind a proxy that terminates TLS and redirects itself.

@@ -1,6 +1,8 @@
 """Recording and removing non-Edexcel qualifications, each with its audit event."""
 
-from django.db import IntegrityError, transaction
+from dataclasses import dataclass
+
+from django.db import connection
 from django.utils import timezone
 
 from accounts import audit
@@ -9,14 +11,14 @@ from learners.changes import record_components, recorded_change
 from learners.models import DataChange, Learner
 
 from .models import NonEdexcelQualification, PendingUpload
-from .upload import UploadCheck
+from .upload import UploadCheck, UploadRow
 
 
 class AlreadyConfirmed(Exception):
     pass
 
 
-def _describe(item: NonEdexcelQualification) -> dict:
+def _describe(item: NonEdexcelQualification | UploadRow) -> dict:
     return {
         "qan": item.qan,
         "component": item.component,
@@ -71,31 +73,72 @@ def remove(actor, item: NonEdexcelQualification) -> None:
         record_components(change, [(item.learner_id, item.component)])
 
 
-def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
-    """Write every row of a checked upload, or none; a second confirm writes nothing."""
+@dataclass(frozen=True)
+class Committed:
+    added: int
+    # Rows recorded for the learner meanwhile by someone else (on the ILR, say): not added
+    # twice, and named so the administrator knows which.
+    already_recorded: tuple[UploadRow, ...] = ()
+
+
+_INSERT_BATCH = 500
+
+
+def _insert_new(actor, rows: list[UploadRow], now) -> set[tuple[str, str]]:
+    """Insert the rows, leaving out any recorded meanwhile (waiting for one being written
+    elsewhere); the (ULN, QAN) of those this call inserted."""
+    q = connection.ops.quote_name
+    columns = (
+        "learner_id",
+        "qan",
+        "component",
+        "awarding_body",
+        "title",
+        "added_by_id",
+        "added_at",
+    )
+    inserted: set[tuple[str, str]] = set()
+    added_at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[start : start + _INSERT_BATCH]
+            values = ", ".join([f"({', '.join(['%s'] * len(columns))})"] * len(batch))
+            cursor.execute(
+                f"INSERT INTO {q(NonEdexcelQualification._meta.db_table)} "
+                f"({', '.join(q(c) for c in columns)}) VALUES {values} "
+                "ON CONFLICT (learner_id, qan) DO NOTHING RETURNING learner_id, qan",
+                [
+                    value
+                    for row in batch
+                    for value in (
+                        row.uln,
+                        row.qan,
+                        row.component,
+                        row.awarding_body,
+                        row.title,
+                        actor.pk,
+                        added_at,
+                    )
+                ],
+            )
+            inserted.update(cursor.fetchall())
+    return inserted
+
+
+def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> Committed:
+    """Write every row of a checked upload; a second confirm writes nothing.
+
+    A row someone else recorded for the learner since the preview is left out and named:
+    that is not a previous confirm of this upload.
+    """
     now = timezone.now()
     with recorded_change(DataChange.Kind.BULK_UPLOAD) as change:
         locked = PendingUpload.objects.select_for_update().get(pk=pending.pk)
         if locked.confirmed_at is not None:
             raise AlreadyConfirmed
-        items = [
-            NonEdexcelQualification(
-                learner_id=row.uln,
-                qan=row.qan,
-                component=row.component,
-                awarding_body=row.awarding_body,
-                title=row.title,
-                added_by=actor,
-                added_at=now,
-            )
-            for row in check.rows
-        ]
-        try:
-            with transaction.atomic():
-                NonEdexcelQualification.objects.bulk_create(items, batch_size=1000)
-        except IntegrityError:
-            raise AlreadyConfirmed from None  # recorded meanwhile by someone else
-        record_components(change, [(row.uln, row.component) for row in check.rows])
+        ours = _insert_new(actor, check.rows, now)
+        added = [row for row in check.rows if (row.uln, row.qan) in ours]
+        record_components(change, [(row.uln, row.component) for row in added])
         AuditEvent.objects.bulk_create(
             [
                 AuditEvent(
@@ -105,18 +148,13 @@ def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> int:
                     centre_id=row.centre,
                     learner_uln=row.uln,
                     subject=f"{row.uln} {row.qan} (bulk upload {pending.filename})"[:254],
-                    after={
-                        "qan": row.qan,
-                        "component": row.component,
-                        "awarding_body": row.awarding_body,
-                        "title": row.title,
-                    },
+                    after=_describe(row),
                 )
-                for row in check.rows
+                for row in added
             ],
             batch_size=1000,
         )
         locked.confirmed_at = now
-        locked.rows_added = len(items)
+        locked.rows_added = len(added)
         locked.save(update_fields=["confirmed_at", "rows_added"])
-    return len(items)
+    return Committed(len(added), tuple(row for row in check.rows if (row.uln, row.qan) not in ours))

@@ -119,13 +119,23 @@ def confirm(request: HttpRequest, upload_id) -> HttpResponse:
         messages.error(request, "The file has errors: nothing was recorded.")
         return redirect("nonedexcel_preview", upload_id=pending.pk)
     try:
-        added = records.commit_upload(request.user, pending, check)
+        committed = records.commit_upload(request.user, pending, check)
     except records.AlreadyConfirmed:
         messages.info(request, "This upload was already recorded; nothing was added twice.")
         return redirect("nonedexcel_list")
+    added = committed.added
     messages.success(
         request, f"Recorded {added} non-Edexcel qualification{'s' if added != 1 else ''}."
     )
+    if committed.already_recorded:
+        skipped = committed.already_recorded
+        lines = "; ".join(f"line {r.line} ({r.uln}, {r.qan})" for r in skipped[:20])
+        more = f" and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        messages.warning(
+            request,
+            f"{len(skipped)} row{'s were' if len(skipped) != 1 else ' was'} not recorded: "
+            f"someone recorded the same qualification for the learner meanwhile ({lines}{more}).",
+        )
     return redirect("nonedexcel_list")
 
 

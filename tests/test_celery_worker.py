@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -19,9 +18,8 @@ from flags.models import OverviewRow, RebuildRun
 from flags.snapshot import current_run, rebuild
 
 from .factories import LearnerFactory
-from .test_faults import wait_for
+from .processes import ROOT, shared_database_env, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 pytestmark = [
@@ -58,16 +56,7 @@ app.worker_main(sys.argv[1:])
 
 
 def start_worker(queue: str, slow: bool = False) -> subprocess.Popen:
-    if connection.vendor != "postgresql":
-        pytest.skip("the worker must share the test database: PostgreSQL only")
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "learnertracking.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": REDIS_URL,
-        "DEBUG": "1",
-    }
+    env = shared_database_env(REDIS_URL=REDIS_URL)
     command = (
         [sys.executable, "-c", SLOW_WORKER]
         if slow

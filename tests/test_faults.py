@@ -13,18 +13,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from flags.models import OverviewRow, RebuildRun
 from flags.snapshot import current_run, rebuild
 
 from .factories import LearnerFactory
-
-ROOT = Path(__file__).resolve().parent.parent
+from .processes import ROOT, shared_database_env, wait_for
 
 SLOW_REBUILD = """
 import time, django
@@ -39,30 +36,12 @@ snapshot.rebuild(chunk_size=2)
 """
 
 
-def wait_for(condition, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_rebuild_killed_half_way_leaves_the_old_snapshot_and_the_next_succeeds(centre):
-    if connection.vendor != "postgresql":
-        pytest.skip("the killed process must share the test database: PostgreSQL only")
+    env = shared_database_env()
     for n in range(40):
         LearnerFactory(centre=centre, surname=f"Fault{n:02d}")
     first = rebuild()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "learnertracking.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DEBUG": "1",
-    }
-    env.pop("REDIS_URL", None)
     worker = subprocess.Popen([sys.executable, "-c", SLOW_REBUILD], cwd=ROOT, env=env)
     try:
         started = wait_for(

@@ -1,5 +1,5 @@
 import pytest
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from .factories import UserFactory
 
@@ -128,8 +128,16 @@ def test_pages_for_signed_in_users_are_never_cached_and_carry_a_csp(client, view
             503,
             "Learner Tracking is unavailable for a moment",
         ),
+        # The connection closed under a request in flight: the check itself raises
+        # InterfaceError, which is not a DatabaseError.
+        (
+            InterfaceError("connection already closed"),
+            False,
+            503,
+            "Learner Tracking is unavailable for a moment",
+        ),
     ],
-    ids=["failure", "refused-query", "outage"],
+    ids=["failure", "refused-query", "outage", "closed-connection"],
 )
 def test_a_failure_shows_a_plain_page_without_its_details(
     client, viewer, monkeypatch, error, still_answers, status, heading

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
-from accounts.models import Membership, User
+from accounts.models import AuditEvent, Membership, User
 from learners.feed.importer import import_delivery
 from learners.models import Entry, ImportRun, Learner, Qualification, Result, Series
 
@@ -193,6 +194,29 @@ def test_it_keeps_an_award_date_a_centre_administrator_chose(delivery):
     import_delivery(delivery)
 
     assert Learner.objects.get(uln="9276308686").award_series == "2011-01"
+
+
+@pytest.mark.django_db
+def test_an_award_date_saved_as_the_feed_gave_it_is_the_administrators_choice(
+    client, administrator, delivery
+):
+    import_delivery(delivery)
+    learner = Learner.objects.get(uln="9276308686")
+    assert (learner.award_series, learner.award_series_edited) == ("2010-06", False)
+    client.force_login(administrator)
+
+    saved = client.post(
+        reverse("edit_award_date", args=[learner.uln]), {"award_series": "2010-06"}, follow=True
+    )
+    rewrite(delivery, "learners.csv", "2008-09-15,", "2008-09-15,2011-06")
+    import_delivery(delivery)
+
+    learner.refresh_from_db()
+    assert (learner.award_series, learner.award_series_edited) == ("2010-06", True)
+    assert "later deliveries will not change it" in saved.content.decode()
+    event = AuditEvent.objects.get(action=AuditEvent.Action.AWARD_DATE_CHANGED)
+    assert event.before == {"award_series": "2010-06", "chosen by": "the feed"}
+    assert event.after == {"award_series": "2010-06", "chosen by": "an administrator"}
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
@@ -25,7 +26,7 @@ from learners.feed import importer
 from learners.feed.importer import import_delivery
 from learners.models import DataChange, Entry, Unit
 from nonedexcel import records
-from nonedexcel.models import NonEdexcelQualification
+from nonedexcel.models import NonEdexcelQualification, PendingUpload
 
 from .factories import LearnerFactory, ensure_lines_of_learning
 
@@ -261,6 +262,32 @@ def test_an_import_committed_while_the_rebuild_reads_counts_as_received(
     rebuild()
     client.force_login(viewer)
 
+    assert shows_project_as_received(client)["overview export"] == "undetermined"
+
+
+@pytest.mark.django_db
+def test_a_bulk_upload_confirmed_while_the_rebuild_reads_counts_as_received(
+    client, administrator, delivery, monkeypatch
+):
+    assert import_delivery(delivery).imported
+    client.force_login(administrator)
+    upload = f"uln,qan,component,awarding_body,title\n{AMELIE},600/1234/5,PROJECT,AQA,\n"
+    client.post(
+        reverse("nonedexcel_upload"), {"file": SimpleUploadedFile("q.csv", upload.encode())}
+    )
+    pending = PendingUpload.objects.get()
+    reading = snapshot.iter_learners
+
+    def confirm_half_way(chunk_size):
+        for number, item in enumerate(reading(chunk_size)):
+            if number == 1:
+                client.post(reverse("nonedexcel_confirm", args=[pending.pk]))
+            yield item
+
+    monkeypatch.setattr(snapshot, "iter_learners", confirm_half_way)
+    rebuild()
+
+    assert NonEdexcelQualification.objects.filter(learner_id=AMELIE).exists()
     assert shows_project_as_received(client)["overview export"] == "undetermined"
 
 

@@ -5,13 +5,15 @@ and are merged into the real tables by natural key, all inside one transaction. 
 row of any file is bad, the transaction is rolled back and every bad row is reported.
 """
 
+import contextlib
 import csv
+import datetime
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.emails import invite_new_centre_users
@@ -93,30 +95,111 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
     outcome = ImportOutcome(run=run)
     if errors.count:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
+    with _alive(run):
+        mark_abandoned_runs(but=run)
+        return _import(directory, specs, present, outcome, errors)
+
+
+def _import(
+    directory: Path, specs, present: list[str], outcome: ImportOutcome, errors: _Errors
+) -> ImportOutcome:
     try:
-        with recorded_change(DataChange.Kind.IMPORT) as change:
-            known = Known.from_database()
-            with connection.cursor() as cursor:
-                for spec in specs:
-                    if spec.name in present:
-                        outcome.counts[spec.name] = _import_file(
-                            cursor, spec, directory / spec.name, known, errors, change
-                        )
-            if errors.count:
-                raise _Rejected
-            if "learners.csv" in present:
-                follow_learners_to_their_centres()
+        with transaction.atomic():
+            # One import at a time, waiting for the one before: a delivery that brings
+            # entries must see the learners an earlier one registered (they link only then),
+            # and two deliveries never lock the same rows in opposite orders.
+            _wait_for_other_imports()
+            with recorded_change(DataChange.Kind.IMPORT) as change:
+                _write(directory, specs, present, outcome, errors, change)
     except _Rejected:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     except DatabaseError as exc:
-        # A constraint the row checks did not foresee: still nothing is written.
-        # The database's words can quote a row's values: they go to the run, not the log.
+        # A constraint the row checks did not foresee, or a deadlock: still nothing is
+        # written. The database's words can quote a row's values: they go to the run, not
+        # the log.
         logger.error("Import of %s failed: %s", directory, type(exc).__name__)
         errors.add(str(directory), None, "-", f"the database refused the delivery: {exc}")
         return _finish(outcome, errors, ImportRun.Outcome.FAILED)
     if "centre_users.csv" in present:
         invite_new_centre_users()
     return _finish(outcome, errors, ImportRun.Outcome.IMPORTED)
+
+
+def _write(
+    directory: Path, specs, present: list[str], outcome: ImportOutcome, errors: _Errors, change: int
+) -> None:
+    """Every file, in order; raises _Rejected, so that nothing is kept, if any row is bad."""
+    known = Known.from_database()
+    with connection.cursor() as cursor:
+        for spec in specs:
+            if spec.name in present:
+                outcome.counts[spec.name] = _import_file(
+                    cursor, spec, directory / spec.name, known, errors, change
+                )
+    if errors.count:
+        raise _Rejected
+    if "learners.csv" in present:
+        follow_learners_to_their_centres()
+
+
+# PostgreSQL advisory locks: one key for "an import is writing", and one per import run,
+# held by its process for as long as it lives (so a run nobody holds was killed).
+_IMPORT_KEY = 0x4C54_494D  # "LTIM"
+_RUN_CLASS = 0x4C54_5255  # "LTRU", with the run's id
+# SQLite (the embedded default, one machine) has no such locks: a run still "running" after
+# this long is taken for dead.
+ABANDONED_AFTER = datetime.timedelta(hours=6)
+
+
+def _wait_for_other_imports() -> None:
+    """Until this transaction ends, no other import writes (SQLite allows one writer anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_KEY])
+
+
+@contextlib.contextmanager
+def _alive(run: ImportRun) -> Iterator[None]:
+    """Hold the run's lock while this process imports it; a kill lets go of it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_RUN_CLASS, run.pk])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_CLASS, run.pk])
+
+
+def mark_abandoned_runs(but: ImportRun | None = None) -> int:
+    """Mark as failed the runs still "running" whose process is gone; how many.
+
+    Called as each import starts (`but` its own run, whose lock this very session holds, so
+    that asking for it would succeed) and by a periodic task, so the admin never shows a
+    killed import running for ever.
+    """
+    running = ImportRun.objects.filter(outcome=ImportRun.Outcome.RUNNING)
+    if but is not None:
+        running = running.exclude(pk=but.pk)
+    if connection.vendor == "postgresql":
+        dead = []
+        with connection.cursor() as cursor:
+            for pk in running.values_list("pk", flat=True):
+                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUN_CLASS, pk])
+                if cursor.fetchone()[0]:  # nobody holds it: its process is gone
+                    dead.append(pk)
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_CLASS, pk])
+        running = running.filter(pk__in=dead)
+    else:
+        running = running.filter(started_at__lt=timezone.now() - ABANDONED_AFTER)
+    return running.update(
+        outcome=ImportRun.Outcome.FAILED,
+        finished_at=timezone.now(),
+        errors=["The import did not finish: its process stopped (killed?). Nothing was written."],
+        error_count=1,
+    )
 
 
 def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutcome:
@@ -142,25 +225,19 @@ def _import_file(
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
     bulk.create_stage(cursor, stage, spec.staged)
-    try:
-        with path.open("rb") as handle:
-            rows = _checked_rows(
-                spec, _decoded_lines(spec.name, handle, errors), known, errors, counts
-            )
-            bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
-        for line, first in bulk.duplicate_lines(cursor, stage, spec.key):
-            errors.add(
-                spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}"
-            )
-        if not errors.count:
-            for merge in spec.merges:
-                counts["written"] += bulk.merge(cursor, merge, stage, change)
-            for sql in spec.after:
-                bulk.write_entries(
-                    cursor, sql.format(stage=connection.ops.quote_name(stage)), change
-                )
-    finally:
-        bulk.drop_stage(cursor, stage)
+    # No try/finally: after a database error the transaction can run nothing more, and a
+    # cleanup statement would hide the error; rolling back drops the staging table anyway.
+    with path.open("rb") as handle:
+        rows = _checked_rows(spec, _decoded_lines(spec.name, handle, errors), known, errors, counts)
+        bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
+    for line, first in bulk.duplicate_lines(cursor, stage, spec.key):
+        errors.add(spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}")
+    if not errors.count:
+        for merge in spec.merges:
+            counts["written"] += bulk.merge(cursor, merge, stage, change)
+        for sql in spec.after:
+            bulk.write_entries(cursor, sql.format(stage=connection.ops.quote_name(stage)), change)
+    bulk.drop_stage(cursor, stage)
     return counts
 
 

@@ -26,8 +26,9 @@ def edit_award_date(request: HttpRequest, uln: str) -> HttpResponse:
     form = AwardDateForm(request.POST, registered_on=learner.registered_on)
     if not form.is_valid():
         return render_record(request, learner, award_form=form, status=400)
-    if change_award_date(request.user, learner, form.cleaned_data["award_series"]):
-        messages.success(request, "The anticipated award date was changed.")
+    said = change_award_date(request.user, learner, form.cleaned_data["award_series"])
+    if said:
+        messages.success(request, said)
     return redirect("learner_record", uln=learner.uln)
 
 
