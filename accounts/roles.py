@@ -6,6 +6,7 @@ the last active centre-user administrator of a centre can be neither removed nor
 """
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import audit, emails
@@ -21,21 +22,37 @@ class AlreadyDone(RoleRuleBroken):
     """Another click or another administrator got there first."""
 
 
-def _locked(membership: Membership) -> Membership:
-    """The membership, with every membership of its centre locked, always in one order.
+def _locked(actor: User, membership: Membership) -> Membership:
+    """The membership, locked with what the change depends on, always in one order.
 
-    Two administrators changing each other's roles at once then queue rather than deadlock,
-    and the last-administrator rule reads memberships no one else can change meanwhile.
+    Locked: the membership, the actor's own role at the centre, and the centre's active
+    centre-user administrators (whom the last-administrator rule counts), by id. Two
+    administrators changing each other's roles at once then queue rather than deadlock, and
+    the second is refused, as it would be after the first, if it has just lost its role. A
+    viewer's change does not wait for rows it does not depend on.
     """
-    centre = list(
-        Membership.objects.select_for_update()
-        .filter(centre_id=membership.centre_id)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    centre = membership.centre_id
+    depends = Q(pk=membership.pk) | Q(centre_id=centre, user_id=actor.pk)
+    depends |= Q(
+        centre_id=centre,
+        is_centre_user=True,
+        role=Membership.Role.ADMINISTRATOR,
+        user__is_active=True,
     )
-    if membership.pk not in centre:
+    locked = {
+        m.pk: m
+        for m in Membership.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(depends)
+        .order_by("pk")
+    }
+    if membership.pk not in locked:
         raise AlreadyDone("That role has already been removed.")
-    return Membership.objects.select_related("user").get(pk=membership.pk)
+    if not actor.is_staff and not any(
+        m.user_id == actor.pk and m.role == Membership.Role.ADMINISTRATOR for m in locked.values()
+    ):
+        raise RoleRuleBroken("You are no longer an administrator of this centre.")
+    return locked[membership.pk]
 
 
 def _is_last_centre_user_administrator(membership: Membership) -> bool:
@@ -67,7 +84,7 @@ def grant(actor: User, centre: Centre, user: User, role: str) -> Membership:
 
 def change_role(actor: User, membership: Membership, role: str) -> None:
     with transaction.atomic():
-        membership = _locked(membership)
+        membership = _locked(actor, membership)
         if role == membership.role:
             return
         if role != Membership.Role.ADMINISTRATOR and _is_last_centre_user_administrator(membership):
@@ -90,7 +107,7 @@ def change_role(actor: User, membership: Membership, role: str) -> None:
 
 def revoke(actor: User, membership: Membership) -> None:
     with transaction.atomic():
-        membership = _locked(membership)
+        membership = _locked(actor, membership)
         if _is_last_centre_user_administrator(membership):
             raise RoleRuleBroken(
                 "This is the centre's last centre-user administrator, who cannot be removed."

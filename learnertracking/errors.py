@@ -7,6 +7,7 @@ pages are rendered without a request context, because the context processors wou
 the database that just failed.
 """
 
+import contextlib
 import sys
 
 from django.db import Error, InterfaceError, OperationalError, connection
@@ -18,6 +19,10 @@ RETRY_AFTER_SECONDS = 60
 
 def server_error(request: HttpRequest) -> HttpResponse:
     error = sys.exc_info()[1]
+    if isinstance(error, InterfaceError):
+        # The request's connection is closed for good: ask on a fresh one.
+        with contextlib.suppress(Error):
+            connection.close()
     if isinstance(error, OperationalError | InterfaceError) and not _database_answers():
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -136,7 +136,9 @@ def commit_upload(actor, pending: PendingUpload, check: UploadCheck) -> Committe
         locked = PendingUpload.objects.select_for_update().get(pk=pending.pk)
         if locked.confirmed_at is not None:
             raise AlreadyConfirmed
-        ours = _insert_new(actor, check.rows, now)
+        # In key order: two uploads with rows in common then wait for each other, never
+        # deadlock.
+        ours = _insert_new(actor, sorted(check.rows, key=lambda r: (r.uln, r.qan)), now)
         added = [row for row in check.rows if (row.uln, row.qan) in ours]
         record_components(change, [(row.uln, row.component) for row in added])
         AuditEvent.objects.bulk_create(

@@ -123,10 +123,19 @@ def confirm(request: HttpRequest, upload_id) -> HttpResponse:
     except records.AlreadyConfirmed:
         messages.info(request, "This upload was already recorded; nothing was added twice.")
         return redirect("nonedexcel_list")
+    except IntegrityError:
+        # A learner of the file left the register since the preview: nothing was written.
+        messages.error(
+            request,
+            "Nothing was recorded: the learners changed since the preview. "
+            "Check the file again below and confirm.",
+        )
+        return redirect("nonedexcel_preview", upload_id=pending.pk)
     added = committed.added
-    messages.success(
-        request, f"Recorded {added} non-Edexcel qualification{'s' if added != 1 else ''}."
-    )
+    if added:
+        messages.success(
+            request, f"Recorded {added} non-Edexcel qualification{'s' if added != 1 else ''}."
+        )
     if committed.already_recorded:
         skipped = committed.already_recorded
         lines = "; ".join(f"line {r.line} ({r.uln}, {r.qan})" for r in skipped[:20])

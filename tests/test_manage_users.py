@@ -254,12 +254,15 @@ def test_a_change_of_role_is_seen_by_the_next_check_in_the_same_request(
     from accounts.permissions import role_on, visible_centre_numbers
 
     assert visible_centre_numbers(no_centre) == []  # read, and kept for the request
-    membership = roles.grant(administrator, centre, no_centre, "viewer")
+    membership = roles.grant(administrator, centre, no_centre, "administrator")
     assert visible_centre_numbers(no_centre) == [centre.number]
 
-    roles.change_role(no_centre, membership, "administrator")
-    assert role_on(no_centre, centre.number) == "administrator"
+    # Demoting oneself: the same user object is the one signed in.
+    own = Membership.objects.get(user=administrator, centre=centre)
+    assert role_on(administrator, centre.number) == "administrator"
+    roles.change_role(administrator, own, "viewer")
+    assert role_on(administrator, centre.number) == "viewer"
 
-    # Leaving a centre oneself: the same user object is the one signed in.
+    # Leaving a centre oneself.
     roles.revoke(no_centre, Membership.objects.get(pk=membership.pk))
     assert visible_centre_numbers(no_centre) == []

@@ -37,6 +37,9 @@ class Merge:
     conflict: tuple[str, ...] = ()
     select: dict[str, str] = field(default_factory=dict)
     joins: str = ""
+    # Staged rows to leave out before the upsert: a row that would change nothing is then
+    # not even locked (an upsert locks every row it conflicts with, changed or not).
+    where: str = "true"
     update: dict[str, str] = field(default_factory=dict)
     insert_only: frozenset[str] = frozenset()
     # Entries: the learners' components of the rows written are noted for the change
@@ -51,7 +54,7 @@ class Merge:
         new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
         sql = (
             f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
-            f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE true "
+            f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE {self.where} "
             f"ON CONFLICT ({', '.join(q(c) for c in self.conflict)}) "
         )
         if not changing:

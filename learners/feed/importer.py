@@ -91,13 +91,12 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
         if not present and not errors.count:
             errors.add(str(directory), None, "-", "no feed files found")
 
-    run = ImportRun.objects.create(directory=str(directory), files=present)
-    outcome = ImportOutcome(run=run)
     if errors.count:
-        return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
-    with _alive(run):
+        run = ImportRun.objects.create(directory=str(directory), files=present)
+        return _finish(ImportOutcome(run=run), errors, ImportRun.Outcome.REJECTED)
+    with _alive(directory, present) as run:
         mark_abandoned_runs(but=run)
-        return _import(directory, specs, present, outcome, errors)
+        return _import(directory, specs, present, ImportOutcome(run=run), errors)
 
 
 def _import(
@@ -114,14 +113,23 @@ def _import(
     except _Rejected:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     except DatabaseError as exc:
-        # A constraint the row checks did not foresee, or a deadlock: still nothing is
-        # written. The database's words can quote a row's values: they go to the run, not
-        # the log.
+        # A constraint the row checks did not foresee: still nothing is written. The
+        # database's words can quote a row's values: they go to the run, not the log.
         logger.error("Import of %s failed: %s", directory, type(exc).__name__)
         errors.add(str(directory), None, "-", f"the database refused the delivery: {exc}")
         return _finish(outcome, errors, ImportRun.Outcome.FAILED)
+    except Exception as exc:  # noqa: BLE001 - recorded as the run's cause, not "killed?"
+        logger.exception("Import of %s failed", directory)
+        errors.add(str(directory), None, "-", f"the import stopped, writing nothing: {exc!r}")
+        return _finish(outcome, errors, ImportRun.Outcome.FAILED)
     if "centre_users.csv" in present:
-        invite_new_centre_users()
+        try:
+            invite_new_centre_users()
+        except Exception as exc:  # noqa: BLE001 - the delivery is in: say what did not go
+            logger.exception("Invitations after the import of %s failed", directory)
+            errors.warnings.append(
+                FeedError("centre_users.csv", None, "-", f"invitations not sent: {exc!r}")
+            )
     return _finish(outcome, errors, ImportRun.Outcome.IMPORTED)
 
 
@@ -152,25 +160,31 @@ ABANDONED_AFTER = datetime.timedelta(hours=6)
 
 
 def _wait_for_other_imports() -> None:
-    """Until this transaction ends, no other import writes (SQLite allows one writer anyway)."""
+    """Until this transaction ends, no other import writes. (SQLite, the embedded default,
+    has one writer at a time: a second import waits for the busy timeout, then fails
+    cleanly, writing nothing.)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_KEY])
 
 
 @contextlib.contextmanager
-def _alive(run: ImportRun) -> Iterator[None]:
-    """Hold the run's lock while this process imports it; a kill lets go of it."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_RUN_CLASS, run.pk])
+def _alive(directory: Path, present: list[str]) -> Iterator[ImportRun]:
+    """The run, recorded and locked at once, held by this process while it imports: no one
+    can see it "running" and unlocked, and a kill lets go of it."""
+    with transaction.atomic():
+        run = ImportRun.objects.create(directory=str(directory), files=present)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # A session lock: it outlives this transaction, until unlocked or the end.
+                cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_RUN_CLASS, run.pk])
     try:
-        yield
+        yield run
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_CLASS, run.pk])
+        if connection.vendor == "postgresql":
+            # A broken connection has lost the lock already: do not hide the real error.
+            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_CLASS, run.pk])
 
 
 def mark_abandoned_runs(but: ImportRun | None = None) -> int:

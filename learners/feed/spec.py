@@ -519,6 +519,12 @@ def build_specs() -> tuple[FileSpec, ...]:
                         "granted_at": "CURRENT_TIMESTAMP",
                     },
                     joins=f"JOIN {_table(User)} u ON u.username = s.username",
+                    # Memberships already as delivered are not touched, so a re-delivery does
+                    # not hold the centre's roles locked (Manage Users waits for that).
+                    where=(
+                        f"NOT EXISTS (SELECT 1 FROM {_table(Membership)} m "
+                        "WHERE m.user_id = u.id AND m.centre_id = s.centre AND m.is_centre_user)"
+                    ),
                     # A role an administrator has since changed on Manage Users stands.
                     insert_only=frozenset({"granted_at", "role"}),
                 ),
