@@ -432,3 +432,41 @@ def test_a_row_recorded_on_the_ilr_meanwhile_is_named_and_the_rest_recorded(
     assert NonEdexcelQualification.objects.count() == 30
     pending.refresh_from_db()
     assert (pending.rows_added, pending.confirmed_at is not None) == (29, True)
+
+
+@pytest.mark.django_db
+def test_a_failure_outside_the_database_is_the_runs_recorded_cause(tmp_path, monkeypatch):
+    from learners.feed import importer
+
+    folder = tmp_path / "delivery"
+    shutil.copytree(VALID, folder)
+
+    def unreadable(*args, **kwargs):
+        raise OSError("the delivery's disk went away")
+
+    monkeypatch.setattr(importer, "_write", unreadable)
+    run = import_delivery(folder).run
+
+    assert run.outcome == ImportRun.Outcome.FAILED
+    assert "the delivery's disk went away" in run.errors[0]
+    assert not Learner.objects.exists()
+
+
+@pytest.mark.django_db
+def test_invitations_that_cannot_be_sent_are_a_warning_on_an_imported_run(tmp_path, monkeypatch):
+    from learners.feed import importer
+
+    folder = tmp_path / "delivery"
+    shutil.copytree(VALID, folder)
+
+    def no_mail_server():
+        raise ConnectionRefusedError("SMTP is down")
+
+    monkeypatch.setattr(importer, "invite_new_centre_users", no_mail_server)
+    run = import_delivery(folder).run
+
+    assert run.outcome == ImportRun.Outcome.IMPORTED
+    assert run.warnings == [
+        "centre_users.csv: -: invitations not sent: ConnectionRefusedError('SMTP is down')"
+    ]
+    assert Learner.objects.count() == 2
