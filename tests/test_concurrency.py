@@ -210,8 +210,9 @@ def test_a_failed_import_records_the_database_error_itself(tmp_path, monkeypatch
     assert not Learner.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_import_killed_half_way_is_not_running_for_ever(deliveries):
+@pytest.fixture
+def running_import(deliveries):
+    """Delivery A being imported by a real `import_feed` process, caught while running."""
     env = shared_database_env()
     ensure_lines_of_learning()
     base, a, _ = deliveries
@@ -221,12 +222,18 @@ def test_an_import_killed_half_way_is_not_running_for_ever(deliveries):
         assert wait_for(
             lambda: ImportRun.objects.filter(directory=str(a), outcome="running").exists()
         )
-        process.kill()
-        process.wait(timeout=10)
+        yield ImportRun.objects.get(directory=str(a)), process
     finally:
         if process.poll() is None:
             process.kill()
-    killed = ImportRun.objects.get(directory=str(a))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_killed_half_way_is_not_running_for_ever(running_import):
+    killed, process = running_import
+    process.kill()
+    process.wait(timeout=10)
+    killed.refresh_from_db()
     assert killed.outcome == ImportRun.Outcome.RUNNING  # it never got to say otherwise
 
     # What the next import, or the hourly task, does once the server has seen the kill.
@@ -239,20 +246,12 @@ def test_an_import_killed_half_way_is_not_running_for_ever(deliveries):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_live_import_is_not_taken_for_dead(deliveries):
-    env = shared_database_env()
-    ensure_lines_of_learning()
-    base, a, _ = deliveries
-    assert import_delivery(base).imported
-    process = _start_import(a, env)
-    try:
-        assert wait_for(
-            lambda: ImportRun.objects.filter(directory=str(a), outcome="running").exists()
-        )
-        assert mark_abandoned_runs() == 0
-    finally:
-        assert process.wait(timeout=120) == 0
-    assert ImportRun.objects.get(directory=str(a)).outcome == ImportRun.Outcome.IMPORTED
+def test_a_live_import_is_not_taken_for_dead(running_import):
+    run, process = running_import
+    assert mark_abandoned_runs() == 0
+    assert process.wait(timeout=120) == 0
+    run.refresh_from_db()
+    assert run.outcome == ImportRun.Outcome.IMPORTED
 
 
 @pytest.mark.django_db
