@@ -5,7 +5,8 @@ from django.core.validators import MaxLengthValidator
 
 from learners.identifiers import is_valid_centre_number
 
-from .models import AccessRequest, Centre, Membership, User
+from .identity import canonical_email_or_none
+from .models import AccessRequest, Centre, Membership, User, accounts_for_address
 
 ROLE_CHOICES = Membership.Role.choices
 
@@ -35,7 +36,10 @@ class RegistrationForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip().lower()
+        email = self.cleaned_data["email"].strip()
+        if canonical_email_or_none(email) is None:
+            raise forms.ValidationError("Enter an email address with a domain that can exist.")
+        return email.lower()
 
     def clean(self):
         cleaned = super().clean()
@@ -96,11 +100,17 @@ class GrantRoleForm(forms.Form):
 
     def clean_email(self) -> User:
         email = self.cleaned_data["email"].strip()
-        user = User.objects.filter(email__iexact=email, is_active=True).order_by("pk").first()
-        if user is None:
+        users = accounts_for_address(email)
+        if len(users) > 1:
+            raise forms.ValidationError(
+                "More than one account uses that email address, so we cannot tell whose it "
+                "is. Contact us to sort the accounts out."
+            )
+        if not users:
             raise forms.ValidationError(
                 "No one has registered with that email address. Ask them to register first."
             )
+        user = users[0]
         if Membership.objects.filter(user=user, centre=self.centre).exists():
             raise forms.ValidationError("They already have a role on this centre: change it below.")
         return user
@@ -127,4 +137,4 @@ class IncludingInvitedPasswordResetForm(PasswordResetForm):
     """Centre users who never set a password can still ask for the link again."""
 
     def get_users(self, email):
-        return User.objects.filter(email__iexact=email, is_active=True)
+        return accounts_for_address(email)

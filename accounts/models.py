@@ -3,6 +3,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 
+from .identity import canonical_email_or_none
+
 centre_number_validator = RegexValidator(r"^\d{5}$", "A centre number is five digits.")
 
 
@@ -13,6 +15,20 @@ class User(AbstractUser):
     invited_at = models.DateTimeField(
         null=True, blank=True, help_text="When the set-your-password email was sent."
     )
+    # The address in canonical form (accounts.identity): one account per mailbox, compared
+    # exactly. NULL, not "", for an account without a usable address: the unique constraint
+    # allows any number of those.
+    email_key = models.CharField(  # noqa: DJ001
+        max_length=254, unique=True, null=True, editable=False
+    )
+
+    def save(self, *args, **kwargs) -> None:
+        self.email_key = canonical_email_or_none(self.email) if self.email else None
+        if "update_fields" in kwargs and kwargs["update_fields"] is not None:
+            fields = set(kwargs["update_fields"])
+            if "email" in fields:
+                kwargs["update_fields"] = fields | {"email_key"}
+        super().save(*args, **kwargs)
 
 
 class Centre(models.Model):
@@ -145,3 +161,22 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are never deleted.")
+
+
+def accounts_for_address(address: str, active_only: bool = True) -> list[User]:
+    """The accounts whose address is this one, compared canonically and exactly.
+
+    At most one has it as its key; accounts that shared an address before keys existed have
+    none, and are found here too, so that a grant to such an address is refused rather than
+    given to either.
+    """
+    key = canonical_email_or_none(address)
+    if key is None:
+        return []
+    users = User.objects.filter(email_key=key)
+    unresolved = User.objects.filter(email_key=None).exclude(email="")
+    if active_only:
+        users, unresolved = users.filter(is_active=True), unresolved.filter(is_active=True)
+    found = list(users)
+    found += [u for u in unresolved if canonical_email_or_none(u.email) == key]
+    return found

@@ -15,7 +15,7 @@ from learners.readiness import legend, readiness
 
 from . import emails, roles
 from .forms import ChangeRoleForm, GrantRoleForm, RegistrationForm, RequestAccessForm
-from .models import AccessRequest, AuditEvent, Membership, User
+from .models import AccessRequest, AuditEvent, Membership, User, accounts_for_address
 from .permissions import centre_for, visible_centres
 from .permissions import roles as roles_of
 
@@ -56,10 +56,11 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        existing = User.objects.filter(email__iexact=data["email"]).first()
-        if existing is not None:
+        existing = accounts_for_address(data["email"], active_only=False)
+        if existing:
             # Same answer either way: registering must not tell who has an account.
-            emails.send_already_registered(existing)
+            for user in existing:
+                emails.send_already_registered(user)
         else:
             try:
                 with transaction.atomic():

@@ -112,7 +112,7 @@ def main() -> None:
         Membership.objects.get_or_create(user=user, centre_id=centre, defaults={"role": "viewer"})
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrAddressBackend"
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append(store.session_key)

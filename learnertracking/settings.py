@@ -121,7 +121,7 @@ PASSWORD_HASHERS = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UsernameOrAddressBackend",
 ]
 
 # Failed sign-ins are throttled per username and address together, with a cool-off rather

@@ -132,7 +132,7 @@ user = User.objects.create_user("fault-viewer", "fault@example.org", "x" * 16)
 Membership.objects.create(user=user, centre=centre, role="viewer")
 store = SessionStore()
 store[SESSION_KEY] = str(user.pk)
-store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrAddressBackend"
 store[HASH_SESSION_KEY] = user.get_session_auth_hash()
 store.create()
 print(store.session_key)

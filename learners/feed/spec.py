@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.emails import FEED_PASSWORD
+from accounts.identity import canonical_email_or_none
 from accounts.models import Centre, Membership, User
 from learners import diploma, models
 from learners.identifiers import is_valid_qan, is_valid_uln
@@ -40,6 +41,8 @@ class Known:
     units: dict[str, str] = field(default_factory=dict)  # code: qualification code
     # Accounts the feed must never take over: staff, and people who registered themselves.
     protected_usernames: set[str] = field(default_factory=set)
+    # Canonical email address: the username of the account that has it.
+    email_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_database(cls) -> "Known":
@@ -58,6 +61,9 @@ class Known:
                 User.objects.exclude(password=FEED_PASSWORD)
                 .exclude(memberships__is_centre_user=True)
                 .values_list("username", flat=True)
+            ),
+            email_keys=dict(
+                User.objects.exclude(email_key=None).values_list("email_key", "username")
             ),
         )
 
@@ -211,10 +217,17 @@ def _stage_centre(row, known):
 
 def _stage_centre_user(row, known):
     problems = _unknown_centre(row, known)
-    if row["username"] in known.protected_usernames:
+    username = row["username"]
+    if username in known.protected_usernames:
         problems.append(("username", "belongs to an account the feed did not create"))
+    key = canonical_email_or_none(row["email"])
+    if key is None:
+        problems.append(("email", "not an address with a domain that can exist"))
+    elif known.email_keys.setdefault(key, username) != username:
+        # Compared canonically: a look-alike of another account's address is the same one.
+        problems.append(("email", "already the address of another account"))
     _require(problems)
-    return tuple(row[c] for c in ("username", "email", "first_name", "last_name", "centre"))
+    return (username, row["email"], key, row["first_name"], row["last_name"], row["centre"])
 
 
 def _stage_learner(row, known):
@@ -464,6 +477,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             staged=(
                 ("username", "text"),
                 ("email", "text"),
+                ("email_key", "text"),
                 ("first_name", "text"),
                 ("last_name", "text"),
                 ("centre", "text"),
@@ -478,6 +492,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                     (
                         "username",
                         "email",
+                        "email_key",
                         "first_name",
                         "last_name",
                         "password",
