@@ -285,10 +285,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AccessRequestAdmin(ReadOnlyAdmin):
     """Decided by the centre's administrators on Manage Users, which audits and emails."""
 
-    list_display = ("user", "centre", "role", "status", "created_at", "decided_by", "decided_at")
+    # The number, not the centre: a request to a number no centre has is kept too.
+    list_display = ("user", "centre_id", "role", "status", "created_at", "decided_by", "decided_at")
     list_filter = ("status", "role")
-    list_select_related = ("user", "centre", "decided_by")
-    search_fields = ("user__username", "user__email", "=centre__number")
+    list_select_related = ("user", "decided_by")
+    search_fields = ("user__username", "user__email", "=centre_id")
     search_help_text = "Username, email address or centre number."
 
 

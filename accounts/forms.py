@@ -1,27 +1,55 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.validators import MaxLengthValidator
 
 from learners.identifiers import is_valid_centre_number
 
 from .identity import canonical_email_or_none
 from .models import AccessRequest, Centre, Membership, User, accounts_for_address
+from .registration import confirmed_by_reset
 
 ROLE_CHOICES = Membership.Role.choices
 
 
+def a_persons_name(value: str) -> None:
+    """A name, which our emails quote: nothing that reads as a link, an address or a new line
+    of the message."""
+    if (
+        any(unicodedata.category(character).startswith("C") for character in value)
+        or "://" in value
+        or "www." in value.casefold()
+        or "@" in value
+    ):
+        raise forms.ValidationError(
+            "Enter a name only, without web or email addresses or line breaks."
+        )
+
+
 class RegistrationForm(forms.Form):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = forms.CharField(
+        max_length=150,
+        validators=[a_persons_name],
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        max_length=150,
+        validators=[a_persons_name],
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
     # The address is the username too, which has at most 150 characters: a longer one, though
     # a valid address, was a server error on PostgreSQL.
     email = forms.EmailField(
         max_length=User._meta.get_field("username").max_length,
         help_text="You will sign in with this address.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     organisation = forms.CharField(
-        max_length=200, help_text="For example the consortium or local authority you work for."
+        max_length=200,
+        help_text="For example the consortium or local authority you work for.",
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     password1 = forms.CharField(
         label="Password",
@@ -60,6 +88,24 @@ class RegistrationForm(forms.Form):
         return cleaned
 
 
+class ConfirmEmailForm(forms.Form):
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="The password you chose when you registered.",
+    )
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="The address you registered with.",
+    )
+
+
 class RequestAccessForm(forms.Form):
     centre = forms.CharField(
         label="Centre number", max_length=5, help_text="The five-digit centre number."
@@ -70,22 +116,21 @@ class RequestAccessForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
 
-    def clean_centre(self) -> Centre:
+    def clean_centre(self) -> str:
+        """The centre's number. Whether a centre has it is not said: the request is taken
+        either way, and one to no centre simply waits."""
         number = self.cleaned_data["centre"].strip()
         if not is_valid_centre_number(number):
             raise forms.ValidationError("Enter a centre number of five digits.")
-        centre = Centre.objects.filter(number=number).first()
-        if centre is None:
-            raise forms.ValidationError("There is no centre with that number.")
-        if Membership.objects.filter(user=self.user, centre=centre).exists():
+        if Membership.objects.filter(user=self.user, centre_id=number).exists():
             raise forms.ValidationError("You already have a role on that centre.")
         if AccessRequest.objects.filter(
-            user=self.user, centre=centre, status=AccessRequest.Status.PENDING
+            user=self.user, centre_id=number, status=AccessRequest.Status.PENDING
         ).exists():
             raise forms.ValidationError(
                 "You have already asked that centre; it has not decided yet."
             )
-        return centre
+        return number
 
 
 class GrantRoleForm(forms.Form):
@@ -137,4 +182,20 @@ class IncludingInvitedPasswordResetForm(PasswordResetForm):
     """Centre users who never set a password can still ask for the link again."""
 
     def get_users(self, email):
-        return accounts_for_address(email)
+        # Registrations still waiting for confirmation too: the link proves the address, and
+        # the owner of an address someone else registered can take it back this way.
+        return [
+            user
+            for user in accounts_for_address(email, active_only=False)
+            if user.is_active or user.awaiting_confirmation
+        ]
+
+
+class ConfirmingSetPasswordForm(SetPasswordForm):
+    """Setting a password from an emailed link also confirms a waiting registration."""
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=commit)
+        if commit:
+            confirmed_by_reset(user)
+        return user

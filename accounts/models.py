@@ -21,6 +21,18 @@ class User(AbstractUser):
     email_key = models.CharField(  # noqa: DJ001
         max_length=254, unique=True, null=True, editable=False
     )
+    # Set while a self-registration waits for its address to be confirmed; cleared once it is.
+    # A deactivated account has none, so an old confirmation link cannot reactivate it.
+    confirmation_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the latest confirm-your-address email went to this registration.",
+    )
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self.confirmation_sent_at is not None and not self.is_active
 
     def save(self, *args, **kwargs) -> None:
         self.email_key = canonical_email_or_none(self.email) if self.email else None
@@ -86,7 +98,11 @@ class AccessRequest(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests"
     )
-    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="access_requests")
+    # Without a database constraint: a request to a number no centre has is kept like any
+    # other, so that asking tells no one which centre numbers exist. It waits unanswered.
+    centre = models.ForeignKey(
+        Centre, on_delete=models.CASCADE, related_name="access_requests", db_constraint=False
+    )
     role = models.CharField(max_length=20, choices=Membership.Role.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)

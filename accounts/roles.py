@@ -22,23 +22,24 @@ class AlreadyDone(RoleRuleBroken):
     """Another click or another administrator got there first."""
 
 
-def _locked(actor: User, membership: Membership) -> Membership:
-    """The membership, locked with what the change depends on, always in one order.
+def _lock_centre(actor: User, centre: str, membership: int | None = None) -> dict[int, Membership]:
+    """What a change at a centre depends on, locked, always in one order (by id).
 
-    Locked: the membership, the actor's own role at the centre, and the centre's active
-    centre-user administrators (whom the last-administrator rule counts), by id. Two
+    Locked: the membership changed (if any), the actor's own role at the centre, and the
+    centre's active centre-user administrators (whom the last-administrator rule counts). Two
     administrators changing each other's roles at once then queue rather than deadlock, and
     the second is refused, as it would be after the first, if it has just lost its role. A
     viewer's change does not wait for rows it does not depend on.
     """
-    centre = membership.centre_id
-    depends = Q(pk=membership.pk) | Q(centre_id=centre, user_id=actor.pk)
+    depends = Q(centre_id=centre, user_id=actor.pk)
     depends |= Q(
         centre_id=centre,
         is_centre_user=True,
         role=Membership.Role.ADMINISTRATOR,
         user__is_active=True,
     )
+    if membership is not None:
+        depends |= Q(pk=membership)
     locked = {
         m.pk: m
         for m in Membership.objects.select_for_update(of=("self",))
@@ -46,12 +47,18 @@ def _locked(actor: User, membership: Membership) -> Membership:
         .filter(depends)
         .order_by("pk")
     }
-    if membership.pk not in locked:
-        raise AlreadyDone("That role has already been removed.")
     if not actor.is_staff and not any(
         m.user_id == actor.pk and m.role == Membership.Role.ADMINISTRATOR for m in locked.values()
     ):
         raise RoleRuleBroken("You are no longer an administrator of this centre.")
+    return locked
+
+
+def _locked(actor: User, membership: Membership) -> Membership:
+    """The membership, locked with what its change depends on (_lock_centre)."""
+    locked = _lock_centre(actor, membership.centre_id, membership.pk)
+    if membership.pk not in locked:
+        raise AlreadyDone("That role has already been removed.")
     return locked[membership.pk]
 
 
@@ -123,37 +130,67 @@ def revoke(actor: User, membership: Membership) -> None:
     forget_roles(actor, membership.user)
 
 
-def request_access(user: User, centre: Centre, role: str) -> AccessRequest:
+def request_access(user: User, centre_number: str, role: str) -> AccessRequest:
+    """Ask a centre, by number, for a role. Recorded the same whether or not a centre has the
+    number (the audit event names the centre only when it exists)."""
     with transaction.atomic():
-        access_request = AccessRequest.objects.create(user=user, centre=centre, role=role)
+        access_request = AccessRequest.objects.create(user=user, centre_id=centre_number, role=role)
+        centre = Centre.objects.filter(number=centre_number).first()
         audit.record(
             user,
             AuditEvent.Action.ACCESS_REQUESTED,
             centre=centre,
             subject=user.email or user.get_username(),
-            after={"role": role},
+            after={"role": role, "centre": centre_number},
         )
     return access_request
 
 
 def decide(actor: User, access_request: AccessRequest, approve: bool) -> None:
-    """Approve (the requester gets the role asked for) or decline; the requester is emailed."""
+    """Approve (the requester gets the role asked for) or decline; the requester is emailed.
+
+    The rules are checked now, not when the request was made: the requester may have been
+    given a role meanwhile (perhaps as the centre's last centre-user administrator, whom an
+    approval of "viewer" must not demote), and no one decides their own request.
+    """
     with transaction.atomic():
         access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
         if access_request.status != AccessRequest.Status.PENDING:
             raise RoleRuleBroken("That request has already been decided.")
+        if access_request.user_id == actor.pk:
+            raise RoleRuleBroken(
+                "You cannot decide your own request: another administrator of the centre must."
+            )
+        current = Membership.objects.filter(
+            user_id=access_request.user_id, centre_id=access_request.centre_id
+        ).first()
+        locked = _lock_centre(actor, access_request.centre_id, current and current.pk)
+        current = current and locked.get(current.pk)
+        if (
+            approve
+            and current is not None
+            and access_request.role != Membership.Role.ADMINISTRATOR
+            and _is_last_centre_user_administrator(current)
+        ):
+            raise RoleRuleBroken(
+                "They are now the centre's last centre-user administrator, who cannot be made "
+                "a viewer: decline the request instead."
+            )
         access_request.status = (
             AccessRequest.Status.APPROVED if approve else AccessRequest.Status.DECLINED
         )
         access_request.decided_by = actor
         access_request.decided_at = timezone.now()
         access_request.save(update_fields=["status", "decided_by", "decided_at"])
-        if approve:
-            Membership.objects.update_or_create(
+        if approve and current is None:
+            Membership.objects.create(
                 user=access_request.user,
-                centre=access_request.centre,
-                defaults={"role": access_request.role},
+                centre_id=access_request.centre_id,
+                role=access_request.role,
             )
+        elif approve and current.role != access_request.role:
+            current.role = access_request.role
+            current.save(update_fields=["role"])
         audit.record(
             actor,
             AuditEvent.Action.ACCESS_APPROVED if approve else AuditEvent.Action.ACCESS_DECLINED,

@@ -2,9 +2,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_POST
@@ -13,11 +14,20 @@ from flags.snapshot import current_run
 from learners.cohort import is_stale
 from learners.readiness import legend, readiness
 
-from . import emails, roles
-from .forms import ChangeRoleForm, GrantRoleForm, RegistrationForm, RequestAccessForm
-from .models import AccessRequest, AuditEvent, Membership, User, accounts_for_address
+from . import emails, oidc, registration, roles
+from .forms import (
+    ChangeRoleForm,
+    ConfirmEmailForm,
+    GrantRoleForm,
+    RegistrationForm,
+    RequestAccessForm,
+    ResendConfirmationForm,
+    SignInForm,
+)
+from .models import AccessRequest, AuditEvent, Membership, User
 from .permissions import centre_for, visible_centres
 from .permissions import roles as roles_of
+from .throttle import account_in_link, posted_address, signed_in_account, throttled
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -41,9 +51,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "readiness": readiness([centre for centre, _ in centres[:20]], run=run),
             "legend": legend(),
             "centres": centres,
+            # By number only: a centre's name would tell whether the number exists.
             "my_requests": AccessRequest.objects.filter(
                 user=user, status=AccessRequest.Status.PENDING
-            ).select_related("centre"),
+            ),
             "requests_to_decide": AccessRequest.objects.filter(
                 centre_id__in=administered, status=AccessRequest.Status.PENDING
             ).count(),
@@ -52,31 +63,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@throttled("register", posted_address)
 def register(request: HttpRequest) -> HttpResponse:
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        existing = accounts_for_address(data["email"], active_only=False)
-        if existing:
-            # Same answer either way: registering must not tell who has an account.
-            for user in existing:
-                emails.send_already_registered(user)
-        else:
-            try:
-                with transaction.atomic():
-                    user = User.objects.create_user(
-                        username=data["email"],
-                        email=data["email"],
-                        password=data["password1"],
-                        first_name=data["first_name"],
-                        last_name=data["last_name"],
-                        organisation=data["organisation"],
-                        is_active=False,
-                    )
-            except IntegrityError:
-                # Registered a moment ago (a double submit): the first request's email stands.
-                return redirect("register_sent")
-            emails.send_confirmation(user)
+        registration.register(
+            email=data["email"],
+            password=data["password1"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            organisation=data["organisation"],
+        )
         return redirect("register_sent")
     return render(request, "accounts/register.html", {"form": form})
 
@@ -87,34 +85,63 @@ def register_sent(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@throttled("resend-confirmation", posted_address)
+def resend_confirmation(request: HttpRequest) -> HttpResponse:
+    form = ResendConfirmationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        registration.resend_confirmation(form.cleaned_data["email"])
+        return redirect("register_sent")
+    return render(request, "accounts/resend_confirmation.html", {"form": form})
+
+
+@login_not_required
+@throttled("confirm-email", account_in_link)
 def confirm_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    """A page with a button: mail scanners follow links, only people press buttons."""
+    """A page that asks for the registration's password: mail scanners follow links, and
+    whoever registered someone else's address does not get in when its owner clicks."""
     try:
         user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))))
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
         user = None
-    if user is None or not emails.confirmation_tokens.check_token(user, token):
+    if (
+        user is None
+        or not user.awaiting_confirmation
+        or not emails.confirmation_tokens.check_token(user, token)
+    ):
         return render(request, "accounts/confirm_failed.html", status=400)
-    if request.method == "POST":
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        messages.success(request, "Your email address is confirmed. You can now sign in.")
-        return redirect("login")
-    return render(request, "accounts/confirm_email.html", {"confirming": user})
+    form = ConfirmEmailForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration.confirm(user, form.cleaned_data["password"])
+        except registration.WrongPassword:
+            form.add_error(
+                "password",
+                "That is not the password this registration was made with. If you did not "
+                "register, or have forgotten it, choose a new password below.",
+            )
+        else:
+            messages.success(request, "Your email address is confirmed. You can now sign in.")
+            return redirect("login")
+    status = 400 if form.errors else 200
+    return render(
+        request, "accounts/confirm_email.html", {"confirming": user, "form": form}, status=status
+    )
 
 
+@throttled("request-access", signed_in_account)
 def request_access(request: HttpRequest) -> HttpResponse:
     form = RequestAccessForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        centre = form.cleaned_data["centre"]
+        number = form.cleaned_data["centre"]
         try:
-            roles.request_access(request.user, centre, form.cleaned_data["role"])
+            roles.request_access(request.user, number, form.cleaned_data["role"])
         except IntegrityError:  # a double submit: the first request stands
             return redirect("home")
+        # The same words whether or not a centre has the number.
         messages.success(
             request,
-            f"Your request has gone to the administrators of {centre}. "
-            "We will email you when they decide.",
+            f"Your request has gone to centre {number}. If the centre uses Learner Tracking, "
+            "its administrators will decide and we will email you.",
         )
         return redirect("home")
     return render(request, "accounts/request_access.html", {"form": form})
@@ -240,9 +267,40 @@ def decide_request(
     return redirect("manage_users", number=centre.number)
 
 
+@method_decorator(throttled("password-reset", posted_address), name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     """Links from our own address (SITE_URL), never from the request's Host header."""
 
     def form_valid(self, form):
         self.extra_email_context = {"site_url": settings.SITE_URL.rstrip("/")}
         return super().form_valid(form)
+
+
+@method_decorator(throttled("change-password", signed_in_account), name="dispatch")
+class PasswordChangeView(auth_views.PasswordChangeView):
+    pass
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page, offering the awarding body's sign-in when it is set up."""
+
+    authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "awarding_body_sign_in": settings.OIDC_ENABLED,
+        }
+
+
+class SignOutView(auth_views.LogoutView):
+    """Signs out here and, for someone who came through the awarding body, there too."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        id_token = request.session.get("oidc_id_token")
+        response = super().post(request, *args, **kwargs)
+        if id_token and settings.OIDC_ENABLED:
+            elsewhere = oidc.provider_sign_out_url(request, id_token)
+            if elsewhere:
+                return redirect(elsewhere)
+        return response

@@ -17,15 +17,61 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # for compose in the working tree must not change what tests and manage.py run against.
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: `make demo`, the tests and the benchmarks turn it on themselves.
+DEBUG = env.bool("DEBUG", default=False)
+# The embedded default (no DATABASE_URL): one process tree on one machine, SQLite.
+EMBEDDED = not env("DATABASE_URL", default="")
 
-# An insecure key is only acceptable for the embedded default; production must set one.
-_INSECURE_KEY = "django-insecure-embedded-default-do-not-use-in-production"
-SECRET_KEY = env("SECRET_KEY", default=_INSECURE_KEY if DEBUG else None)
-if not SECRET_KEY or (not DEBUG and SECRET_KEY.startswith("django-insecure")):
+
+def _generated_key(path: Path) -> str:
+    """This installation's own key, made on first run: never one from the repository.
+
+    Written to a temporary file and linked into place, so two processes starting at once
+    agree on one key and neither reads a half-written file.
+    """
+    import contextlib
+    import os
+    import secrets
+    import tempfile
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(64))
+            with contextlib.suppress(FileExistsError):  # another process's key stands
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
+def weak_key_reason(key: str) -> str | None:
+    """Why a key is too weak to sign sessions and links in production (Django's own measure
+    in `check --deploy`, made a refusal to start)."""
+    if len(key) < 50:
+        return "it is shorter than 50 characters"
+    if len(set(key)) < 5:
+        return "it has fewer than 5 different characters"
+    if key.startswith("django-insecure"):
+        return "it is a placeholder"
+    return None
+
+
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY and (EMBEDDED or DEBUG):
+    SECRET_KEY = _generated_key(
+        Path(env("SECRET_KEY_FILE", default=str(BASE_DIR / "var" / "secret_key")))
+    )
+if not DEBUG and (not SECRET_KEY or weak_key_reason(SECRET_KEY)):
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Set a real SECRET_KEY when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY to 50 or more random characters: "
+        + (weak_key_reason(SECRET_KEY) or "it is not set")
+        + "."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -58,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "learnertracking.middleware.LimitRequestBody",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "learnertracking.middleware.NoStoreForSignedInUsers",
@@ -122,7 +169,28 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.UsernameOrAddressBackend",
+    # Does nothing unless OIDC_ENABLED (below).
+    "accounts.oidc.AwardingBodyBackend",
 ]
+
+# Signing in with the awarding body's account (OpenID Connect; accounts/oidc.py), offered
+# when the provider's issuer and this service's client id and secret are set. The endpoints
+# come from the issuer's discovery document unless set one by one (OIDC_OP_*_ENDPOINT).
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_ENABLED = bool(OIDC_OP_ISSUER and OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET)
+for _endpoint in ("AUTHORIZATION", "TOKEN", "USER", "JWKS", "LOGOUT"):
+    vars()[f"OIDC_OP_{_endpoint}_ENDPOINT"] = env(f"OIDC_OP_{_endpoint}_ENDPOINT", default="")
+# The claim that carries the awarding-body username the feed delivers for each centre user.
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid profile")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+# Kept for signing out at the provider too (RP-initiated logout).
+OIDC_STORE_ID_TOKEN = True
 
 # Failed sign-ins are throttled per username and address together, with a cool-off rather
 # than a permanent lock: many staff of one school share one address.
@@ -131,13 +199,26 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind a proxy, the client address is the last one the proxies appended.
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-    if env.int("PROXY_COUNT", default=0)
-    else ["REMOTE_ADDR"]
-)
+# How many reverse proxies stand in front of the app, each appending to X-Forwarded-For: the
+# client address is the one the outermost appended (learnertracking.clientaddress), for the
+# sign-in lockout and for every other throttle.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "learnertracking.clientaddress.client_address"
+
+REDIS_URL = env("REDIS_URL", default="")
+# Shared by every process in production, so that throttles count across gunicorn workers.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# The largest request body accepted: the bulk upload's 2 MB file with room for the form
+# around it. Anything larger is refused before it is read.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=3 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 
 # Sessions end after this many idle minutes (every request renews the cookie).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
@@ -188,7 +269,6 @@ CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=365)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: without a broker every task runs in-process, so the embedded default needs no Redis.
-REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -210,6 +290,10 @@ CELERY_BEAT_SCHEDULE = {
     "delete-old-conversations": {
         "task": "support.delete_old_conversations",
         "schedule": crontab(hour=5, minute=30),
+    },
+    "delete-expired-registrations": {
+        "task": "accounts.delete_expired_registrations",
+        "schedule": crontab(minute=50),
     },
     "mark-abandoned-imports": {
         "task": "learners.mark_abandoned_imports",
@@ -238,7 +322,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
-        "form-action": ["'self'"],
+        # A sign-out form redirects to the provider's end-session page.
+        "form-action": ["'self'", *([OIDC_OP_ISSUER] if OIDC_ENABLED else [])],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],

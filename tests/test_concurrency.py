@@ -378,6 +378,36 @@ def test_two_administrators_demoting_each_other_end_as_if_one_came_first(centre)
         Membership.objects.filter(pk__in=[ann_role.pk, bob_role.pk]).delete()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_removing_each_other_end_as_if_one_came_first(centre):
+    """Issue 16: two revokes at once deadlocked into a 500 on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions (PostgreSQL)")
+    for attempt in range(8):
+        ann = UserFactory(username=f"ann{attempt}@example.org")
+        bob = UserFactory(username=f"bob{attempt}@example.org")
+        ann_role, bob_role = (
+            MembershipFactory(user=u, centre=centre, role="administrator", is_centre_user=True)
+            for u in (ann, bob)
+        )
+
+        def remove(actor, membership):
+            url = reverse("revoke_role", args=[centre.number, membership.pk])
+            return _client_for(actor).post(url, follow=True)
+
+        responses = _at_once(
+            lambda ann=ann, bob_role=bob_role: remove(ann, bob_role),
+            lambda bob=bob, ann_role=ann_role: remove(bob, ann_role),
+        )
+
+        # One removal; the other refused (its administrator has just lost the role, and now
+        # reaches the centre as an outsider would, or the one left is the last), never a 500.
+        assert {getattr(r, "status_code", r) for r in responses} <= {200, 403, 404}, responses
+        left = Membership.objects.filter(pk__in=[ann_role.pk, bob_role.pk])
+        assert left.count() == 1, attempt
+        left.delete()
+
+
 # --- a bulk upload and the ILR at once ----------------------------------------------------------
 
 

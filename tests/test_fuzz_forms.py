@@ -62,6 +62,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from hypothesis import HealthCheck, given, settings
@@ -184,7 +185,9 @@ def world(centre, other_centre, administrator, viewer, no_centre, staff) -> Worl
     officer = UserFactory(username="officer", first_name="Olu", last_name="Officer")
     officer.user_permissions.add(Permission.objects.get(codename="answer_chat"))
     asker = UserFactory(username="asker@example.org", first_name="<svg onload=alert(9)>")
-    newcomer = UserFactory(username="new@example.org", is_active=False)
+    newcomer = UserFactory(
+        username="new@example.org", is_active=False, confirmation_sent_at=timezone.now()
+    )
     for code in ("2010-06", "2011-06", "2012-06"):
         SeriesFactory(code=code)
     learner = LearnerFactory(centre=centre, uln=uln_for(9000), forename="Priya", surname="Patel")
@@ -367,6 +370,7 @@ FORMS = [
         "post",
         "/accounts/confirm/{uidb64}/{token}/",
         None,
+        lambda w: {"password": PASSWORD},
         path=lambda w: {
             "uidb64": _uid(w.newcomer),
             "token": emails.confirmation_tokens.make_token(w.newcomer),

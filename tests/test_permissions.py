@@ -44,6 +44,11 @@ MATRIX = {
     "logout": (POST, {}, dict.fromkeys(ROLES, 302)),
     "register": (GET, {}, EVERYONE),
     "register_sent": (GET, {}, EVERYONE),
+    "resend_confirmation": (GET, {}, EVERYONE),
+    # Signing in with the awarding body: not found unless OIDC_* settings are present (its
+    # journeys are in tests/browser/test_awarding_body_sign_in.py).
+    "oidc_authentication_init": (GET, {}, dict.fromkeys(ROLES, 404)),
+    "oidc_authentication_callback": (GET, {}, dict.fromkeys(ROLES, 404)),
     "confirm_email": (GET, {"uidb64": "MQ", "token": "bad-token"}, dict.fromkeys(ROLES, 400)),
     "password_reset": (GET, {}, EVERYONE),
     "password_reset_done": (GET, {}, EVERYONE),

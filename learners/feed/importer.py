@@ -247,6 +247,8 @@ def _import_file(
     for line, first in bulk.duplicate_lines(cursor, stage, spec.key):
         errors.add(spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}")
     if not errors.count:
+        for step in spec.before:
+            step(stage)
         for merge in spec.merges:
             counts["written"] += bulk.merge(cursor, merge, stage, change)
         for sql in spec.after:

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from accounts.emails import FEED_PASSWORD
 from accounts.identity import canonical_email_or_none
@@ -28,6 +31,19 @@ class RowError(Exception):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__(problems)
         self.problems = problems
+
+
+# A self-registration whose address is not confirmed yet: a centre user the feed delivers
+# with its username or address takes it over (it may be someone squatting the address).
+_UNCONFIRMED = Q(is_active=False, confirmation_sent_at__isnull=False)
+
+
+def _take_over_unconfirmed_registrations(stage: str) -> None:
+    q = connection.ops.quote_name
+    User.objects.filter(_UNCONFIRMED).filter(
+        Q(username__in=RawSQL(f"SELECT username FROM {q(stage)}", ()))  # noqa: S611
+        | Q(email_key__in=RawSQL(f"SELECT email_key FROM {q(stage)}", ()))  # noqa: S611
+    ).delete()
 
 
 @dataclass
@@ -60,10 +76,13 @@ class Known:
             protected_usernames=set(
                 User.objects.exclude(password=FEED_PASSWORD)
                 .exclude(memberships__is_centre_user=True)
+                .exclude(_UNCONFIRMED)
                 .values_list("username", flat=True)
             ),
             email_keys=dict(
-                User.objects.exclude(email_key=None).values_list("email_key", "username")
+                User.objects.exclude(email_key=None)
+                .exclude(_UNCONFIRMED)
+                .values_list("email_key", "username")
             ),
         )
 
@@ -82,6 +101,8 @@ class FileSpec:
     # Updates of entries run after the merges, with the staging table's name (links); the
     # entries they write count as the change's, as the merged ones do.
     after: tuple[str, ...] = ()
+    # Run with the staging table's name once every row has passed, before the merges.
+    before: tuple[Callable[[str], None], ...] = ()
     # Records the key of a row, valid or not, for the rows of later files that refer to it.
     learn: Callable[[dict[str, Any], "Known"], None] = lambda row, known: None
 
@@ -485,6 +506,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("username",),
             key_words="username",
             stage=_stage_centre_user,
+            before=(_take_over_unconfirmed_registrations,),
             merges=(
                 # New accounts get an unusable password: they set one from an emailed link.
                 Merge(

@@ -42,6 +42,7 @@ def test_it_takes_a_consortium_manager_from_registration_to_seeing_a_centre(new_
     # Confirm the address from the email, sign in, see why there is no data, request access.
     link = re.search(r"http://\S+", mail.outbox[-1].body).group(0)
     manager.goto(link.replace("http://127.0.0.1:8000", live_server.url))
+    manager.get_by_label("Password").fill(PASSWORD)
     manager.get_by_role("button", name="Confirm my email address").click()
     sign_in(manager, "robin@consortium.example.org", PASSWORD)
     assert manager.get_by_role("heading", name="Why you see no learners yet").is_visible()
@@ -49,7 +50,7 @@ def test_it_takes_a_consortium_manager_from_registration_to_seeing_a_centre(new_
     manager.get_by_label("Centre number").fill("12345")
     manager.get_by_label("Viewer").check()
     manager.get_by_role("button", name="Send request").click()
-    assert manager.get_by_text("Your request has gone to the administrators").is_visible()
+    assert manager.get_by_text("Your request has gone to centre 12345").is_visible()
 
     # The centre user approves it on Manage users.
     centre_page = new_page()

@@ -67,6 +67,7 @@ PUBLIC = {
     "login": "/accounts/login/",
     "register": "/accounts/register/",
     "password-reset": "/accounts/password_reset/",
+    "resend-confirmation": "/accounts/register/resend/",
 }
 
 

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from .registration import delete_expired_registrations
+
+
+@shared_task(name="accounts.delete_expired_registrations", ignore_result=True)
+def delete_expired_unconfirmed_registrations() -> int:
+    """Hourly: registrations never confirmed within their link's lifetime are deleted."""
+    return delete_expired_registrations()
