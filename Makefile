@@ -20,7 +20,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 # axe-core for the accessibility checks; the browser tests skip themselves without Chromium.
 node_modules/axe-core/axe.min.js: package.json package-lock.json
