@@ -23,7 +23,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # and static folders beside the packages are found.
 COPY . .
 RUN pip install --no-deps --editable . \
-    && DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" python manage.py collectstatic --noinput \
+    && DEBUG=0 EMAIL_URL=smtp://localhost:25 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" python manage.py collectstatic --noinput \
     && mkdir -p /app/var \
     && chown -R app:app /app/var
 

@@ -11,14 +11,16 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import audit
+from . import audit, roles
 from .models import AccessRequest, AuditEvent, Centre, Membership, User
 
 LAST_ADMINISTRATOR = (
@@ -168,8 +170,39 @@ class CentreMembershipInline(MembershipInline):
     verbose_name_plural = "users with a role on this centre"
 
 
+# What only superusers may change: who is staff, who is superuser, and what staff may do.
+SUPERUSER_ONLY = ("is_staff", "is_superuser", "groups", "user_permissions")
+# Never written to the audit trail, whatever changes.
+NOT_AUDITED = {"password"}
+
+
+def _described(user: User, field: str):
+    """A field's value for the audit trail: plain data, names rather than ids."""
+    if field in ("groups", "user_permissions"):
+        if user.pk is None:
+            return []
+        related = getattr(user, field).all()
+        return sorted(str(item) for item in related)
+    value = getattr(user, field)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class StaffUserChangeForm(UserChangeForm):
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.instance.is_active and cleaned.get("is_active") is False:
+            left = roles.centres_only_they_administer(self.instance)
+            if left:
+                raise ValidationError(LAST_ADMINISTRATOR.format(centres=", ".join(left)))
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(AuditedMembershipsMixin, DjangoUserAdmin):
+    """Accounts. Staff who are not superusers change ordinary accounts only, and never who is
+    staff or what staff may do; every change is audited."""
+
+    form = StaffUserChangeForm
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Organisation and invitation", {"fields": ("organisation", "invited_at")}),
@@ -194,6 +227,77 @@ class UserAdmin(AuditedMembershipsMixin, DjangoUserAdmin):
     )
     search_fields = ("username", "email", "first_name", "last_name", "organisation")
     inlines = (MembershipInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += SUPERUSER_ONLY
+        return fields
+
+    def _outranks(self, request: HttpRequest, obj: User | None) -> bool:
+        """Another staff account, which only a superuser may change, delete or set the
+        password of (else staff could take over a superuser by its password or address)."""
+        return (
+            obj is not None
+            and not request.user.is_superuser
+            and obj.pk != request.user.pk
+            and (obj.is_staff or obj.is_superuser)
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return not self._outranks(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if self._outranks(request, obj):
+            return False
+        if obj is not None and roles.centres_only_they_administer(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        # One at a time, so that the last-administrator rule is checked and audited.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        fields = sorted(set(form.changed_data) - NOT_AUDITED)
+        stored = User.objects.get(pk=obj.pk) if change else None
+        before = {field: _described(stored, field) for field in fields} if stored else None
+        super().save_model(request, obj, form, change)
+        after = {field: _described(obj, field) for field in fields if field not in SUPERUSER_ONLY}
+        # Groups and permissions are saved after the account: their new values are the form's.
+        for field in set(fields) & {"groups", "user_permissions"}:
+            after[field] = sorted(str(item) for item in form.cleaned_data[field])
+        for field in set(fields) & {"is_staff", "is_superuser"}:
+            after[field] = getattr(obj, field)
+        audit.record(
+            request.user,
+            AuditEvent.Action.ACCOUNT_CHANGED if change else AuditEvent.Action.ACCOUNT_ADDED,
+            subject=_subject(obj),
+            before=before,
+            after=after,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        with transaction.atomic():
+            audit.record(
+                request.user,
+                AuditEvent.Action.ACCOUNT_DELETED,
+                subject=_subject(obj),
+                before={"username": obj.get_username(), "is_staff": obj.is_staff},
+            )
+            super().delete_model(request, obj)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                target = User.objects.get(pk=id)
+                audit.record(
+                    request.user, AuditEvent.Action.PASSWORD_SET_BY_STAFF, subject=_subject(target)
+                )
+        return response
 
 
 @admin.register(Centre)
@@ -289,7 +393,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
     list_display = ("user", "centre_id", "role", "status", "created_at", "decided_by", "decided_at")
     list_filter = ("status", "role")
     list_select_related = ("user", "decided_by")
-    search_fields = ("user__username", "user__email", "=centre_id")
+    search_fields = ("user__username", "user__email", "=centre__number")
     search_help_text = "Username, email address or centre number."
 
 

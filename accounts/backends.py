@@ -1,9 +1,37 @@
 """Signing in with a username, or with the account's email address compared canonically."""
 
+import unicodedata
+
 from django.contrib.auth.backends import ModelBackend
 
 from .identity import canonical_email_or_none
 from .models import User
+
+
+def account_named(typed: str) -> User | None:
+    """The account a name typed at sign-in means: the username exactly, else an address
+    compared canonically."""
+    if not typed:
+        return None
+    user = User.objects.filter(username=typed).first()
+    if user is None and "@" in typed:
+        key = canonical_email_or_none(typed)
+        user = User.objects.filter(email_key=key).first() if key else None
+    return user
+
+
+def lockout_username(request, credentials: dict | None = None) -> str:
+    """What django-axes counts failures against: the account, however its name or address
+    was spelt (else every spelling would get its own five guesses); for a name that is no
+    account, the name in one form."""
+    typed = (credentials or {}).get("username")
+    if typed is None and request is not None:
+        typed = request.POST.get("username", "")
+    typed = str(typed or "")[:254]
+    user = account_named(typed)
+    if user is not None:
+        return f"account {user.pk}"
+    return unicodedata.normalize("NFKC", typed).casefold()
 
 
 class UsernameOrAddressBackend(ModelBackend):

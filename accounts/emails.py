@@ -1,5 +1,6 @@
 """The emails the service sends about accounts. Links point at settings.SITE_URL."""
 
+from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.core.mail import send_mail
@@ -53,6 +54,40 @@ def send_confirmation(user: User) -> None:
 def send_already_registered(user: User) -> None:
     link = settings.SITE_URL.rstrip("/") + reverse("password_reset")
     _send(user.email, "emails/already_registered.txt", {"user": user, "link": link})
+
+
+def send_password_reset(user: User) -> None:
+    context = {
+        "user": user,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    subject = render_to_string("registration/password_reset_subject.txt", context)
+    body = render_to_string("registration/password_reset_email.html", context)
+    send_mail(" ".join(subject.split()), body, None, [user.email])
+
+
+# Emails a request sends about an account, by name: they are sent by a Celery task given
+# only the account's id (no address or link passes through the broker), so that the time a
+# page takes does not tell whether an address has an account.
+ACCOUNT_EMAILS = {
+    "confirmation": send_confirmation,
+    "already-registered": send_already_registered,
+    "password-reset": send_password_reset,
+}
+
+
+@shared_task(name="accounts.send_account_email", ignore_result=True)
+def send_account_email(kind: str, user_id: int) -> None:
+    """One of ACCOUNT_EMAILS, to the account's address as it is when the task runs."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None and user.email:
+        ACCOUNT_EMAILS[kind](user)
+
+
+def send_later(kind: str, user: User) -> None:
+    send_account_email.delay(kind, user.pk)
 
 
 def send_decision(access_request: AccessRequest) -> None:

@@ -20,12 +20,22 @@ def _ascii_domain(domain: str) -> str:
         raise ValueError("not a domain name") from None
 
 
+# What an address may come to (RFC 5321), which is also the stored key's column size: an
+# international domain grows when it is written as xn--.
+MAX_LENGTH = 254
+
+
 def canonical_email(address: str) -> str:
-    """The canonical form of an address; ValueError when it has no usable domain."""
+    """The canonical form of an address; ValueError when it has no usable domain, or when
+    written as the DNS knows it, it is longer than an address may be."""
     local, at, domain = address.strip().rpartition("@")
     if not at or not local:
         raise ValueError("not an email address")
-    return f"{unicodedata.normalize('NFKC', local).casefold()}@{_ascii_domain(domain).casefold()}"
+    ascii_domain = _ascii_domain(domain).casefold()
+    key = f"{unicodedata.normalize('NFKC', local).casefold()}@{ascii_domain}"
+    if len(ascii_domain) > 253 or len(key) > MAX_LENGTH:
+        raise ValueError("too long")
+    return key
 
 
 def canonical_email_or_none(address: str) -> str | None:

@@ -5,7 +5,7 @@ from django.db import models
 
 from .identity import canonical_email_or_none
 
-centre_number_validator = RegexValidator(r"^\d{5}$", "A centre number is five digits.")
+centre_number_validator = RegexValidator(r"^[0-9]{5}\Z", "A centre number is five digits.")
 
 
 class User(AbstractUser):
@@ -34,13 +34,25 @@ class User(AbstractUser):
     def awaiting_confirmation(self) -> bool:
         return self.confirmation_sent_at is not None and not self.is_active
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._email_as_loaded = user.__dict__.get("email")
+        return user
+
     def save(self, *args, **kwargs) -> None:
-        self.email_key = canonical_email_or_none(self.email) if self.email else None
-        if "update_fields" in kwargs and kwargs["update_fields"] is not None:
-            fields = set(kwargs["update_fields"])
-            if "email" in fields:
-                kwargs["update_fields"] = fields | {"email_key"}
+        # Keyed again only when the address changes: two accounts that shared an address
+        # before keys existed keep none, and saving either (a new password) must not fail.
+        if self._state.adding or self.__dict__.get("email") != getattr(
+            self, "_email_as_loaded", None
+        ):
+            self.email_key = canonical_email_or_none(self.email) if self.email else None
+            if kwargs.get("update_fields") is not None:
+                fields = set(kwargs["update_fields"])
+                if "email" in fields:
+                    kwargs["update_fields"] = fields | {"email_key"}
         super().save(*args, **kwargs)
+        self._email_as_loaded = self.__dict__.get("email")
 
 
 class Centre(models.Model):
@@ -51,6 +63,9 @@ class Centre(models.Model):
 
     class Meta:
         ordering = ["number"]
+        # Held by the awarding body's support staff: being staff (the admin site) is not
+        # enough to read learners.
+        permissions = [("read_every_centre", "Can read every centre's learners (support)")]
 
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
@@ -142,6 +157,11 @@ class AuditEvent(models.Model):
         NON_EDEXCEL_ADDED = "non-edexcel-added", "Non-Edexcel qualification added"
         NON_EDEXCEL_REMOVED = "non-edexcel-removed", "Non-Edexcel qualification removed"
         EXPORTED = "exported", "Data exported"
+        ACCOUNT_ADDED = "account-added", "Account added by staff"
+        ACCOUNT_CHANGED = "account-changed", "Account changed by staff"
+        ACCOUNT_DELETED = "account-deleted", "Account deleted by staff"
+        PASSWORD_SET_BY_STAFF = "password-set-by-staff", "Password set by staff"
+        LEARNER_READ_BY_STAFF = "learner-read-by-staff", "Learner record read by support staff"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -150,8 +170,16 @@ class AuditEvent(models.Model):
     # Kept as text too, so the record outlives the account.
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=30, choices=Action.choices)
+    # The centre number as written, without a database constraint: deleting a centre must
+    # not blank its history.
     centre = models.ForeignKey(
-        Centre, null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="+"
+        Centre,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     learner_uln = models.CharField("learner ULN", max_length=10, blank=True)
     subject = models.CharField(

@@ -1,7 +1,8 @@
 """Who may see and change which centre: the one place that answers it.
 
-A user holds a role on a centre through a Membership. Awarding-body staff may read every
-centre, for support, but administer only where they hold the administrator role.
+A user holds a role on a centre through a Membership. Awarding-body support staff, who
+hold the accounts.read_every_centre permission (being staff is not enough), may read every
+centre, but administer only where they hold the administrator role.
 Not holding any role on a centre answers 404, so that a guessed URL reveals nothing;
 holding a role too weak for the action answers 403.
 """
@@ -16,6 +17,20 @@ from .models import Centre, Membership
 
 VIEWER = Membership.Role.VIEWER
 ADMINISTRATOR = Membership.Role.ADMINISTRATOR
+
+
+READ_EVERY_CENTRE = "accounts.read_every_centre"
+
+
+def reads_every_centre(user) -> bool:
+    """Support staff: staff accounts holding the permission, who may read every centre's
+    learners (each record read is audited). Everyone else is answered without a query."""
+    if not (user.is_authenticated and user.is_staff):
+        return False
+    cached = getattr(user, "_reads_every_centre", None)
+    if cached is None:
+        cached = user._reads_every_centre = user.has_perm(READ_EVERY_CENTRE)
+    return cached
 
 
 def roles(user) -> dict[str, str]:
@@ -37,7 +52,7 @@ def forget_roles(*users) -> None:
 
 def role_on(user, centre_number: str) -> str | None:
     role = roles(user).get(centre_number)
-    if role is None and user.is_authenticated and user.is_staff:
+    if role is None and reads_every_centre(user):
         return VIEWER
     return role
 
@@ -49,7 +64,7 @@ def visible_centre_numbers(user) -> list[str] | None:
     numbers rather than a subquery: the planner then reads one centre's rows straight from
     the (run, centre, key) indexes instead of checking each row against the memberships.
     """
-    if user.is_authenticated and user.is_staff:
+    if reads_every_centre(user):
         return None
     return sorted(roles(user))
 
@@ -58,7 +73,7 @@ def visible_centres(user) -> QuerySet[Centre]:
     """The centres whose learners the user may see."""
     if not user.is_authenticated:
         return Centre.objects.none()
-    if user.is_staff:
+    if reads_every_centre(user):
         return Centre.objects.all()
     return Centre.objects.filter(memberships__user=user)
 

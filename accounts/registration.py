@@ -32,9 +32,18 @@ def register(
     try:
         with transaction.atomic():
             existing = accounts_for_address(email, active_only=False)
+            # An account whose username is this address (not its email) has it too.
+            existing += [
+                user for user in User.objects.filter(username=email) if user not in existing
+            ]
             waiting = [user for user in existing if user.awaiting_confirmation]
             if waiting:
                 user = User.objects.select_for_update().get(pk=waiting[0].pk)
+                # The new registrant's spelling too: a squatter's look-alike spelling of the
+                # same mailbox (ſ for s) may not be deliverable.
+                if not User.objects.filter(username=email).exclude(pk=user.pk).exists():
+                    user.username = email
+                user.email = email
                 for field, value in details.items():
                     setattr(user, field, value)
                 user.confirmation_sent_at = timezone.now()
@@ -53,10 +62,10 @@ def register(
         return
     # Sent once the registration is saved, never for one that was not.
     if waiting or not existing:
-        emails.send_confirmation(user)
+        emails.send_later("confirmation", user)
     else:
         for known in existing:
-            emails.send_already_registered(known)
+            emails.send_later("already-registered", known)
 
 
 def resend_confirmation(email: str) -> None:
@@ -64,8 +73,7 @@ def resend_confirmation(email: str) -> None:
     for user in accounts_for_address(email, active_only=False):
         if user.awaiting_confirmation:
             User.objects.filter(pk=user.pk).update(confirmation_sent_at=timezone.now())
-            user.refresh_from_db()
-            emails.send_confirmation(user)
+            emails.send_later("confirmation", user)
 
 
 class WrongPassword(Exception):

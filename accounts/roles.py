@@ -75,6 +75,25 @@ def _is_last_centre_user_administrator(membership: Membership) -> bool:
     return not others.exists()
 
 
+def centres_only_they_administer(user: User) -> list[str]:
+    """Centres of which `user` is the last active centre-user administrator: deactivating or
+    deleting the account would leave them with no one to manage their users."""
+    theirs = Membership.objects.filter(
+        user=user, is_centre_user=True, role=Membership.Role.ADMINISTRATOR
+    ).values_list("centre_id", flat=True)
+    others = set(
+        Membership.objects.filter(
+            centre_id__in=list(theirs),
+            is_centre_user=True,
+            role=Membership.Role.ADMINISTRATOR,
+            user__is_active=True,
+        )
+        .exclude(user=user)
+        .values_list("centre_id", flat=True)
+    )
+    return sorted(set(theirs) - others)
+
+
 def grant(actor: User, centre: Centre, user: User, role: str) -> Membership:
     with transaction.atomic():
         membership = Membership.objects.create(user=user, centre=centre, role=role)

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .emails import send_account_email  # noqa: F401 - registered with the worker here too
 from .registration import delete_expired_registrations
 
 

@@ -14,7 +14,7 @@ from flags.snapshot import current_run
 from learners.cohort import is_stale
 from learners.readiness import legend, readiness
 
-from . import emails, oidc, registration, roles
+from . import emails, oidc, registration, roles, throttle
 from .forms import (
     ChangeRoleForm,
     ConfirmEmailForm,
@@ -25,17 +25,18 @@ from .forms import (
     SignInForm,
 )
 from .models import AccessRequest, AuditEvent, Membership, User
-from .permissions import centre_for, visible_centres
+from .permissions import centre_for, reads_every_centre, visible_centres
 from .permissions import roles as roles_of
-from .throttle import account_in_link, posted_address, signed_in_account, throttled
+from .throttle import posted_address, signed_in_account, throttled
 
 
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     my_roles = roles_of(user)
+    every_centre = reads_every_centre(user)
     centres = (
         [(centre, my_roles.get(centre.number, "viewer")) for centre in visible_centres(user)[:200]]
-        if not user.is_staff
+        if not every_centre
         else []
     )
     administered = [
@@ -47,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "home.html",
         {
             "run": run,
+            "reads_every_centre": every_centre,
             "stale": is_stale(run),
             "readiness": readiness([centre for centre, _ in centres[:20]], run=run),
             "legend": legend(),
@@ -95,7 +97,7 @@ def resend_confirmation(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
-@throttled("confirm-email", account_in_link)
+@throttled("confirm-email")
 def confirm_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     """A page that asks for the registration's password: mail scanners follow links, and
     whoever registered someone else's address does not get in when its owner clicks."""
@@ -110,10 +112,16 @@ def confirm_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse
     ):
         return render(request, "accounts/confirm_failed.html", status=400)
     form = ConfirmEmailForm(request.POST if request.method == "POST" else None)
+    # Per account, only wrong passwords on a real link count: a stranger posting to someone's
+    # link with a made-up token cannot lock them out of confirming.
+    wait = throttle.waiting_time(request, "confirm-email", str(user.pk))
+    if request.method == "POST" and wait:
+        return throttle.too_many(request, wait)
     if request.method == "POST" and form.is_valid():
         try:
             registration.confirm(user, form.cleaned_data["password"])
         except registration.WrongPassword:
+            throttle.count_failure(request, "confirm-email", str(user.pk))
             form.add_error(
                 "password",
                 "That is not the password this registration was made with. If you did not "
@@ -282,9 +290,18 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 class SignInView(auth_views.LoginView):
-    """Django's sign-in page, offering the awarding body's sign-in when it is set up."""
+    """Django's sign-in page, offering the awarding body's sign-in when it is set up.
+
+    An address that has failed too often, whatever the names it tried, waits: each attempt
+    costs a deliberately slow password hash."""
 
     authentication_form = SignInForm
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        wait = throttle.address_waiting_time(request, "sign-in")
+        if wait:
+            return throttle.too_many(request, wait)
+        return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         return {

@@ -75,6 +75,7 @@ def main() -> None:
         "DATABASE_URL": f"{SERVER}/{args.database}",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
         "DEBUG": "0",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
         "SECRET_KEY": "bench-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",

@@ -745,3 +745,45 @@ _DAS_MISSING: dict[str, ComponentFlags] = {
     )
     for c, element in _DAS_ELEMENTS.items()
 }
+
+
+def could_not_check(data: LearnerData) -> LearnerFlags:
+    """What a learner shows when the rules fail on its data (a value the checks at the door
+    let through): every component "Cannot be checked", with one problem that says so. One
+    learner's bad data is that learner's visible problem, never a failed page or rebuild."""
+    learner = data.learner
+    level = diploma.LEVELS.get(learner.level)
+    components = level.components if level is not None else diploma.COMPONENTS
+    problem = Problem(
+        components[0],
+        "This learner's record",
+        "Learner Tracking could not check this learner: part of the awarding body's data for "
+        "them is not in a form it can read.",
+        "Contact the Diploma support team, giving the learner's ULN; they have been told.",
+        None,
+        codes.ACTION,
+        codes.UNDETERMINED,
+    )
+    return LearnerFlags(
+        uln=learner.uln,
+        level=learner.level,
+        components=tuple(
+            ComponentFlags(code, codes.UNDETERMINED, None, (problem,) if i == 0 else ())
+            for i, code in enumerate(components)
+        ),
+        points=0,
+        grade=None,
+        grade_is_estimate=False,
+        asl_percent_complete=None,
+        problem_count=1,
+    )
+
+
+def evaluate_or_report(
+    data: LearnerData, catalogue: Catalogue, today: datetime.date
+) -> tuple[LearnerFlags, Exception | None]:
+    """evaluate(), or, when it fails on this learner's data, could_not_check() and why."""
+    try:
+        return evaluate(data, catalogue, today), None
+    except Exception as error:  # noqa: BLE001 - reported by the caller, shown on the learner
+        return could_not_check(data), error

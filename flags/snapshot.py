@@ -26,7 +26,7 @@ from . import codes
 from .clock import today
 from .loaders import iter_learners, load_catalogue
 from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun
-from .rules import LearnerFlags, evaluate
+from .rules import LearnerFlags, evaluate_or_report
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,15 @@ def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
         while chunk := list(itertools.islice(learners, chunk_size)):
             overview, detail = [], []
             for registration, data in chunk:
-                flags = evaluate(data, catalogue, day)
+                flags, error = evaluate_or_report(data, catalogue, day)
+                if error is not None:
+                    # Named by the error's type: its words may quote the learner's data.
+                    logger.error(
+                        "Rebuild %s: the rules failed on a learner (%s); shown as not checked",
+                        run.pk,
+                        type(error).__name__,
+                        exc_info=error,
+                    )
                 overview.append(_overview_row(run.pk, registration, data, flags))
                 detail.extend(_detail_lines(run.pk, registration, data, flags))
             # One transaction a chunk: SQLite would otherwise commit (and sync) every row.

@@ -3,7 +3,9 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.permissions import can_administer
+from accounts import audit
+from accounts.models import AuditEvent
+from accounts.permissions import can_administer, reads_every_centre, roles
 
 from .identifiers import is_valid_uln
 from .models import Learner
@@ -22,3 +24,15 @@ def learner_for(user, uln: str, *, administer: bool = False) -> Learner:
     if administer and not can_administer(user, learner.centre_id):
         raise PermissionDenied("Only the centre's administrators can change this.")
     return learner
+
+
+def note_support_read(user, learner: Learner) -> None:
+    """Support staff read learners of centres they hold no role on: each record they open is
+    audited, so a centre can see who looked."""
+    if learner.centre_id not in roles(user) and reads_every_centre(user):
+        audit.record(
+            user,
+            AuditEvent.Action.LEARNER_READ_BY_STAFF,
+            centre=learner.centre_id,
+            learner_uln=learner.uln,
+        )

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.utils import timezone
 
-from accounts.permissions import roles, visible_centre_numbers
+from accounts.permissions import reads_every_centre, roles, visible_centre_numbers
 from flags import codes
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from flags.snapshot import snapshot_version
@@ -65,7 +65,7 @@ def award_series_offered(run: RebuildRun | None, user) -> list[str]:
     """
     if run is None or not user.is_authenticated:
         return []
-    centres = "all" if user.is_staff else ",".join(sorted(roles(user)))
+    centres = "all" if reads_every_centre(user) else ",".join(sorted(roles(user)))
     key = (
         f"award-series:{snapshot_version(run)}:{hashlib.sha256(centres.encode()).hexdigest()[:16]}"
     )

@@ -5,7 +5,10 @@ import re
 _ULN_SHAPE = re.compile(r"[1-9][0-9]{9}")
 _QAN_SHAPE = re.compile(r"[0-9]{3}/[0-9]{4}/[0-9A-Za-z]")
 _CENTRE_SHAPE = re.compile(r"[0-9]{5}")
-_SERIES_SHAPE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+# A year the Diploma could have had a series in: "0000-06" has the shape but no date.
+_SERIES_SHAPE = re.compile(r"(199[0-9]|20[0-9]{2})-(0[1-9]|1[0-2])")
+# Qualification and unit codes, in the feed and the admin alike.
+_CATALOGUE_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 _WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
@@ -58,5 +61,10 @@ def is_valid_centre_number(value: str) -> bool:
 
 
 def is_valid_series_code(value: str) -> bool:
-    """YYYY-MM, e.g. 2010-06."""
+    """YYYY-MM, e.g. 2010-06, of a year from 1990 to 2099."""
     return isinstance(value, str) and bool(_SERIES_SHAPE.fullmatch(value))
+
+
+def is_valid_catalogue_code(value: str) -> bool:
+    """A qualification or unit code: letters, digits, - or _, at most 20."""
+    return isinstance(value, str) and bool(_CATALOGUE_CODE.fullmatch(value))

@@ -81,6 +81,12 @@ class Record:
     # Published PL or project results of this Diploma, whether or not they earn points.
     points_results_published: bool = False
 
+    @classmethod
+    def unreadable(cls) -> "Record":
+        """For a learner whose data the record cannot be built from: the page shows the
+        learner and the problem, without the component breakdown."""
+        return cls([], [], None, 0, "")
+
 
 def _title(catalogue: Catalogue, code: str) -> str:
     found = catalogue.units.get(code) or catalogue.qualifications.get(code)

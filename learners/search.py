@@ -9,7 +9,7 @@ from accounts.permissions import visible_centre_numbers
 
 from .models import Entry, Learner
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 

@@ -1,8 +1,10 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+
+from .text import without_invisible
 
 
 class NoStoreForSignedInUsers:
@@ -40,3 +42,38 @@ class LimitRequestBody:
                 status=413,
             )
         return self.get_response(request)
+
+
+class CleanInput:
+    """Takes bidirectional controls and invisible characters out of every submitted value
+    (query string and form), whatever the form: text that cannot spoof is the rule for
+    everything a person types (learnertracking.text)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.GET = _cleaned(request.GET)
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            request.POST = _cleaned(request.POST)
+        return self.get_response(request)
+
+
+def _cleaned(data: QueryDict) -> QueryDict:
+    if not any(
+        isinstance(value, str) and value != without_invisible(value)
+        for values in data.lists()
+        for value in values[1]
+    ):
+        return data
+    cleaned = QueryDict(mutable=True)
+    for key, values in data.lists():
+        cleaned.setlist(
+            without_invisible(key),
+            [without_invisible(v) if isinstance(v, str) else v for v in values],
+        )
+    cleaned._mutable = False
+    return cleaned

@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "learnertracking.middleware.LimitRequestBody",
+    "learnertracking.middleware.CleanInput",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "learnertracking.middleware.NoStoreForSignedInUsers",
@@ -161,10 +162,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.BoundedArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
+
+# How many password hashes one process computes at once (each takes about 100 MiB).
+PASSWORD_HASHING_CONCURRENCY = env.int("PASSWORD_HASHING_CONCURRENCY", default=2)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -197,6 +201,8 @@ OIDC_STORE_ID_TOKEN = True
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The account, however its name or address is spelt (accounts.backends.lockout_username).
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # How many reverse proxies stand in front of the app, each appending to X-Forwarded-For: the
@@ -213,6 +219,23 @@ CACHES = {
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
+}
+
+# Throttles (accounts/throttle.py): attempts per client address and per account, each as
+# "count/period" (s, m, h, d). Generous for a school's staff behind one address, tight for
+# one account. "sign-in" counts failed sign-ins from an address whatever the names tried;
+# per account django-axes locks after AXES_FAILURE_LIMIT.
+THROTTLE_RATES = {
+    "register": ("20/h", "3/h"),
+    "resend-confirmation": ("20/h", "3/h"),
+    "password-reset": ("20/h", "3/h"),
+    "confirm-email": ("20/h", "5/h"),
+    "change-password": ("20/h", "5/h"),
+    "request-access": ("30/h", "10/h"),
+    "sign-in": ("30/h", None),
+    "chat-conversation": ("30/h", "10/h"),
+    "chat-message": ("240/h", "60/h"),
+    "chat-transcript": ("20/h", "3/h"),
 }
 
 # The largest request body accepted: the bulk upload's 2 MB file with room for the form
@@ -248,9 +271,17 @@ STORAGES = {
     },
 }
 
-# Email: the console in the embedded default, an SMTP server (EMAIL_URL) in production.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# Email: the console in development, an SMTP server (EMAIL_URL) in production. With DEBUG
+# off the console is refused: it would write live sign-in links and learners' details into
+# the log stream.
+EMAIL_CONFIG = environ.Env.email_url_config(env("EMAIL_URL", default="") or "consolemail://")
 vars().update(EMAIL_CONFIG)
+if not DEBUG and EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend":  # noqa: F821
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL to an SMTP server (smtp://, smtp+tls:// or smtp+ssl://) when DEBUG is off."
+    )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Learner Tracking <noreply@localhost>")
 # The support team, shown on Contact and in the footer.
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="diplomaops@example.org")
@@ -265,6 +296,8 @@ CHAT_OFFICE_HOURS = {
     "timezone": env("CHAT_TIMEZONE", default="Europe/London"),
 }
 CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=365)
+# How many conversations one person may have open (not closed) at once.
+CHAT_OPEN_CONVERSATIONS = env.int("CHAT_OPEN_CONVERSATIONS", default=3)
 # The address links in emails point at.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -294,6 +327,10 @@ CELERY_BEAT_SCHEDULE = {
     "delete-expired-registrations": {
         "task": "accounts.delete_expired_registrations",
         "schedule": crontab(minute=50),
+    },
+    "delete-expired-uploads": {
+        "task": "nonedexcel.delete_expired_uploads",
+        "schedule": crontab(minute=55),
     },
     "mark-abandoned-imports": {
         "task": "learners.mark_abandoned_imports",

@@ -49,6 +49,9 @@ class PendingUpload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     rows_added = models.PositiveIntegerField(default=0)
+    # The file checked once (rows, errors, and the centres it was checked for): reloading
+    # the preview or confirming does not parse it again.
+    checked = models.JSONField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.filename} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,9 @@
 """Recording and removing non-Edexcel qualifications, each with its audit event."""
 
+import datetime
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import audit
@@ -12,6 +13,29 @@ from learners.models import DataChange, Learner
 
 from .models import NonEdexcelQualification, PendingUpload
 from .upload import UploadCheck, UploadRow
+
+# A pending upload waits this long for its confirmation, then is deleted.
+PENDING_KEPT = datetime.timedelta(days=1)
+
+
+def keep_pending_upload(user, filename: str, data: bytes) -> PendingUpload:
+    """Keep the file until it is confirmed: one per person (a new upload replaces the one
+    before), and none for longer than PENDING_KEPT."""
+    with transaction.atomic():
+        PendingUpload.objects.filter(user=user).delete()
+        return PendingUpload.objects.create(user=user, filename=filename[:200], content=data)
+
+
+def pending_upload(user, upload_id) -> PendingUpload | None:
+    return PendingUpload.objects.filter(
+        pk=upload_id, user=user, created_at__gte=timezone.now() - PENDING_KEPT
+    ).first()
+
+
+def delete_expired_uploads(now: datetime.datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - PENDING_KEPT
+    deleted, _ = PendingUpload.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 class AlreadyConfirmed(Exception):

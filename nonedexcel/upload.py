@@ -8,13 +8,14 @@ that does not exist, so an upload never reveals another centre's learners.
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from learners import diploma
 from learners.identifiers import is_valid_qan, is_valid_uln, uln_problem
 from learners.models import Learner, Qualification
+from learnertracking.text import without_invisible
 
-from .models import NonEdexcelQualification
+from .models import NonEdexcelQualification, PendingUpload
 from .refusals import component_refusal, qan_refusal
 
 HEADER = ("uln", "qan", "component", "awarding_body", "title")
@@ -91,7 +92,7 @@ def check_upload(data: bytes, administered_centres: list[str]) -> UploadCheck:
         check.errors.append(UploadError(None, "-", "The file is not a CSV file."))
         return check
     try:
-        text = decode(data)
+        text = without_invisible(decode(data))
     except ValueError as exc:
         check.errors.append(UploadError(None, "-", str(exc)))
         return check
@@ -216,3 +217,22 @@ def _check_rows(body, positions, administered_centres, check: UploadCheck) -> No
                 title=title,
             )
         )
+
+
+def checked_upload(pending: PendingUpload, administered_centres: list[str]) -> UploadCheck:
+    """The upload's check, worked out once and kept with it; again only when the centres
+    the user administers have changed since (the rows a user may add depend on them)."""
+    stored = pending.checked
+    if stored is not None and sorted(stored["centres"]) == sorted(administered_centres):
+        return UploadCheck(
+            rows=[UploadRow(**row) for row in stored["rows"]],
+            errors=[UploadError(**error) for error in stored["errors"]],
+        )
+    check = check_upload(bytes(pending.content), administered_centres)
+    pending.checked = {
+        "centres": sorted(administered_centres),
+        "rows": [asdict(row) for row in check.rows],
+        "errors": [asdict(error) for error in check.errors],
+    }
+    PendingUpload.objects.filter(pk=pending.pk).update(checked=pending.checked)
+    return check

@@ -1,23 +1,18 @@
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import administered_centres, visible_centres
+from accounts.permissions import administered_centres, reads_every_centre, visible_centres
 from learners.access import learner_for
 
 from . import records
 from .forms import ListFilterForm, NonEdexcelForm, UploadForm
 from .models import NonEdexcelQualification, PendingUpload
-from .upload import EXAMPLE, MAX_BYTES, MAX_ROWS, TEMPLATE, check_upload
-
-PENDING_KEPT = datetime.timedelta(days=1)
+from .upload import EXAMPLE, MAX_BYTES, MAX_ROWS, TEMPLATE, checked_upload
 
 
 def qualification_list(request: HttpRequest) -> HttpResponse:
@@ -26,7 +21,7 @@ def qualification_list(request: HttpRequest) -> HttpResponse:
     items = NonEdexcelQualification.objects.filter(
         learner__centre__in=[c.number for c in centres]
     ).select_related("learner", "added_by")
-    if request.user.is_staff:
+    if reads_every_centre(request.user):
         items = NonEdexcelQualification.objects.select_related("learner", "added_by")
     if form.is_valid():
         if form.cleaned_data["centre"]:
@@ -80,25 +75,21 @@ def upload(request: HttpRequest) -> HttpResponse:
         return render(
             request, "nonedexcel/upload_error.html", {"form": form, **_limits()}, status=400
         )
-    data = uploaded.read(MAX_BYTES + 1)
-    PendingUpload.objects.filter(created_at__lt=timezone.now() - PENDING_KEPT).delete()
-    pending = PendingUpload.objects.create(
-        user=request.user, filename=uploaded.name[:200], content=data
-    )
+    pending = records.keep_pending_upload(request.user, uploaded.name, uploaded.read(MAX_BYTES + 1))
     return redirect("nonedexcel_preview", upload_id=pending.pk)
 
 
 def _pending_for(request, upload_id) -> PendingUpload:
-    pending = PendingUpload.objects.filter(pk=upload_id, user=request.user).first()
+    pending = records.pending_upload(request.user, upload_id)
     if pending is None:
-        raise Http404("No such upload")
+        raise Http404("No such upload: it may have expired, or been replaced by a newer one")
     return pending
 
 
 def preview(request: HttpRequest, upload_id) -> HttpResponse:
     centres = _administered_numbers(request.user)
     pending = _pending_for(request, upload_id)
-    check = check_upload(bytes(pending.content), centres)
+    check = checked_upload(pending, centres)
     return render(
         request,
         "nonedexcel/preview.html",
@@ -114,7 +105,7 @@ def confirm(request: HttpRequest, upload_id) -> HttpResponse:
     if pending.confirmed_at is not None:
         messages.info(request, "This upload was already recorded; nothing was added twice.")
         return redirect("nonedexcel_list")
-    check = check_upload(bytes(pending.content), centres)
+    check = checked_upload(pending, centres)
     if not check.ok:
         messages.error(request, "The file has errors: nothing was recorded.")
         return redirect("nonedexcel_preview", upload_id=pending.pk)

@@ -9,8 +9,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -23,14 +25,24 @@ from learners.models import Learner
 from .models import Conversation, Message
 
 ANSWER_PERMISSION = "support.answer_chat"
-# Each inbox list is cut short: a longer backlog means something else has gone wrong.
-INBOX_LIMIT = 200
-# Polling asks often; a burst after a long gap still answers in one small response.
-POLL_LIMIT = 200
+# Each inbox list is paged, with its true count.
+INBOX_PAGE = 50
+# Polling asks often: one answer holds at most this many messages and characters of them,
+# and says when more are waiting (the script asks again at once).
+POLL_LIMIT = 50
+POLL_CHARACTERS = 64_000
+# The conversation page shows the latest messages; the transcript has the rest.
+PAGE_MESSAGES = 200
+# A transcript holds at most this many of the latest messages.
+TRANSCRIPT_MESSAGES = 500
 
 
 class ConversationClosed(Exception):
     """A message was posted to a conversation that has been closed."""
+
+
+class TooManyOpen(Exception):
+    """The person already has as many conversations open as anyone may."""
 
 
 def can_answer(user) -> bool:
@@ -56,8 +68,16 @@ def conversation_for(user, conversation_id: int) -> Conversation:
 # --- changes ------------------------------------------------------------------------------
 
 
+def open_count(user) -> int:
+    return Conversation.objects.filter(user=user).exclude(status=Conversation.Status.CLOSED).count()
+
+
 @transaction.atomic
 def open_conversation(user, subject: str, body: str, learner_uln: str = "") -> Conversation:
+    # Serialised per person (their account row), so two tabs cannot both open the last one.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if not can_answer(user) and open_count(user) >= settings.CHAT_OPEN_CONVERSATIONS:
+        raise TooManyOpen
     conversation = Conversation.objects.create(user=user, subject=subject, learner_uln=learner_uln)
     post_message(conversation, user, body)
     conversation.refresh_from_db()
@@ -180,14 +200,29 @@ def serialise(message: Message, viewer) -> dict:
     }
 
 
-def messages_after(conversation: Conversation, viewer, after: int = 0) -> list[dict]:
-    """Messages newer than id `after`, oldest first, in one query whatever their number."""
-    messages = (
+def messages_after(conversation: Conversation, viewer, after: int = 0) -> tuple[list[dict], bool]:
+    """Messages newer than id `after`, oldest first, at most POLL_LIMIT of them and about
+    POLL_CHARACTERS of text; and whether more are waiting."""
+    messages = list(
         Message.objects.filter(conversation=conversation, pk__gt=after)
         .select_related("author")
-        .order_by("pk")[:POLL_LIMIT]
+        .order_by("pk")[: POLL_LIMIT + 1]
     )
-    return [serialise(message, viewer) for message in messages]
+    shown, characters = [], 0
+    for message in messages[:POLL_LIMIT]:
+        characters += len(message.body)
+        if shown and characters > POLL_CHARACTERS:
+            break
+        shown.append(serialise(message, viewer))
+    return shown, len(shown) < len(messages)
+
+
+def latest_messages(conversation: Conversation, viewer) -> tuple[list[dict], int]:
+    """The latest PAGE_MESSAGES messages, oldest first, and how many earlier ones there are."""
+    messages = Message.objects.filter(conversation=conversation).select_related("author")
+    latest = list(messages.order_by("-pk")[:PAGE_MESSAGES])[::-1]
+    earlier = messages.filter(pk__lt=latest[0].pk).count() if len(latest) == PAGE_MESSAGES else 0
+    return [serialise(message, viewer) for message in latest], earlier
 
 
 def poll(conversation: Conversation, viewer, after: int) -> dict:
@@ -195,8 +230,10 @@ def poll(conversation: Conversation, viewer, after: int) -> dict:
 
     The conversation was read in this request, so its status is current.
     """
+    messages, more = messages_after(conversation, viewer, after)
     return {
-        "messages": messages_after(conversation, viewer, after),
+        "messages": messages,
+        "more": more,
         "status": conversation.status,
         "status_label": conversation.get_status_display(),
     }
@@ -207,17 +244,25 @@ def own_conversations(user, limit: int = 20) -> list[Conversation]:
 
 
 @dataclass
+class InboxList:
+    """One of the team's lists: a page of it, and how many there are in all."""
+
+    page: Page
+    count: int
+
+
+@dataclass
 class Inbox:
     """The team's lists; each conversation carries `mention`, its learner as the officer sees it."""
 
-    open: list[Conversation]
-    waiting: list[Conversation]
-    answered: list[Conversation]
-    closed: list[Conversation]
+    open: InboxList
+    waiting: InboxList
+    answered: InboxList
+    closed: InboxList
 
 
-def inbox(officer) -> Inbox:
-    """The team's lists, whoever has waited longest first."""
+def inbox(officer, pages: dict[str, str] | None = None) -> Inbox:
+    """The team's lists, whoever has waited longest first, each a page of INBOX_PAGE."""
     require_support(officer)
     base = Conversation.objects.select_related("user", "claimed_by")
     claimed = base.filter(status=Conversation.Status.CLAIMED)
@@ -225,14 +270,19 @@ def inbox(officer) -> Inbox:
         "open": base.filter(status=Conversation.Status.OPEN).order_by("waiting_since", "pk"),
         "waiting": claimed.filter(waiting_since__isnull=False).order_by("waiting_since", "pk"),
         # Answered: the user has the last word to say; listed so that someone closes it.
-        "answered": claimed.filter(waiting_since__isnull=True).order_by("last_user_message_at"),
-        "closed": base.filter(status=Conversation.Status.CLOSED).order_by("-closed_at"),
+        "answered": claimed.filter(waiting_since__isnull=True).order_by(
+            "last_user_message_at", "pk"
+        ),
+        "closed": base.filter(status=Conversation.Status.CLOSED).order_by("-closed_at", "-pk"),
     }
-    found = {name: list(query[:INBOX_LIMIT]) for name, query in lists.items()}
-    mentions = learner_mentions(officer, [c.learner_uln for rows in found.values() for c in rows])
-    for rows in found.values():
-        for conversation in rows:
-            conversation.mention = mentions.get(conversation.learner_uln)
+    found = {}
+    for name, query in lists.items():
+        page = Paginator(query, INBOX_PAGE).get_page((pages or {}).get(name))
+        found[name] = InboxList(page=page, count=page.paginator.count)
+    rows = [c for listed in found.values() for c in listed.page.object_list]
+    mentions = learner_mentions(officer, [c.learner_uln for c in rows])
+    for conversation in rows:
+        conversation.mention = mentions.get(conversation.learner_uln)
     return Inbox(**found)
 
 
@@ -257,12 +307,20 @@ def send_transcript(conversation: Conversation, requested_by) -> str:
     if not owner.email:
         raise NoEmailAddress
     messages = Message.objects.filter(conversation=conversation).select_related("author")
+    latest = list(messages.order_by("-pk")[:TRANSCRIPT_MESSAGES])[::-1]
+    left_out = messages.count() - len(latest) if len(latest) == TRANSCRIPT_MESSAGES else 0
+    shown = [serialise(m, owner) for m in latest]
+    for message in shown:
+        # Every line of every message quoted: only the headers we write start a line, so a
+        # message cannot pass itself off as a reply from the support team.
+        message["quoted"] = "\n".join(f"  | {line}" for line in message["body"].splitlines())
     body = render_to_string(
         "emails/support_transcript.txt",
         {
             "conversation": conversation,
             "owner": owner,
-            "messages": [serialise(m, owner) for m in messages.order_by("pk")],
+            "messages": shown,
+            "left_out": left_out,
             # The ULN alone, never the name: the support team asks that learners' personal
             # details are not emailed.
             "learner_uln": conversation.learner_uln,

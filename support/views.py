@@ -1,5 +1,7 @@
 """The live chat's pages. Logic lives in chat.py; these turn it into responses."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -7,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.throttle import signed_in_account, throttle_post, throttled, too_many
 
 from . import chat
 from .forms import ReplyForm, StartConversationForm
@@ -25,6 +29,7 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
+@throttled("chat-conversation", signed_in_account)
 def start(request: HttpRequest) -> HttpResponse:
     form = StartConversationForm(
         request.POST if request.method == "POST" else None,
@@ -32,13 +37,21 @@ def start(request: HttpRequest) -> HttpResponse:
         initial={"uln": request.GET.get("uln", "")},
     )
     if form.is_bound and form.is_valid():
-        conversation = chat.open_conversation(
-            request.user,
-            form.cleaned_data["subject"],
-            form.cleaned_data["body"],
-            form.cleaned_data["uln"],
-        )
-        return redirect("support_conversation", conversation_id=conversation.pk)
+        try:
+            conversation = chat.open_conversation(
+                request.user,
+                form.cleaned_data["subject"],
+                form.cleaned_data["body"],
+                form.cleaned_data["uln"],
+            )
+        except chat.TooManyOpen:
+            form.add_error(
+                None,
+                f"You already have {settings.CHAT_OPEN_CONVERSATIONS} conversations open: "
+                "carry on in one of them, or close one you no longer need.",
+            )
+        else:
+            return redirect("support_conversation", conversation_id=conversation.pk)
     return render(
         request,
         "support/start.html",
@@ -58,13 +71,14 @@ def _render_conversation(
     form: ReplyForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    shown = chat.messages_after(conversation, request.user)
+    shown, earlier = chat.latest_messages(conversation, request.user)
     return render(
         request,
         "support/conversation.html",
         {
             "conversation": conversation,
             "chat_messages": shown,
+            "earlier_messages": earlier,
             "last_id": shown[-1]["id"] if shown else 0,
             "mention": chat.learner_mention(request.user, conversation),
             "form": form or ReplyForm(),
@@ -85,6 +99,21 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = chat.conversation_for(request.user, conversation_id)
+    # The support team answers without a limit; everyone else has one an hour.
+    wait = (
+        None
+        if chat.can_answer(request.user)
+        else throttle_post(request, "chat-message", signed_in_account)
+    )
+    if wait:
+        if _wants_json(request):
+            response = JsonResponse(
+                {"errors": {"__all__": [{"message": "Too many messages: wait a few minutes."}]}},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return too_many(request, wait)
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
@@ -97,7 +126,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
         return _render_conversation(request, conversation, form, status=400)
     if _wants_json(request):
         # The script sends the last id it shows, so it gets its own message and any it missed.
-        return JsonResponse(chat.poll(conversation, request.user, _after(request.POST)))
+        return _json(chat.poll(conversation, request.user, _after(request.POST)))
     return redirect(reverse("support_conversation", args=[conversation.pk]) + "#reply")
 
 
@@ -112,7 +141,12 @@ def _after(data) -> int:
 @never_cache
 def new_messages(request: HttpRequest, conversation_id: int) -> JsonResponse:
     conversation = chat.conversation_for(request.user, conversation_id)
-    return JsonResponse(chat.poll(conversation, request.user, _after(request.GET)))
+    return _json(chat.poll(conversation, request.user, _after(request.GET)))
+
+
+def _json(data: dict) -> JsonResponse:
+    # Text as UTF-8, not \u escapes (six bytes a character).
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
 @require_POST
@@ -134,6 +168,7 @@ def close(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 
 @require_POST
+@throttled("chat-transcript", signed_in_account)
 def transcript(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = chat.conversation_for(request.user, conversation_id)
     try:
@@ -149,35 +184,50 @@ def transcript(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    found = chat.inbox(request.user)
+    found = chat.inbox(
+        request.user, pages={name: request.GET.get(f"{name}_page") for name in PAGED_LISTS}
+    )
     sections = [
         {
             "id": "open",
             "title": "Open: not claimed yet",
-            "rows": found.open,
+            "list": found.open,
             "when": "Waiting since",
             "empty": "Nobody is waiting for a support officer.",
         },
         {
             "id": "waiting",
             "title": "Waiting: claimed, the user wrote last",
-            "rows": found.waiting,
+            "list": found.waiting,
             "when": "Waiting since",
             "empty": "No user is waiting for an answer.",
         },
         {
             "id": "answered",
             "title": "Answered: waiting for the user",
-            "rows": found.answered,
+            "list": found.answered,
             "when": "User last wrote",
             "empty": "None.",
         },
         {
             "id": "closed",
             "title": "Closed",
-            "rows": found.closed,
+            "list": found.closed,
             "when": "Closed",
             "empty": "None closed yet.",
         },
     ]
+    for section in sections:
+        pages = {name: request.GET.get(f"{name}_page", "") for name in PAGED_LISTS}
+        page = section["list"].page
+        for step, number in (
+            ("previous", page.previous_page_number() if page.has_previous() else None),
+            ("next", page.next_page_number() if page.has_next() else None),
+        ):
+            if number is not None:
+                query = {**pages, f"{section['id']}_page": str(number)}
+                section[step] = "?" + urlencode({k: v for k, v in query.items() if v})
     return render(request, "support/inbox.html", {"sections": sections})
+
+
+PAGED_LISTS = ("open", "waiting", "answered", "closed")

@@ -16,15 +16,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_encode
 
+from accounts import emails
 from accounts.models import AccessRequest, AuditEvent, Membership, User
 from accounts.tasks import delete_expired_unconfirmed_registrations
-from accounts.throttle import RATES
 from learners.feed.importer import import_delivery
 
 from .factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
+RATES = settings.THROTTLE_RATES
 OWNERS = "a passphrase only the owner knows"
 SQUATTERS = "a passphrase the squatter chose"
 
@@ -234,28 +235,42 @@ def _posts(name: str, user: User, newcomer_uid: str):
             user,
         ),
         "confirm-email": (
-            reverse("confirm_email", args=[newcomer_uid, "any-token"]),
+            newcomer_uid,  # a real link (see _confirmation_link)
             lambda email: {"password": "a guess"},
             None,
         ),
     }[name]
 
 
-@pytest.mark.parametrize("group", sorted(RATES))
+def _confirmation_link(user: User) -> str:
+    User.objects.filter(pk=user.pk).update(is_active=False, confirmation_sent_at=timezone.now())
+    user.refresh_from_db()
+    uid = urlsafe_base64_encode(b"%d" % user.pk)
+    return reverse("confirm_email", args=[uid, emails.confirmation_tokens.make_token(user)])
+
+
+THROTTLED_FORMS = sorted(set(RATES) - {"sign-in"} - {g for g in RATES if g.startswith("chat-")})
+
+
+@pytest.mark.parametrize("group", THROTTLED_FORMS)
 def test_every_form_that_sends_email_or_checks_a_password_is_throttled_per_account(
     group, no_centre
 ):
-    url, data, signed_in = _posts(group, no_centre, "Mg")
+    url, data, signed_in = _posts(group, no_centre, "")
+    if group == "confirm-email":
+        url = _confirmation_link(UserFactory(username="pat@example.org"))
     limit = int(RATES[group][1].split("/")[0])
     responses = []
     for attempt in range(limit + 1):
-        # A new address each time: only the account is the same.
+        # A new address each time, and the account's address spelt differently each time:
+        # only the account is the same.
         client = Client()
         if signed_in:
             client.force_login(signed_in)
-        responses.append(
-            client.post(url, data("pat@example.org"), REMOTE_ADDR=f"198.51.100.{attempt + 1}")
+        spelling = "".join(
+            c.upper() if attempt >> i & 1 else c for i, c in enumerate("pat@example.org")
         )
+        responses.append(client.post(url, data(spelling), REMOTE_ADDR=f"198.51.100.{attempt + 1}"))
 
     assert all(r.status_code != 429 for r in responses[:limit])
     refused = responses[-1]
@@ -265,14 +280,16 @@ def test_every_form_that_sends_email_or_checks_a_password_is_throttled_per_accou
     assert int(refused["Retry-After"]) == minutes * 60
 
 
-@pytest.mark.parametrize("group", sorted(RATES))
+@pytest.mark.parametrize("group", THROTTLED_FORMS)
 def test_every_form_that_sends_email_or_checks_a_password_is_throttled_per_address(group):
     limit = int(RATES[group][0].split("/")[0])
     responses = []
     for attempt in range(limit + 1):
         # A new account each time: only the address is the same.
         user = UserFactory(username=f"user{attempt}@example.org")
-        url, data, signed_in = _posts(group, user, urlsafe_base64_encode(b"%d" % user.pk))
+        url, data, signed_in = _posts(group, user, "")
+        if group == "confirm-email":
+            url = _confirmation_link(user)
         client = Client()
         if signed_in:
             client.force_login(signed_in)
@@ -283,6 +300,59 @@ def test_every_form_that_sends_email_or_checks_a_password_is_throttled_per_addre
     assert all(r.status_code != 429 for r in responses[:limit])
     assert responses[-1].status_code == 429
     assert "Try again in" in responses[-1].content.decode()
+
+
+def test_a_stranger_cannot_use_up_the_owners_confirmation_attempts(client):
+    register(Client(), "robin@example.org", OWNERS)
+    user = User.objects.get(email="robin@example.org")
+    uid = urlsafe_base64_encode(b"%d" % user.pk)
+    for attempt in range(10):
+        Client().post(
+            reverse("confirm_email", args=[uid, f"made-up-{attempt}"]),
+            {"password": "a guess"},
+            REMOTE_ADDR=f"198.51.100.{attempt + 1}",
+        )
+
+    [message] = mail.outbox
+    assert client.post(link_in(message), {"password": OWNERS}).status_code == 302
+
+
+def test_failed_sign_ins_from_one_address_are_throttled_whatever_the_names(client):
+    limit = int(RATES["sign-in"][0].split("/")[0])
+    for attempt in range(limit):
+        sign_in(client, f"random-{attempt}", "a guess")
+
+    refused = sign_in(client, "another-random-name", "a guess")
+
+    assert refused.status_code == 429
+    assert "Try again in" in refused.content.decode()
+    # Another address is not held up.
+    assert sign_in(Client(REMOTE_ADDR="198.51.100.9"), "nobody", "x").status_code == 200
+
+
+def test_spelling_an_address_differently_does_not_buy_more_guesses(client):
+    UserFactory(username="pat", email="pat@example.org")
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        spelling = "".join(
+            c.upper() if attempt >> i & 1 else c for i, c in enumerate("pat@example.org")
+        )
+        sign_in(client, spelling, "wrong password")
+
+    assert sign_in(client, "PAT@example.org", PASSWORD).status_code == 429
+    assert sign_in(client, "pat", PASSWORD).status_code == 429
+
+
+def test_a_failed_sign_in_records_the_account_not_what_was_typed(client):
+    UserFactory(username="pat")
+    sign_in(client, "my secret password", "x")
+    sign_in(client, "pat", "wrong")
+
+    subjects = list(
+        AuditEvent.objects.filter(action=AuditEvent.Action.SIGN_IN_FAILED)
+        .order_by("pk")
+        .values_list("subject", flat=True)
+    )
+    assert subjects == ["(no such account)", "pat"]
 
 
 # --- 4. registration timing ---------------------------------------------------------------

@@ -209,6 +209,7 @@ def test_the_app_reports_postgresql_stopping_and_recovers_without_a_restart():
         "DJANGO_SETTINGS_MODULE": "learnertracking.settings",
         "DATABASE_URL": postgres.url,
         "DEBUG": "0",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
         "SECRET_KEY": "faults-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1",
         "USE_X_FORWARDED_PROTO": "1",

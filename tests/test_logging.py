@@ -334,7 +334,11 @@ def test_it_scrubs_a_real_gunicorn_access_line():
     [({"DEBUG": "1"}, "plain"), ({"DEBUG": "0"}, "json"), ({"LOG_FORMAT": "xml"}, "json or plain")],
 )
 def test_it_chooses_the_log_format_from_the_environment(env, expected):
-    environment = {**os.environ, "SECRET_KEY": "test-" + "x" * 50}
+    environment = {
+        **os.environ,
+        "SECRET_KEY": "test-" + "x" * 50,
+        "EMAIL_URL": "smtp://127.0.0.1:25",
+    }
     environment.pop("LOG_FORMAT", None)
     run = subprocess.run(
         [sys.executable, "-c", "from learnertracking import settings; print(settings.LOG_FORMAT)"],

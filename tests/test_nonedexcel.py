@@ -382,3 +382,58 @@ def test_removing_twice_records_one_removal(administrator, learners):
     records.remove(administrator, stale)  # a second click, or a second administrator
 
     assert added(AuditEvent.Action.NON_EDEXCEL_REMOVED).count() == 1
+
+
+# --- issue 17, point 6: pending uploads are bounded ---------------------------------------------
+
+
+def test_a_new_upload_replaces_the_persons_pending_one(client, administrator, learners):
+    client.force_login(administrator)
+    row = f"{learners['mine'].uln},500/1234/5,ASL,AQA,AS Psychology\n"
+    upload(client, (HEADER + row).encode(), name="first.csv")
+    first = PendingUpload.objects.get()
+
+    upload(client, (HEADER + row).encode(), name="second.csv")
+
+    assert list(PendingUpload.objects.values_list("filename", flat=True)) == ["second.csv"]
+    assert client.get(reverse("nonedexcel_preview", args=[first.pk])).status_code == 404
+
+
+def test_a_pending_upload_expires_after_a_day(client, administrator, learners):
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from nonedexcel.tasks import delete_expired_pending_uploads
+
+    client.force_login(administrator)
+    upload(client, (HEADER + f"{learners['mine'].uln},500/1234/5,ASL,AQA,x\n").encode())
+    pending = PendingUpload.objects.get()
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=1, minutes=1)):
+        client.force_login(administrator)  # the session itself ended long before
+        assert client.get(reverse("nonedexcel_preview", args=[pending.pk])).status_code == 404
+        assert client.post(reverse("nonedexcel_confirm", args=[pending.pk])).status_code == 404
+        assert delete_expired_pending_uploads() == 1
+
+    assert not NonEdexcelQualification.objects.exists()
+
+
+def test_the_file_is_parsed_once_however_often_the_preview_is_reloaded(
+    client, administrator, learners, monkeypatch
+):
+    from nonedexcel import upload as upload_module
+
+    calls = []
+    real = upload_module.check_upload
+    monkeypatch.setattr(upload_module, "check_upload", lambda *args: calls.append(1) or real(*args))
+    client.force_login(administrator)
+    upload(client, (HEADER + f"{learners['mine'].uln},500/1234/5,ASL,AQA,x\n").encode())
+    pending = PendingUpload.objects.get()
+    for _ in range(3):
+        client.get(reverse("nonedexcel_preview", args=[pending.pk]))
+    client.post(reverse("nonedexcel_confirm", args=[pending.pk]))
+
+    assert len(calls) == 1
+    assert NonEdexcelQualification.objects.count() == 1

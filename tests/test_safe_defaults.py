@@ -21,13 +21,16 @@ def _settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+        if key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
     }
     environment.update(
-        DJANGO_SETTINGS_MODULE="learnertracking.settings",
-        SECRET_KEY_FILE=str(tmp_path / "var" / "secret_key"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        **env,
+        {
+            "DJANGO_SETTINGS_MODULE": "learnertracking.settings",
+            "EMAIL_URL": "smtp://127.0.0.1:25",
+            "SECRET_KEY_FILE": str(tmp_path / "var" / "secret_key"),
+            "STATIC_ROOT": str(tmp_path / "static"),
+            **env,
+        }
     )
     return subprocess.run(
         [sys.executable, "-c", SHOW], cwd=ROOT, env=environment, capture_output=True, text=True
@@ -71,6 +74,15 @@ def test_it_refuses_to_start_in_production_without_a_key(tmp_path):
     assert shown.returncode != 0
     assert "Set SECRET_KEY" in shown.stderr
     assert not (tmp_path / "var" / "secret_key").exists()
+
+
+@pytest.mark.parametrize("mail", ["", "consolemail://", "dummymail://"])
+def test_it_refuses_to_start_without_a_real_mail_server_when_debug_is_off(tmp_path, mail):
+    """Issue 17: the console would write live reset links into the log stream."""
+    shown = _settings(tmp_path, SECRET_KEY=STRONG, EMAIL_URL=mail)
+    assert shown.returncode != 0
+    assert "Set EMAIL_URL to an SMTP server" in shown.stderr
+    assert _settings(tmp_path, SECRET_KEY=STRONG, EMAIL_URL=mail, DEBUG="1").returncode == 0
 
 
 def test_it_refuses_a_body_larger_than_the_bulk_upload_needs_before_reading_it(client, db):

@@ -44,7 +44,7 @@ def said_at(minutes: int, conversation: Conversation, author, body: str = "More"
 def inbox(client) -> dict[str, list[str]]:
     response = client.get(reverse("support_inbox"))
     assert response.status_code == 200
-    return {s["id"]: [c.subject for c in s["rows"]] for s in response.context["sections"]}
+    return {s["id"]: [c.subject for c in s["list"].page] for s in response.context["sections"]}
 
 
 # --- who may use the inbox ----------------------------------------------------------------

@@ -15,7 +15,10 @@ def _canonical(address: str) -> str | None:
         ascii_domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
         return None
-    return f"{unicodedata.normalize('NFKC', local).casefold()}@{ascii_domain.casefold()}"
+    key = f"{unicodedata.normalize('NFKC', local).casefold()}@{ascii_domain.casefold()}"
+    # Longer than the column (an international domain grows as xn--): no key, as in
+    # accounts.identity since.
+    return key if len(key) <= 254 and len(ascii_domain) <= 253 else None
 
 
 def fill_email_keys(apps, schema_editor):

@@ -1,11 +1,20 @@
+import datetime
+
+from django.conf import settings
 from django.db import migrations, models
+from django.utils import timezone
 
 
 def mark_unconfirmed_registrations(apps, schema_editor):
     """Registrations still waiting for their address: inactive, never signed in, with a
-    password of their own (the feed's accounts have none). They now expire like new ones."""
+    password of their own (the feed's accounts have none), and made within a link's lifetime.
+    Older inactive accounts are left alone: staff may have switched them off, and marking
+    them would let a password reset turn them on again (or the hourly task delete them)."""
     User = apps.get_model("accounts", "User")
-    for user in User.objects.filter(is_active=False, last_login=None).exclude(
+    recent = timezone.now() - datetime.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    for user in User.objects.filter(
+        is_active=False, last_login=None, date_joined__gte=recent
+    ).exclude(
         password__startswith="!"  # noqa: S106 - unusable-password marker
     ):
         User.objects.filter(pk=user.pk).update(confirmation_sent_at=user.date_joined)

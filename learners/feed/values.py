@@ -2,24 +2,32 @@
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Callable, Collection
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from learners.identifiers import is_valid_centre_number, is_valid_series_code, uln_problem
+from learners.identifiers import (
+    is_valid_catalogue_code,
+    is_valid_centre_number,
+    is_valid_series_code,
+    uln_problem,
+)
+from learnertracking.text import without_invisible
 
 Parser = Callable[[str], Any]
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_WHOLE_NUMBER = re.compile(r"\d{1,9}")
-_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
-_CANDIDATE = re.compile(r"\d{1,4}")
+# ASCII digits only: "\d" would take Arabic-Indic and other digits too.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+_CANDIDATE = re.compile(r"[0-9]{1,4}")
 _USERNAME = re.compile(r"[\w.@+-]{1,150}")
 _EMAIL = re.compile(r"[^@\s,;<>\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 def text(max_length: int, required: bool = True) -> Parser:
     def parse(value: str) -> str:
+        value = without_invisible(value)
         if required and not value:
             raise ValueError("required")
         if len(value) > max_length:
@@ -31,13 +39,21 @@ def text(max_length: int, required: bool = True) -> Parser:
     return parse
 
 
+# Dates the Diploma's data can hold: a year like 9998 passed the format and then failed
+# in the database (an award series years after it) with an unreadable error.
+FIRST_YEAR, LAST_YEAR = 1990, 2099
+
+
 def date(value: str) -> datetime.date:
     if not _DATE.fullmatch(value):
         raise ValueError("not a date in the form YYYY-MM-DD" if value else "required")
     try:
-        return datetime.date.fromisoformat(value)
+        day = datetime.date.fromisoformat(value)
     except ValueError:
         raise ValueError("not a real date") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"not a date between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 def optional_date(value: str) -> datetime.date | None:
@@ -55,6 +71,8 @@ def date_time(zone: str) -> Parser:
             moment = datetime.datetime.fromisoformat(value)
         except ValueError:
             raise ValueError("not a date and time in ISO 8601 form") from None
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise ValueError(f"not a date between {FIRST_YEAR} and {LAST_YEAR}")
         return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
     return parse
@@ -91,7 +109,7 @@ def choice(allowed: Collection[str], what: str) -> Parser:
 
 
 def code(value: str) -> str:
-    if not _CODE.fullmatch(value):
+    if not is_valid_catalogue_code(value):
         raise ValueError(
             "not a code (letters, digits, - or _, at most 20)" if value else "required"
         )
@@ -113,7 +131,7 @@ def centre_number(value: str) -> str:
 
 def series_code(value: str) -> str:
     if not is_valid_series_code(value):
-        raise ValueError("not a series code (YYYY-MM)" if value else "required")
+        raise ValueError("not a series code (YYYY-MM, 1990 to 2099)" if value else "required")
     return value
 
 
@@ -128,12 +146,14 @@ def candidate_number(value: str) -> str:
 
 
 def username(value: str) -> str:
+    value = unicodedata.normalize("NFKC", without_invisible(value))
     if not _USERNAME.fullmatch(value):
         raise ValueError("not a username (letters, digits and @ . + - _)" if value else "required")
     return value
 
 
 def email(value: str) -> str:
+    value = unicodedata.normalize("NFKC", without_invisible(value))
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise ValueError("not an email address" if value else "required")
     return value

@@ -4,10 +4,23 @@ Natural keys are the primary keys (codes as the feed writes them), so the bulk i
 writes feed values straight into foreign-key columns without looking up ids.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from learners import diploma
+from learners.identifiers import is_valid_catalogue_code, is_valid_series_code
+
+
+def a_series_code(value: str) -> None:
+    """The feed's check, in the admin: one bad code would stop every ILR and the rebuild."""
+    if not is_valid_series_code(value):
+        raise ValidationError("Enter a series code as YYYY-MM, for example 2026-06.")
+
+
+def a_catalogue_code(value: str) -> None:
+    if not is_valid_catalogue_code(value):
+        raise ValidationError("Enter a code of letters, digits, - or _ (at most 20).")
 
 
 class LineOfLearning(models.Model):
@@ -26,7 +39,9 @@ class LineOfLearning(models.Model):
 class Series(models.Model):
     """An exam series, e.g. 2010-06 (June 2010)."""
 
-    code = models.CharField(max_length=7, primary_key=True, help_text="YYYY-MM")
+    code = models.CharField(
+        max_length=7, primary_key=True, help_text="YYYY-MM", validators=[a_series_code]
+    )
     name = models.CharField(max_length=50)
     results_published_on = models.DateField(null=True, blank=True)
     claims_due_on = models.DateField(
@@ -50,7 +65,7 @@ class Qualification(models.Model):
         GQ = "GQ", "General qualification"
         VQ = "VQ", "Vocational qualification"
 
-    code = models.CharField(max_length=20, primary_key=True)
+    code = models.CharField(max_length=20, primary_key=True, validators=[a_catalogue_code])
     qan = models.CharField("QAN", max_length=10, unique=True, null=True, blank=True)
     title = models.CharField(max_length=200)
     component = models.CharField(
@@ -73,7 +88,7 @@ class Qualification(models.Model):
 
 
 class Unit(models.Model):
-    code = models.CharField(max_length=20, primary_key=True)
+    code = models.CharField(max_length=20, primary_key=True, validators=[a_catalogue_code])
     qualification = models.ForeignKey(Qualification, on_delete=models.PROTECT, related_name="units")
     title = models.CharField(max_length=200)
     glh = models.PositiveIntegerField("GLH")

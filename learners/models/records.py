@@ -9,7 +9,7 @@ from django.db import models
 
 from learners import diploma
 
-from .catalogue import LineOfLearning, Qualification, Series, Unit
+from .catalogue import LineOfLearning, Qualification, Series, Unit, a_series_code
 from .managers import LearnerQuerySet
 
 
@@ -32,6 +32,7 @@ class Learner(models.Model):
         max_length=7,
         blank=True,
         help_text="YYYY-MM; empty means not set.",
+        validators=[a_series_code],
     )
     award_series_edited = models.BooleanField(
         default=False,

@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -7,17 +9,21 @@ from accounts.models import AuditEvent
 from accounts.permissions import can_administer, visible_centre_numbers
 from flags.clock import today
 from flags.loaders import load_catalogue, load_learner
-from flags.rules import evaluate
-from learners.access import learner_for
+from flags.rules import could_not_check, evaluate_or_report
+from learners.access import learner_for, note_support_read
 from learners.awards import change_award_date
 from learners.forms import AwardDateForm
-from learners.record import build_record
+from learners.record import Record, build_record
 from nonedexcel.forms import NonEdexcelForm
 from nonedexcel.models import NonEdexcelQualification
 
+logger = logging.getLogger(__name__)
+
 
 def learner_record(request: HttpRequest, uln: str) -> HttpResponse:
-    return render_record(request, learner_for(request.user, uln))
+    learner = learner_for(request.user, uln)
+    note_support_read(request.user, learner)
+    return render_record(request, learner)
 
 
 @require_POST
@@ -55,8 +61,19 @@ def render_record(
     day = today()
     data = load_learner(learner.uln)
     catalogue = load_catalogue()
-    flags = evaluate(data, catalogue, day)
-    record = build_record(data, catalogue, flags, day)
+    flags, error = evaluate_or_report(data, catalogue, day)
+    try:
+        record = build_record(data, catalogue, flags, day) if error is None else None
+    except Exception as failure:  # noqa: BLE001 - this learner's problem, not the page's
+        error = failure
+    if error is not None:
+        # Named by the error's type: its words may quote the learner's data.
+        logger.error(
+            "The rules failed on a learner (%s); shown as not checked",
+            type(error).__name__,
+            exc_info=error,
+        )
+        flags, record = could_not_check(data), Record.unreadable()
     return render(
         request,
         "learners/record.html",

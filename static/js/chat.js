@@ -100,6 +100,7 @@
   function receive(data) {
     (data.messages || []).forEach(append);
     showStatus(data);
+    return Boolean(data.more);
   }
 
   function stop(reason) {
@@ -148,11 +149,13 @@
         return response.json();
       })
       .then(function (data) {
+        var more = false;
         if (data) {
           failures = 0;
-          receive(data);
+          more = receive(data);
         }
-        schedule(pollMs);
+        // More were waiting than one answer holds: fetch the rest at once.
+        schedule(more ? 0 : pollMs);
       })
       .catch(function () {
         // A dropped connection or a server restart: try again, less and less often.
