@@ -38,6 +38,8 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_upload.py
 	$(PY) bench/bench_load.py --seconds 180
+	$(PY) bench/bench_registration.py
+	$(PY) bench/bench_slow_clients.py
 
 clean:
 	rm -rf $(VENV) var node_modules learnertracking.sqlite3 test-artifacts

@@ -61,3 +61,25 @@ def test_the_compose_file_with_its_proxy_is_valid():
         cwd=ROOT,
         check=True,
     )
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="needs nginx (apt install nginx-light)")
+def test_nginx_accepts_the_proxys_configuration(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_slow_clients", ROOT / "bench" / "bench_slow_clients.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for name in ("body", "proxy"):
+        (tmp_path / name).mkdir()
+    config = bench.nginx_config(tmp_path, 18080, 18000)
+
+    checked = subprocess.run(
+        ["nginx", "-t", "-c", str(config)],  # noqa: S607
+        capture_output=True,
+        text=True,
+    )
+
+    assert checked.returncode == 0, checked.stderr
