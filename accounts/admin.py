@@ -29,69 +29,14 @@ LAST_ADMINISTRATOR = (
 )
 
 
-def _is_centre_user_administrator(role: str, is_centre_user: bool) -> bool:
-    return is_centre_user and role == Membership.Role.ADMINISTRATOR
-
-
-def centres_left_without_centre_user_administrator(
-    replaced: Iterable[int], after: Iterable[tuple[str, str, bool]]
-) -> list[str]:
-    """Centres that lose their last centre-user administrator when the stored memberships
-    `replaced` (primary keys) give way to the states `after` (centre, role, is_centre_user).
-
-    A removed membership has no state in `after`; a new one has a state and no key.
-    """
-    replaced = [pk for pk in replaced if pk is not None]
-    after = list(after)
-    stored = Membership.objects.filter(
-        pk__in=replaced, is_centre_user=True, role=Membership.Role.ADMINISTRATOR
-    ).values_list("centre_id", flat=True)
-    broken = []
-    for centre_id in sorted(set(stored)):
-        if any(c == centre_id and _is_centre_user_administrator(role, cu) for c, role, cu in after):
-            continue
-        others = Membership.objects.filter(
-            centre_id=centre_id, is_centre_user=True, role=Membership.Role.ADMINISTRATOR
-        ).exclude(pk__in=replaced)
-        if not others.exists():
-            broken.append(centre_id)
-    return broken
-
-
 def _subject(user: User) -> str:
     return user.email or user.get_username()
 
 
-def _record_grant(actor: User, membership: Membership) -> None:
-    audit.record(
-        actor,
-        AuditEvent.Action.ROLE_GRANTED,
-        centre=membership.centre_id,
-        subject=_subject(membership.user),
-        after={"role": membership.role},
-    )
-
-
-def _record_change(actor: User, membership: Membership, before: str) -> None:
-    if before != membership.role:
-        audit.record(
-            actor,
-            AuditEvent.Action.ROLE_CHANGED,
-            centre=membership.centre_id,
-            subject=_subject(membership.user),
-            before={"role": before},
-            after={"role": membership.role},
-        )
-
-
-def _record_revoke(actor: User, membership: Membership) -> None:
-    audit.record(
-        actor,
-        AuditEvent.Action.ROLE_REVOKED,
-        centre=membership.centre_id,
-        subject=_subject(membership.user),
-        before={"role": membership.role},
-    )
+def _refuse_if_broken(replaced: Iterable[int], after: Iterable[roles.State]) -> None:
+    broken = roles.centres_left_without_administrator(replaced, after)
+    if broken:
+        raise ValidationError(LAST_ADMINISTRATOR.format(centres=", ".join(broken)))
 
 
 class MembershipFormSet(BaseInlineFormSet):
@@ -100,7 +45,7 @@ class MembershipFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         replaced: list[int] = []
-        after: list[tuple[str, str, bool]] = []
+        after: list[roles.State] = []
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.cleaned_data:
                 continue
@@ -116,39 +61,49 @@ class MembershipFormSet(BaseInlineFormSet):
                     replaced.append(instance.pk)
             if not deleting:
                 centre = form.cleaned_data.get("centre") or getattr(instance, "centre", None)
+                user = form.cleaned_data.get("user") or getattr(instance, "user", None)
                 after.append(
                     (
                         getattr(centre, "pk", None),
                         form.cleaned_data.get("role"),
                         bool(form.cleaned_data.get("is_centre_user")),
+                        bool(getattr(user, "is_active", True)),
                     )
                 )
-        broken = centres_left_without_centre_user_administrator(replaced, after)
-        if broken:
-            raise ValidationError(LAST_ADMINISTRATOR.format(centres=", ".join(broken)))
+        _refuse_if_broken(replaced, after)
 
 
 class AuditedMembershipsMixin:
-    """Saves membership inlines with an audit event for each grant, change and revocation."""
+    """Saves membership inlines through accounts.roles, which audits each grant, change and
+    revocation and holds the last-administrator rule: grants first, removals last, so that a
+    centre handed from one centre user to another in one save keeps an administrator."""
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if formset.model is not Membership:
             super().save_formset(request, form, formset, change)
             return
         formset.save(commit=False)
-        changed = [obj for obj, _fields in formset.changed_objects]
-        before = dict(
-            Membership.objects.filter(pk__in=[m.pk for m in changed]).values_list("pk", "role")
-        )
-        for membership in formset.deleted_objects:
-            _record_revoke(request.user, membership)
-            membership.delete()
-        for membership in changed:
-            membership.save()
-            _record_change(request.user, membership, before.get(membership.pk, ""))
-        for membership in formset.new_objects:
-            membership.save()
-            _record_grant(request.user, membership)
+        try:
+            for membership in formset.new_objects:
+                roles.grant(
+                    request.user,
+                    membership.centre,
+                    membership.user,
+                    membership.role,
+                    is_centre_user=membership.is_centre_user,
+                )
+            for membership, _fields in formset.changed_objects:
+                roles.change_role(
+                    request.user,
+                    membership,
+                    membership.role,
+                    is_centre_user=membership.is_centre_user,
+                )
+            for membership in formset.deleted_objects:
+                roles.revoke(request.user, membership)
+        except roles.RoleRuleBroken as broken:
+            # Someone changed the roles since the form was checked: nothing of it is saved.
+            raise ValidationError(str(broken)) from broken
 
 
 class MembershipInline(admin.TabularInline):
@@ -331,10 +286,16 @@ class MembershipForm(ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         centre = cleaned.get("centre") or getattr(self.instance, "centre", None)
-        after = [(getattr(centre, "pk", None), cleaned.get("role"), cleaned.get("is_centre_user"))]
-        broken = centres_left_without_centre_user_administrator([self.instance.pk], after)
-        if broken:
-            raise ValidationError(LAST_ADMINISTRATOR.format(centres=", ".join(broken)))
+        user = cleaned.get("user") or getattr(self.instance, "user", None)
+        after = [
+            (
+                getattr(centre, "pk", None),
+                cleaned.get("role"),
+                bool(cleaned.get("is_centre_user")),
+                bool(getattr(user, "is_active", True)),
+            )
+        ]
+        _refuse_if_broken([self.instance.pk], after)
         return cleaned
 
 
@@ -355,21 +316,22 @@ class MembershipAdmin(admin.ModelAdmin):
         return ("user", "centre", "granted_at") if obj is not None else ("granted_at",)
 
     def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
-        if obj is not None and centres_left_without_centre_user_administrator([obj.pk], []):
+        if obj is not None and roles.centres_left_without_administrator([obj.pk], []):
             return False
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
-        before = form.initial.get("role", "") if change else None
-        super().save_model(request, obj, form, change)
-        if before is None:
-            _record_grant(request.user, obj)
+        # Through accounts.roles, as Manage Users: the rule, the locks and the audit event.
+        if change:
+            roles.change_role(request.user, obj, obj.role, is_centre_user=obj.is_centre_user)
         else:
-            _record_change(request.user, obj, before)
+            saved = roles.grant(
+                request.user, obj.centre, obj.user, obj.role, is_centre_user=obj.is_centre_user
+            )
+            obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        _record_revoke(request.user, obj)
-        super().delete_model(request, obj)
+        roles.revoke(request.user, obj)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -5,6 +5,8 @@ centre's administrators manage its users (so no one grants above their own role)
 the last active centre-user administrator of a centre can be neither removed nor demoted.
 """
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -62,41 +64,71 @@ def _locked(actor: User, membership: Membership) -> Membership:
     return locked[membership.pk]
 
 
-def _is_last_centre_user_administrator(membership: Membership) -> bool:
-    if not (membership.is_centre_user and membership.role == Membership.Role.ADMINISTRATOR):
-        return False
-    # A deactivated account cannot sign in to manage the centre: it does not count.
-    others = Membership.objects.filter(
-        centre_id=membership.centre_id,
-        is_centre_user=True,
-        role=Membership.Role.ADMINISTRATOR,
-        user__is_active=True,
-    ).exclude(pk=membership.pk)
-    return not others.exists()
+# What a role becomes: (centre, role, is_centre_user, the account is active).
+State = tuple[str, str, bool, bool]
+
+
+def centres_left_without_administrator(
+    replaced: Iterable[int], after: Iterable[State]
+) -> list[str]:
+    """The last-administrator rule, the one copy of it: the centres that would have no active
+    centre-user administrator if the stored memberships `replaced` (ids) gave way to the
+    states `after` (a removed role has none; a new one has a state and no id).
+
+    Only centres where a replaced role was a centre-user administrator are at stake. A
+    deactivated account cannot sign in to manage the centre: it does not count.
+    """
+    replaced = [pk for pk in replaced if pk is not None]
+    after = list(after)
+    at_stake = set(
+        Membership.objects.filter(
+            pk__in=replaced, is_centre_user=True, role=Membership.Role.ADMINISTRATOR
+        ).values_list("centre_id", flat=True)
+    )
+    broken = []
+    for centre in sorted(at_stake):
+        if any(
+            c == centre and cu and role == Membership.Role.ADMINISTRATOR and active
+            for c, role, cu, active in after
+        ):
+            continue
+        others = Membership.objects.filter(
+            centre_id=centre,
+            is_centre_user=True,
+            role=Membership.Role.ADMINISTRATOR,
+            user__is_active=True,
+        ).exclude(pk__in=replaced)
+        if not others.exists():
+            broken.append(centre)
+    return broken
+
+
+def _state(membership: Membership, **changes) -> State:
+    values = {
+        "centre": membership.centre_id,
+        "role": membership.role,
+        "is_centre_user": membership.is_centre_user,
+        "active": membership.user.is_active,
+        **changes,
+    }
+    return (values["centre"], values["role"], values["is_centre_user"], values["active"])
 
 
 def centres_only_they_administer(user: User) -> list[str]:
     """Centres of which `user` is the last active centre-user administrator: deactivating or
     deleting the account would leave them with no one to manage their users."""
-    theirs = Membership.objects.filter(
-        user=user, is_centre_user=True, role=Membership.Role.ADMINISTRATOR
-    ).values_list("centre_id", flat=True)
-    others = set(
-        Membership.objects.filter(
-            centre_id__in=list(theirs),
-            is_centre_user=True,
-            role=Membership.Role.ADMINISTRATOR,
-            user__is_active=True,
-        )
-        .exclude(user=user)
-        .values_list("centre_id", flat=True)
+    return centres_left_without_administrator(
+        Membership.objects.filter(user=user).values_list("pk", flat=True), []
     )
-    return sorted(set(theirs) - others)
 
 
-def grant(actor: User, centre: Centre, user: User, role: str) -> Membership:
+def grant(
+    actor: User, centre: Centre, user: User, role: str, *, is_centre_user: bool = False
+) -> Membership:
     with transaction.atomic():
-        membership = Membership.objects.create(user=user, centre=centre, role=role)
+        membership = Membership.objects.create(
+            user=user, centre=centre, role=role, is_centre_user=is_centre_user
+        )
         audit.record(
             actor,
             AuditEvent.Action.ROLE_GRANTED,
@@ -108,33 +140,39 @@ def grant(actor: User, centre: Centre, user: User, role: str) -> Membership:
     return membership
 
 
-def change_role(actor: User, membership: Membership, role: str) -> None:
+def change_role(
+    actor: User, membership: Membership, role: str, *, is_centre_user: bool | None = None
+) -> None:
     with transaction.atomic():
         membership = _locked(actor, membership)
-        if role == membership.role:
+        if is_centre_user is None:
+            is_centre_user = membership.is_centre_user
+        if (role, is_centre_user) == (membership.role, membership.is_centre_user):
             return
-        if role != Membership.Role.ADMINISTRATOR and _is_last_centre_user_administrator(membership):
+        after = _state(membership, role=role, is_centre_user=is_centre_user)
+        if centres_left_without_administrator([membership.pk], [after]):
             raise RoleRuleBroken(
                 "This is the centre's last centre-user administrator, who cannot be demoted."
             )
         before = membership.role
-        membership.role = role
-        membership.save(update_fields=["role"])
-        audit.record(
-            actor,
-            AuditEvent.Action.ROLE_CHANGED,
-            centre=membership.centre_id,
-            subject=membership.user.email or membership.user.get_username(),
-            before={"role": before},
-            after={"role": role},
-        )
+        membership.role, membership.is_centre_user = role, is_centre_user
+        membership.save(update_fields=["role", "is_centre_user"])
+        if before != role:
+            audit.record(
+                actor,
+                AuditEvent.Action.ROLE_CHANGED,
+                centre=membership.centre_id,
+                subject=membership.user.email or membership.user.get_username(),
+                before={"role": before},
+                after={"role": role},
+            )
     forget_roles(actor, membership.user)
 
 
 def revoke(actor: User, membership: Membership) -> None:
     with transaction.atomic():
         membership = _locked(actor, membership)
-        if _is_last_centre_user_administrator(membership):
+        if centres_left_without_administrator([membership.pk], []):
             raise RoleRuleBroken(
                 "This is the centre's last centre-user administrator, who cannot be removed."
             )
@@ -189,7 +227,9 @@ def decide(actor: User, access_request: AccessRequest, approve: bool) -> None:
             approve
             and current is not None
             and access_request.role != Membership.Role.ADMINISTRATOR
-            and _is_last_centre_user_administrator(current)
+            and centres_left_without_administrator(
+                [current.pk], [_state(current, role=access_request.role)]
+            )
         ):
             raise RoleRuleBroken(
                 "They are now the centre's last centre-user administrator, who cannot be made "

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.models import Centre
 
 from .models import (
@@ -75,21 +76,13 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
-class FeedRecordAdmin(admin.ModelAdmin):
-    """Delivered by the feed: staff may look, never add, change or delete."""
+class FeedRecordAdmin(ReadOnlyAdmin):
+    """Delivered by the feed, or as many rows: staff may look, never add, change or delete,
+    and the list never counts the whole table."""
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class UlnSearchMixin:

@@ -11,7 +11,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AccessRequest, AuditEvent, Centre, Membership, User
+from flags.models import DetailLine, OverviewRow, RebuildRun
+from flags.snapshot import rebuild
 from learners import models as learner_models
+from nonedexcel.models import NonEdexcelQualification, PendingUpload
+from support.models import Conversation, Message
 
 from . import factories
 
@@ -46,7 +50,29 @@ MAKERS: dict[type[Model], Callable[[], Model]] = {
         uln=factories.uln_for(0),
         component="PL",
     ),
+    RebuildRun: lambda: _built(RebuildRun),
+    OverviewRow: lambda: _built(OverviewRow),
+    DetailLine: lambda: _built(DetailLine),
+    NonEdexcelQualification: lambda: NonEdexcelQualification.objects.create(
+        learner=factories.LearnerFactory(), qan="500/1234/5", component="ASL"
+    ),
+    PendingUpload: lambda: PendingUpload.objects.create(
+        user=factories.UserFactory(), filename="quals.csv", content=b"uln,qan\n"
+    ),
+    Conversation: lambda: Conversation.objects.create(user=factories.UserFactory(), subject="Help"),
+    Message: lambda: Message.objects.create(
+        conversation=Conversation.objects.create(user=factories.UserFactory(), subject="Hi"),
+        body="Hello",
+    ),
 }
+
+
+def _built(model: type[Model]) -> Model:
+    """A snapshot with one learner in it, and its first row of `model`."""
+    factories.LearnerFactory()
+    rebuild()
+    return model.objects.first()
+
 
 # Delivered by the MIS or the DAS, or the record of a delivery: never edited by hand.
 READ_ONLY = [
@@ -61,6 +87,13 @@ READ_ONLY = [
     learner_models.ChangedComponent,
     AccessRequest,
     AuditEvent,
+    RebuildRun,
+    OverviewRow,
+    DetailLine,
+    NonEdexcelQualification,
+    PendingUpload,
+    Conversation,
+    Message,
 ]
 EDITABLE = [model for model in MAKERS if model not in READ_ONLY]
 
@@ -80,9 +113,11 @@ def staff_client(client: Client, staff: User) -> Client:
     return client
 
 
+OUR_APPS = ("accounts", "learners", "flags", "nonedexcel", "support")
+
+
 def test_it_has_an_admin_and_a_test_for_every_model():
-    ours = [*apps.get_app_config("accounts").get_models()]
-    ours += apps.get_app_config("learners").get_models()
+    ours = [model for app in OUR_APPS for model in apps.get_app_config(app).get_models()]
     assert [m for m in ours if not admin.site.is_registered(m)] == []
     assert sorted(map(_label, ours)) == sorted(map(_label, MAKERS))
 
@@ -339,3 +374,39 @@ def test_it_lets_staff_remove_a_centre_user_administrator_who_is_not_the_last(
         "exams@northgate.example.org",
         {"role": "administrator"},
     )
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_what_manage_users_refuses(
+    staff_client: Client, centre_user: User, centre
+):
+    """Issue 18: the admin counted a switched-off account as the other administrator."""
+    gone = factories.UserFactory(username="gone", is_active=False)
+    factories.MembershipFactory(user=gone, centre=centre, role="administrator", is_centre_user=True)
+    membership = centre_user.memberships.get()
+
+    # Manage Users refuses it...
+    second = factories.UserFactory(username="second@example.org")
+    factories.MembershipFactory(user=second, centre=centre, role="administrator")
+    client = Client()
+    client.force_login(second)
+    page = client.post(
+        reverse("revoke_role", args=[centre.number, membership.pk]), follow=True
+    ).content.decode()
+    assert "last centre-user administrator" in page
+    # ...and so does the admin, in each of its ways.
+    assert staff_client.get(admin_url(Membership, "delete", membership)).status_code == 403
+    demoted = staff_client.post(
+        admin_url(Membership, "change", membership), {"role": "viewer", "is_centre_user": "on"}
+    )
+    assert b"without a centre-user administrator" in demoted.content
+    url = admin_url(Centre, "change", centre)
+    data = _posted_back(staff_client.get(url))
+    row = next(
+        key.removesuffix("-id")
+        for key, value in data.items()
+        if key.endswith("-id") and value == membership.pk
+    )
+    data[f"{row}-DELETE"] = "on"
+    assert b"without a centre-user administrator" in staff_client.post(url, data).content
+    assert Membership.objects.filter(pk=membership.pk, role="administrator").exists()
