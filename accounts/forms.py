@@ -143,7 +143,9 @@ class GrantRoleForm(forms.Form):
     email = forms.EmailField(
         label="Email address", help_text="The person must have registered with Learner Tracking."
     )
-    role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.RadioSelect, initial="viewer")
+    role = forms.ChoiceField(
+        choices=ROLE_CHOICES, widget=forms.RadioSelect, initial=Membership.Role.VIEWER
+    )
 
     def __init__(self, *args, centre: Centre, **kwargs) -> None:
         super().__init__(*args, **kwargs)

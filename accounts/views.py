@@ -35,7 +35,10 @@ def home(request: HttpRequest) -> HttpResponse:
     my_roles = roles_of(user)
     every_centre = reads_every_centre(user)
     centres = (
-        [(centre, my_roles.get(centre.number, "viewer")) for centre in visible_centres(user)[:200]]
+        [
+            (centre, my_roles.get(centre.number, Membership.Role.VIEWER))
+            for centre in visible_centres(user)[:200]
+        ]
         if not every_centre
         else []
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flags.inputs import (  # noqa: E402
+from flags.inputs import (
     CASHIN,
     GQ,
     UNIT,
@@ -36,8 +36,8 @@ from flags.inputs import (  # noqa: E402
     UnitInfo,
     VQStatusInput,
 )
-from flags.rules import evaluate  # noqa: E402
-from learners import diploma  # noqa: E402
+from flags.rules import evaluate
+from learners import diploma
 
 SERIES = ("2026-01", "2026-06", "2027-01", "2027-06")
 RESULTS_DAY = {

@@ -85,6 +85,11 @@ def status_rank(entry: str, assessment: str | None) -> int:
     return codes.ENTRY_RANK[entry] * 10 + codes.assessment_sort_key(assessment)
 
 
+# The sort key of a component the learner's Diploma does not have (a Progression Diploma's
+# ASL): after every status.
+NO_COMPONENT_RANK = 99
+
+
 def current_run() -> RebuildRun | None:
     """The snapshot readers should use: the latest rebuild that succeeded."""
     return (
@@ -191,7 +196,7 @@ def _overview_row(run_id: int, registration: dict, data, flags: LearnerFlags) ->
     for code in COMPONENT_FIELDS:
         c = by_component.get(code)
         if c is None:  # a Progression Diploma has no ASL
-            component_values += ["", "", 99]
+            component_values += ["", "", NO_COMPONENT_RANK]
         else:
             component_values += [c.entry, c.assessment or "", status_rank(c.entry, c.assessment)]
     return (

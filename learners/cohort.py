@@ -73,7 +73,7 @@ def award_series_offered(run: RebuildRun | None, user) -> list[str]:
     if offered is None:
         rows = overview_rows(run, user).order_by().values_list("award_series", flat=True)
         offered = sorted(set(rows.distinct()) - {""})
-        cache.set(key, offered, timeout=26 * 3600)
+        cache.set(key, offered, timeout=STALE_AFTER.total_seconds())
     return offered
 
 

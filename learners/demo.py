@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from learners import diploma
-from learners.identifiers import uln_check_digit
+from learners.identifiers import PLACEHOLDER_ULN, uln_check_digit
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "shipped_catalogue"
 
@@ -1002,7 +1002,7 @@ def _unmatched_entries(
             uln = _uln(rng.randrange(100_000_000, _UNKNOWN_ULN_STEMS))
             uln = uln[:9] + str((int(uln[9]) + 1) % 10)  # the check digit fails
         elif kind == 2:
-            uln = "9999999999"  # a placeholder some systems send
+            uln = PLACEHOLDER_ULN  # some systems send it
         elif kind == 3:
             uln = _uln(rng.randrange(_UNKNOWN_ULN_STEMS, 999_999_999))  # valid, not registered
         else:

@@ -14,7 +14,7 @@ from flags.snapshot import snapshot_version
 from flags.templatetags.flag_tags import TONES
 
 from . import diploma
-from .cohort import is_late, late_changes
+from .cohort import STALE_AFTER, is_late, late_changes
 
 BAR_WIDTH = 600  # SVG user units; the picture scales to its container
 
@@ -64,7 +64,7 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
     counts = cache.get(key)
     if counts is None:
         counts = _counts(run, numbers, late)
-        cache.set(key, counts, timeout=26 * 3600)
+        cache.set(key, counts, timeout=STALE_AFTER.total_seconds())
     pictures = []
     for centre in centres:
         bars = []

@@ -72,7 +72,7 @@ class ComponentColumn(tables.Column):
 
     def render(self, record, value):
         if not value:
-            return mark_safe('<span class="muted">Not part of this Diploma</span>')  # noqa: S308
+            return mark_safe('<span class="muted">Not part of this Diploma</span>')
         late = self.component in getattr(record, "late_components", ())
         entry = codes.UNDETERMINED if late else value
         assessment = None if late else getattr(record, f"{self.name}_assessment") or None

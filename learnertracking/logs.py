@@ -151,7 +151,7 @@ class ScrubPersonalData(logging.Filter):
 def _render(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
-    except Exception:  # A bad format string must not take the request down with it.
+    except Exception:  # noqa: BLE001 - a bad format string must not take the request down
         # The arguments stay out: they are what the message would have scrubbed in place.
         return f"{record.msg} [arguments not shown: the message did not format]"
 

@@ -5,7 +5,7 @@ import os
 # The tests run as development does; the production settings are tested in subprocesses.
 os.environ.setdefault("DEBUG", "1")
 
-from .settings import *  # noqa: E402, F403
+from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

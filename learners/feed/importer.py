@@ -118,14 +118,14 @@ def _import(
         logger.error("Import of %s failed: %s", directory, type(exc).__name__)
         errors.add(str(directory), None, "-", f"the database refused the delivery: {exc}")
         return _finish(outcome, errors, ImportRun.Outcome.FAILED)
-    except Exception as exc:  # noqa: BLE001 - recorded as the run's cause, not "killed?"
+    except Exception as exc:
         logger.exception("Import of %s failed", directory)
         errors.add(str(directory), None, "-", f"the import stopped, writing nothing: {exc!r}")
         return _finish(outcome, errors, ImportRun.Outcome.FAILED)
     if "centre_users.csv" in present:
         try:
             invite_new_centre_users()
-        except Exception as exc:  # noqa: BLE001 - the delivery is in: say what did not go
+        except Exception as exc:
             logger.exception("Invitations after the import of %s failed", directory)
             errors.warnings.append(
                 FeedError("centre_users.csv", None, "-", f"invitations not sent: {exc!r}")

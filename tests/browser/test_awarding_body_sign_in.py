@@ -49,7 +49,7 @@ def provider(live_server):
         }
         for client_id, secret in (OURS, THEIRS)
     ]
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         ["node", str(PROVIDER)],  # noqa: S607
         env={"PORT": str(port), "CLIENTS": json.dumps(clients), "PATH": "/usr/bin:/bin"},
         stdout=subprocess.PIPE,
