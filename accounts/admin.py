@@ -10,9 +10,11 @@ from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
@@ -31,6 +33,15 @@ LAST_ADMINISTRATOR = (
 
 def _subject(user: User) -> str:
     return user.email or user.get_username()
+
+
+def _refuse_roles_of_staff(request: HttpRequest, memberships: Iterable[Membership]) -> None:
+    """A role is what reads a centre: only a superuser gives one to a staff account (one's
+    own included), changes or removes it, so that staff cannot read a centre unaudited."""
+    if request.user.is_superuser:
+        return
+    if any(membership.user.is_staff for membership in memberships):
+        raise PermissionDenied("Only a superuser changes the roles of staff accounts.")
 
 
 def _refuse_if_broken(replaced: Iterable[int], after: Iterable[roles.State]) -> None:
@@ -83,6 +94,14 @@ class AuditedMembershipsMixin:
             super().save_formset(request, form, formset, change)
             return
         formset.save(commit=False)
+        _refuse_roles_of_staff(
+            request,
+            [
+                *formset.new_objects,
+                *(m for m, _fields in formset.changed_objects),
+                *formset.deleted_objects,
+            ],
+        )
         try:
             for membership in formset.new_objects:
                 roles.grant(
@@ -255,6 +274,44 @@ class UserAdmin(AuditedMembershipsMixin, DjangoUserAdmin):
         return response
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Groups carry permissions (reading every centre among them): only superusers change
+    them, and every change is audited."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return request.user.is_superuser
+
+    def save_model(self, request: HttpRequest, obj: Group, form, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(
+                request.user,
+                AuditEvent.Action.GROUP_CHANGED,
+                subject=f"group {obj.name}",
+                after={"permissions": sorted(str(p) for p in form.cleaned_data["permissions"])},
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Group) -> None:
+        with transaction.atomic():
+            audit.record(
+                request.user,
+                AuditEvent.Action.GROUP_CHANGED,
+                subject=f"group {obj.name}",
+                before={"deleted": True},
+            )
+            super().delete_model(request, obj)
+
+
 @admin.register(Centre)
 class CentreAdmin(AuditedMembershipsMixin, admin.ModelAdmin):
     list_display = ("number", "name", "records")
@@ -320,8 +377,14 @@ class MembershipAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def has_change_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and obj.user.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
         # Through accounts.roles, as Manage Users: the rule, the locks and the audit event.
+        _refuse_roles_of_staff(request, [obj])
         if change:
             roles.change_role(request.user, obj, obj.role, is_centre_user=obj.is_centre_user)
         else:
@@ -331,6 +394,7 @@ class MembershipAdmin(admin.ModelAdmin):
             obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        _refuse_roles_of_staff(request, [obj])
         roles.revoke(request.user, obj)
 
 

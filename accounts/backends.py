@@ -1,5 +1,6 @@
 """Signing in with a username, or with the account's email address compared canonically."""
 
+import hashlib
 import unicodedata
 
 from django.contrib.auth.backends import ModelBackend
@@ -31,7 +32,9 @@ def lockout_username(request, credentials: dict | None = None) -> str:
     user = account_named(typed)
     if user is not None:
         return f"account {user.pk}"
-    return unicodedata.normalize("NFKC", typed).casefold()
+    # Not what was typed (people type passwords here), but the same for the same name.
+    name = unicodedata.normalize("NFKC", typed).casefold().encode()
+    return "no account " + hashlib.sha256(name).hexdigest()[:16]
 
 
 class UsernameOrAddressBackend(ModelBackend):

@@ -162,6 +162,7 @@ class AuditEvent(models.Model):
         ACCOUNT_DELETED = "account-deleted", "Account deleted by staff"
         PASSWORD_SET_BY_STAFF = "password-set-by-staff", "Password set by staff"
         LEARNER_READ_BY_STAFF = "learner-read-by-staff", "Learner record read by support staff"
+        GROUP_CHANGED = "group-changed", "Staff group changed by a superuser"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django_ratelimit.core import get_usage
 
 from learnertracking.clientaddress import client_address
@@ -122,3 +123,22 @@ def throttle_post(
         waits.append(over(request, group, "account", key, per_account))
     waits = [wait for wait in waits if wait is not None]
     return max(waits) if waits else None
+
+
+class FailedSignInLimit:
+    """Every sign-in form (ours and the admin's): an address that has failed too often,
+    whatever the names it tried, waits before a password is checked again; each check costs a
+    deliberately slow hash. The failures are counted by accounts.signals."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.paths: frozenset[str] | None = None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.paths is None:
+            self.paths = frozenset((reverse("login"), reverse("admin:login")))
+        if request.method == "POST" and request.path in self.paths:
+            wait = address_waiting_time(request, "sign-in")
+            if wait:
+                return too_many(request, wait)
+        return self.get_response(request)

@@ -293,18 +293,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 class SignInView(auth_views.LoginView):
-    """Django's sign-in page, offering the awarding body's sign-in when it is set up.
-
-    An address that has failed too often, whatever the names it tried, waits: each attempt
-    costs a deliberately slow password hash."""
+    """Django's sign-in page, offering the awarding body's sign-in when it is set up
+    (failed attempts are limited per address by accounts.throttle.FailedSignInLimit)."""
 
     authentication_form = SignInForm
-
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        wait = throttle.address_waiting_time(request, "sign-in")
-        if wait:
-            return throttle.too_many(request, wait)
-        return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         return {

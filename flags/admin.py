@@ -10,7 +10,15 @@ from .models import DetailLine, OverviewRow, RebuildRun
 
 @admin.register(RebuildRun)
 class RebuildRunAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "finished_at", "built_for", "outcome", "learners", "error")
+    list_display = (
+        "started_at",
+        "finished_at",
+        "built_for",
+        "outcome",
+        "learners",
+        "not_checked",
+        "error",
+    )
     list_filter = ("outcome",)
     date_hierarchy = "started_at"
 

@@ -30,6 +30,9 @@ class RebuildRun(models.Model):
         help_text="The last change to learner data committed before the rebuild began "
         "reading: anything numbered after it arrived too late for this snapshot.",
     )
+    not_checked = models.PositiveIntegerField(
+        default=0, help_text="Learners the rules could not read: shown as not checked."
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -162,9 +162,22 @@ def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
         return run
 
 
+# A few learners whose data the rules cannot read are their own problem (shown as not
+# checked); more than this is the rules' or the catalogue's fault, and the run fails so that
+# the previous snapshot stays current.
+NOT_CHECKED_ALLOWED = 10
+NOT_CHECKED_SHARE = 0.01
+# Tracebacks logged per run; the rest are counted.
+NOT_CHECKED_LOGGED = 5
+
+
+class TooManyNotChecked(Exception):
+    pass
+
+
 def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
     catalogue = load_catalogue()
-    count = 0
+    count = not_checked = 0
     learners = iter_learners(chunk_size)
     with connection.cursor() as cursor:
         while chunk := list(itertools.islice(learners, chunk_size)):
@@ -172,12 +185,13 @@ def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
             for registration, data in chunk:
                 flags, error = evaluate_or_report(data, catalogue, day)
                 if error is not None:
+                    not_checked += 1
                     # Named by the error's type: its words may quote the learner's data.
                     logger.error(
                         "Rebuild %s: the rules failed on a learner (%s); shown as not checked",
                         run.pk,
                         type(error).__name__,
-                        exc_info=error,
+                        exc_info=error if not_checked <= NOT_CHECKED_LOGGED else None,
                     )
                 overview.append(_overview_row(run.pk, registration, data, flags))
                 detail.extend(_detail_lines(run.pk, registration, data, flags))
@@ -186,6 +200,10 @@ def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
                 copy_rows(cursor, OverviewRow._meta.db_table, OVERVIEW_COLUMNS, overview)
                 copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, detail)
             count += len(chunk)
+    run.not_checked = not_checked
+    RebuildRun.objects.filter(pk=run.pk).update(not_checked=not_checked)
+    if not_checked > max(NOT_CHECKED_ALLOWED, count * NOT_CHECKED_SHARE):
+        raise TooManyNotChecked(f"the rules failed on {not_checked} of {count} learners")
     return count
 
 

@@ -24,7 +24,9 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdmin
 from accounts.models import Centre
+from accounts.permissions import reads_every_centre
 
+from .access import note_support_read
 from .models import (
     ChangedComponent,
     DASStatus,
@@ -76,7 +78,16 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
-class FeedRecordAdmin(ReadOnlyAdmin):
+class LearnerDataAdmin(ReadOnlyAdmin):
+    """Learners' records: read, in the admin as on the pages, only by staff who may read
+    every centre (accounts.read_every_centre); being staff with a view permission is not
+    enough."""
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return reads_every_centre(request.user) and super().has_view_permission(request, obj)
+
+
+class FeedRecordAdmin(LearnerDataAdmin):
     """Delivered by the feed, or as many rows: staff may look, never add, change or delete,
     and the list never counts the whole table."""
 
@@ -233,6 +244,17 @@ class LearnerAdmin(FeedRecordAdmin):
     ordering = ("uln",)
     readonly_fields = ("delivered_records",)
     inlines = (LearnerEntryInline,)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ):
+        # Each record opened here is audited on its centre, as on the ILR.
+        learner = (
+            Learner.objects.filter(pk=object_id).first() if DIGITS.fullmatch(object_id) else None
+        )
+        if learner is not None and self.has_view_permission(request, learner):
+            note_support_read(request.user, learner)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

@@ -37,9 +37,9 @@ _PG_KEY = re.compile(r"(Key \([^)\n]*\)=\().*(\) (?:already exists|is not presen
 # COPY's errors (the import, the rebuild) quote the value of the offending column.
 _PG_COPY = re.compile(r"(COPY [^,\n]+, line \d+(?:, column [^:\n]+)?: ).*")
 # The learner's part of a learner URL, whatever was typed there: a ULN with spaces, a name.
-# Only a path that starts with /learners/: the admin's /admin/learners/learner/ is words.
+# Not the admin's /admin/learners/learner/: words, not a learner.
 _LEARNER_PATH = re.compile(
-    r"(?<![\w-])(/learners/)[^/?\"'\n]+?(?=[/?\"']|\s+HTTP/|\s*$)", re.MULTILINE
+    r"(?<!/admin)(/learners/)[^/?\"'\n]+?(?=[/?\"']|\s+HTTP/|\s*$)", re.MULTILINE
 )
 
 # Keys whose values are personal whatever they look like, in extras and in %(name)s args.

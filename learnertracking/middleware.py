@@ -47,12 +47,17 @@ class LimitRequestBody:
 class CleanInput:
     """Takes bidirectional controls and invisible characters out of every submitted value
     (query string and form), whatever the form: text that cannot spoof is the rule for
-    everything a person types (learnertracking.text)."""
+    everything a person types (learnertracking.text). Passwords are left as typed: they are
+    never shown, and one set before would stop working. A session cookie that is not a
+    session key (a NUL in it was a 500 on PostgreSQL) is dropped before it is looked up."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if session is not None and not (session.isascii() and session.isalnum()):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
         request.GET = _cleaned(request.GET)
         if request.method == "POST" and request.content_type in (
             "application/x-www-form-urlencoded",
@@ -63,17 +68,15 @@ class CleanInput:
 
 
 def _cleaned(data: QueryDict) -> QueryDict:
-    if not any(
-        isinstance(value, str) and value != without_invisible(value)
-        for values in data.lists()
-        for value in values[1]
-    ):
+    def clean(key: str, value):
+        if not isinstance(value, str) or "password" in key:
+            return value
+        return without_invisible(value)
+
+    if all(clean(key, v) == v for key, values in data.lists() for v in values):
         return data
     cleaned = QueryDict(mutable=True)
     for key, values in data.lists():
-        cleaned.setlist(
-            without_invisible(key),
-            [without_invisible(v) if isinstance(v, str) else v for v in values],
-        )
+        cleaned.setlist(without_invisible(key), [clean(key, v) for v in values])
     cleaned._mutable = False
     return cleaned

@@ -98,14 +98,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the body or the session cookie.
+    "learnertracking.middleware.LimitRequestBody",
+    "learnertracking.middleware.CleanInput",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "learnertracking.middleware.LimitRequestBody",
-    "learnertracking.middleware.CleanInput",
+    "accounts.throttle.FailedSignInLimit",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "learnertracking.middleware.NoStoreForSignedInUsers",

@@ -4,12 +4,13 @@ which audit every change."""
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
+from learners.admin import LearnerDataAdmin
 
 from .models import NonEdexcelQualification, PendingUpload
 
 
 @admin.register(NonEdexcelQualification)
-class NonEdexcelQualificationAdmin(ReadOnlyAdmin):
+class NonEdexcelQualificationAdmin(LearnerDataAdmin):
     list_display = ("learner", "qan", "component", "awarding_body", "added_by", "added_at")
     list_filter = ("component",)
     list_select_related = ("learner", "added_by")

@@ -224,10 +224,19 @@ def checked_upload(pending: PendingUpload, administered_centres: list[str]) -> U
     the user administers have changed since (the rows a user may add depend on them)."""
     stored = pending.checked
     if stored is not None and sorted(stored["centres"]) == sorted(administered_centres):
-        return UploadCheck(
+        kept = UploadCheck(
             rows=[UploadRow(**row) for row in stored["rows"]],
             errors=[UploadError(**error) for error in stored["errors"]],
         )
+        # Still where they were: a learner who moved to another centre since must not be
+        # written (or audited) against the old one.
+        now_at = dict(
+            Learner.objects.filter(uln__in=[row.uln for row in kept.rows]).values_list(
+                "uln", "centre_id"
+            )
+        )
+        if all(now_at.get(row.uln) == row.centre for row in kept.rows):
+            return kept
     check = check_upload(bytes(pending.content), administered_centres)
     pending.checked = {
         "centres": sorted(administered_centres),

@@ -44,11 +44,11 @@ SLOW_WORKER = """
 import sys, time, django
 django.setup()
 from flags import snapshot, tasks
-evaluate = snapshot.evaluate
+evaluate = snapshot.evaluate_or_report
 def slow(*args):
     time.sleep(0.2)
     return evaluate(*args)
-snapshot.evaluate = slow
+snapshot.evaluate_or_report = slow
 tasks.rebuild = lambda: snapshot.rebuild(chunk_size=2)
 from learnertracking.celery import app
 app.worker_main(sys.argv[1:])

@@ -27,11 +27,11 @@ SLOW_REBUILD = """
 import time, django
 django.setup()
 from flags import snapshot
-evaluate = snapshot.evaluate
+evaluate = snapshot.evaluate_or_report
 def slow(*args):
     time.sleep(0.05)
     return evaluate(*args)
-snapshot.evaluate = slow
+snapshot.evaluate_or_report = slow
 snapshot.rebuild(chunk_size=2)
 """
 
