@@ -35,6 +35,22 @@ ASSESSMENT = "assessment"
 ENTRY_FLAGS: tuple[str, ...] = (MISSING, INELIGIBLE, UNDETERMINED, OTHER_CAB, ELIGIBLE, COMPLETE)
 ASSESSMENT_FLAGS: tuple[str, ...] = (OVERDUE, FAILED, DUE, NOT_OPEN, SUBMITTED, PASSED)
 
+# The badge's colour only repeats what its words and symbol say.
+TONES: dict[str, str] = {
+    COMPLETE: "good",
+    ELIGIBLE: "good",
+    SUBMITTED: "good",
+    PASSED: "good",
+    OTHER_CAB: "info",
+    UNDETERMINED: "info",
+    NOT_OPEN: "info",
+    INELIGIBLE: "warning",
+    DUE: "warning",
+    MISSING: "bad",
+    OVERDUE: "bad",
+    FAILED: "bad",
+}
+
 ENTRY_RANK: dict[str, int] = {code: rank for rank, code in enumerate(ENTRY_FLAGS)}
 ASSESSMENT_RANK: dict[str, int] = {code: rank for rank, code in enumerate(ASSESSMENT_FLAGS)}
 # No assessment flag sorts after every flag: nothing to chase.

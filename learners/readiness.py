@@ -11,7 +11,6 @@ from django.urls import reverse
 from flags import codes
 from flags.models import COMPONENT_FIELDS, OverviewRow
 from flags.snapshot import snapshot_version
-from flags.templatetags.flag_tags import TONES
 
 from . import diploma
 from .cohort import STALE_AFTER, is_late, late_changes
@@ -86,7 +85,7 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
                         count,
                         round(x, 2),
                         round(width, 2),
-                        TONES[flag],
+                        codes.TONES[flag],
                         f"{reverse('overview')}?{query}",
                     )
                 )
@@ -130,7 +129,7 @@ def legend() -> list[dict]:
             "code": f,
             "label": codes.entry_flag(f).label,
             "symbol": codes.entry_flag(f).symbol,
-            "tone": TONES[f],
+            "tone": codes.TONES[f],
         }
         for f in reversed(codes.ENTRY_FLAGS)
     ]

@@ -10,23 +10,6 @@ from flags import codes
 
 register = template.Library()
 
-# The badge's colour only repeats what its words and symbol say.
-TONES = {
-    codes.COMPLETE: "good",
-    codes.ELIGIBLE: "good",
-    codes.SUBMITTED: "good",
-    codes.PASSED: "good",
-    codes.OTHER_CAB: "info",
-    codes.UNDETERMINED: "info",
-    codes.NOT_OPEN: "info",
-    codes.INELIGIBLE: "warning",
-    codes.DUE: "warning",
-    codes.MISSING: "bad",
-    codes.OVERDUE: "bad",
-    codes.FAILED: "bad",
-}
-
-
 LATE_NOTE = '<span class="flag__note"> (received since the last overnight update)</span>'
 
 
@@ -57,7 +40,7 @@ def _flag(component: str, kind: str, code: str, late: bool) -> SafeString:
         '<span class="flag flag--{}" data-component="{}" data-kind="{}" data-flag="{}" '
         'title="{}"><span class="flag__icon" aria-hidden="true">{}</span>'
         '<span class="flag__label">{}</span>{}</span>',
-        TONES.get(code, "none"),
+        codes.TONES.get(code, "none"),
         component,
         kind,
         code,
