@@ -11,6 +11,7 @@ import io
 from dataclasses import asdict, dataclass, field
 
 from learners import diploma
+from learners.csvfiles import check_header, without_bom
 from learners.identifiers import is_valid_qan, is_valid_uln, uln_problem
 from learners.models import Learner, Qualification
 from learnertracking.text import without_invisible
@@ -65,8 +66,7 @@ class UploadCheck:
 
 def decode(data: bytes) -> str:
     """UTF-8 with or without BOM, else Windows-1252 (what Excel saves); else ValueError."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = without_bom(data)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -124,18 +124,9 @@ def check_upload(data: bytes, administered_centres: list[str]) -> UploadCheck:
 
 
 def _check_header(header: list[str], check: UploadCheck) -> dict[str, int] | None:
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        if name not in HEADER:
-            check.errors.append(UploadError(1, name or "-", "unknown column"))
-        elif name in positions:
-            check.errors.append(UploadError(1, name, "column appears twice"))
-        else:
-            positions[name] = index
-    for name in REQUIRED:
-        if name not in positions:
-            check.errors.append(UploadError(1, name, "missing required column"))
-    return None if check.errors else positions
+    positions, problems = check_header(header, HEADER, REQUIRED)
+    check.errors += [UploadError(1, p.column, p.reason) for p in problems]
+    return positions
 
 
 def _cell(record: list[str], positions: dict[str, int], name: str) -> str:

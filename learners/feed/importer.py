@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.emails import invite_new_centre_users
 from flags.snapshot import follow_learners_to_their_centres
 from learners.changes import recorded_change
+from learners.csvfiles import check_header, without_bom
 from learners.models import DataChange, ImportRun
 
 from . import bulk
@@ -264,8 +265,8 @@ class _NotUTF8(Exception):
 def _decoded_lines(name: str, handle, errors: _Errors) -> Iterator[str]:
     """Decode line by line, so a byte that is not UTF-8 is reported on its own line."""
     for number, raw in enumerate(handle, start=1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
+        if number == 1:
+            raw = without_bom(raw)
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -322,22 +323,11 @@ def _checked_rows(
 
 
 def _check_header(spec: FileSpec, header: list[str], errors: _Errors) -> dict[str, int] | None:
-    known = set(spec.column_names)
-    positions: dict[str, int] = {}
-    ok = True
-    for index, column in enumerate(header):
-        if column not in known:
-            # A column from a newer feed: ignored, and said so (DOMAIN.md 5).
-            errors.warnings.append(
-                FeedError(spec.name, 1, column or "-", "unknown column, ignored")
-            )
-        elif column in positions:
-            errors.add(spec.name, 1, column, "column appears twice")
-            ok = False
+    required = [c for c in spec.column_names if c not in spec.optional_columns]
+    positions, problems = check_header(header, spec.column_names, required, unknown_ignored=True)
+    for problem in problems:
+        if problem.fatal:
+            errors.add(spec.name, 1, problem.column, problem.reason)
         else:
-            positions[column] = index
-    for column in spec.column_names:
-        if column not in positions and column not in spec.optional_columns:
-            errors.add(spec.name, 1, column, "missing required column")
-            ok = False
-    return positions if ok else None
+            errors.warnings.append(FeedError(spec.name, 1, problem.column, problem.reason))
+    return positions
