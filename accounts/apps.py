@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from learnertracking.adminsearch import bound_every_search
+        from base.adminsearch import bound_every_search
 
         from . import signals  # noqa: F401 - connects the audit receivers
 

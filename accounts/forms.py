@@ -6,7 +6,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.validators import MaxLengthValidator
 
-from learners.identifiers import is_valid_centre_number
+from base.identifiers import is_valid_centre_number
 
 from . import emails
 from .identity import canonical_email_or_none

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from learners.identifiers import is_valid_centre_number
+from base.identifiers import is_valid_centre_number
 
 from .models import Centre, Membership
 

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django_ratelimit.core import get_usage
 
-from learnertracking.clientaddress import client_address
+from base.clientaddress import client_address
 
 from .identity import canonical_email_or_none
 

@@ -5,7 +5,6 @@ from . import oidc, views
 from .forms import ConfirmingSetPasswordForm, IncludingInvitedPasswordResetForm
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
     # Signing in with the awarding body's account (404 unless OIDC_* settings are present).

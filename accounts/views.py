@@ -10,10 +10,6 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_POST
 
-from flags.snapshot import current_run
-from learners.cohort import is_stale
-from learners.readiness import legend, readiness
-
 from . import emails, oidc, registration, roles, throttle
 from .forms import (
     ChangeRoleForm,
@@ -25,46 +21,8 @@ from .forms import (
     SignInForm,
 )
 from .models import AccessRequest, AuditEvent, Membership, User
-from .permissions import centre_for, reads_every_centre, visible_centres
-from .permissions import roles as roles_of
+from .permissions import centre_for
 from .throttle import posted_address, signed_in_account, throttled
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    my_roles = roles_of(user)
-    every_centre = reads_every_centre(user)
-    centres = (
-        [
-            (centre, my_roles.get(centre.number, Membership.Role.VIEWER))
-            for centre in visible_centres(user)[:200]
-        ]
-        if not every_centre
-        else []
-    )
-    administered = [
-        number for number, role in my_roles.items() if role == Membership.Role.ADMINISTRATOR
-    ]
-    run = current_run()
-    return render(
-        request,
-        "home.html",
-        {
-            "run": run,
-            "reads_every_centre": every_centre,
-            "stale": is_stale(run),
-            "readiness": readiness([centre for centre, _ in centres[:20]], run=run),
-            "legend": legend(),
-            "centres": centres,
-            # By number only: a centre's name would tell whether the number exists.
-            "my_requests": AccessRequest.objects.filter(
-                user=user, status=AccessRequest.Status.PENDING
-            ),
-            "requests_to_decide": AccessRequest.objects.filter(
-                centre_id__in=administered, status=AccessRequest.Status.PENDING
-            ).count(),
-        },
-    )
 
 
 @login_not_required

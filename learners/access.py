@@ -6,8 +6,8 @@ from django.http import Http404
 from accounts import audit
 from accounts.models import AuditEvent
 from accounts.permissions import can_administer, reads_every_centre, roles
+from base.identifiers import is_valid_uln
 
-from .identifiers import is_valid_uln
 from .models import Learner
 
 

@@ -25,8 +25,8 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from base.identifiers import PLACEHOLDER_ULN, uln_check_digit
 from learners import diploma
-from learners.identifiers import PLACEHOLDER_ULN, uln_check_digit
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "shipped_catalogue"
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
-from .text import without_invisible
+from base.text import without_invisible
 
 
 class NoStoreForSignedInUsers:
@@ -47,7 +47,7 @@ class LimitRequestBody:
 class CleanInput:
     """Takes bidirectional controls and invisible characters out of every submitted value
     (query string and form), whatever the form: text that cannot spoof is the rule for
-    everything a person types (learnertracking.text). Passwords are left as typed: they are
+    everything a person types (base.text). Passwords are left as typed: they are
     never shown, and one set before would stop working. A session cookie that is not a
     session key (a NUL in it was a 500 on PostgreSQL) is dropped before it is looked up."""
 

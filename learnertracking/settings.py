@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "flags",
     "nonedexcel",
     "support",
+    "screens",
 ]
 
 MIDDLEWARE = [
@@ -208,10 +209,10 @@ AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # How many reverse proxies stand in front of the app, each appending to X-Forwarded-For: the
-# client address is the one the outermost appended (learnertracking.clientaddress), for the
+# client address is the one the outermost appended (base.clientaddress), for the
 # sign-in lockout and for every other throttle.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "learnertracking.clientaddress.client_address"
+AXES_CLIENT_IP_CALLABLE = "base.clientaddress.client_address"
 
 REDIS_URL = env("REDIS_URL", default="")
 # Shared by every process in production, so that throttles count across gunicorn workers.

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from learners.views import cohort, pages, record, search, unmatched
-from learners.views import help as help_views
+from screens.views import cohort, home, pages, record, search, unmatched
+from screens.views import help as help_views
 
 urlpatterns = [
+    path("", home.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("nonedexcel.urls")),
     path("", include("support.urls")),
@@ -15,6 +16,12 @@ urlpatterns = [
     path("search/", search.search, name="search"),
     path("learners/<str:uln>/", record.learner_record, name="learner_record"),
     path("learners/<str:uln>/award-date/", record.edit_award_date, name="edit_award_date"),
+    path("learners/<str:uln>/non-edexcel/", record.add_for_learner, name="nonedexcel_add"),
+    path(
+        "learners/<str:uln>/non-edexcel/<int:item_id>/remove/",
+        record.remove_for_learner,
+        name="nonedexcel_remove",
+    ),
     path(
         "centres/<str:number>/unmatched/",
         unmatched.unmatched_entries,

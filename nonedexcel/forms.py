@@ -1,7 +1,7 @@
 from django import forms
 
+from base.identifiers import is_valid_qan
 from learners import diploma
-from learners.identifiers import is_valid_qan
 from learners.models import Qualification
 
 from .models import NonEdexcelQualification

@@ -10,11 +10,11 @@ import csv
 import io
 from dataclasses import asdict, dataclass, field
 
+from base.identifiers import is_valid_qan, is_valid_uln, uln_problem
+from base.text import without_invisible
 from learners import diploma
 from learners.csvfiles import check_header, without_bom
-from learners.identifiers import is_valid_qan, is_valid_uln, uln_problem
 from learners.models import Learner, Qualification
-from learnertracking.text import without_invisible
 
 from .models import NonEdexcelQualification, PendingUpload
 from .refusals import component_refusal, qan_refusal

@@ -8,10 +8,4 @@ urlpatterns = [
     path("nonedexcel/upload/", views.upload, name="nonedexcel_upload"),
     path("nonedexcel/upload/<uuid:upload_id>/", views.preview, name="nonedexcel_preview"),
     path("nonedexcel/upload/<uuid:upload_id>/confirm/", views.confirm, name="nonedexcel_confirm"),
-    path("learners/<str:uln>/non-edexcel/", views.add_for_learner, name="nonedexcel_add"),
-    path(
-        "learners/<str:uln>/non-edexcel/<int:item_id>/remove/",
-        views.remove_for_learner,
-        name="nonedexcel_remove",
-    ),
 ]

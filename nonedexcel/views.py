@@ -3,14 +3,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import administered_centres, reads_every_centre, visible_centres
-from learners.access import learner_for
 
 from . import records
-from .forms import ListFilterForm, NonEdexcelForm, UploadForm
+from .forms import ListFilterForm, UploadForm
 from .models import NonEdexcelQualification, PendingUpload
 from .upload import EXAMPLE, MAX_BYTES, MAX_ROWS, TEMPLATE, checked_upload
 
@@ -137,29 +136,3 @@ def confirm(request: HttpRequest, upload_id) -> HttpResponse:
             f"someone recorded the same qualification for the learner meanwhile ({lines}{more}).",
         )
     return redirect("nonedexcel_list")
-
-
-@require_POST
-def add_for_learner(request: HttpRequest, uln: str) -> HttpResponse:
-    learner = learner_for(request.user, uln, administer=True)
-    form = NonEdexcelForm(request.POST, learner=learner)
-    if not form.is_valid():
-        from learners.views.record import render_record
-
-        return render_record(request, learner, non_edexcel_form=form, status=400)
-    try:
-        records.add(request.user, learner, **form.cleaned_data)
-    except IntegrityError:  # a double submit
-        messages.info(request, "This qualification is already recorded for the learner.")
-        return redirect("learner_record", uln=learner.uln)
-    messages.success(request, "The non-Edexcel qualification was recorded.")
-    return redirect("learner_record", uln=learner.uln)
-
-
-@require_POST
-def remove_for_learner(request: HttpRequest, uln: str, item_id: int) -> HttpResponse:
-    learner = learner_for(request.user, uln, administer=True)
-    item = get_object_or_404(NonEdexcelQualification, pk=item_id, learner=learner)
-    records.remove(request.user, item)
-    messages.success(request, "The non-Edexcel qualification was removed.")
-    return redirect("learner_record", uln=learner.uln)

@@ -1,6 +1,6 @@
 from django import forms
 
-from learners.identifiers import uln_problem
+from base.identifiers import uln_problem
 from learners.models import Learner
 
 from .models import MAX_MESSAGE_LENGTH

@@ -6,9 +6,9 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Centre, Membership, User
+from base.identifiers import uln_check_digit
 from learners import models
 from learners.diploma import LINES_OF_LEARNING
-from learners.identifiers import uln_check_digit
 
 
 def uln_for(n: int) -> str:

@@ -108,7 +108,7 @@ def _every_admin():
 
 
 def test_every_admin_bounds_its_searches():
-    from learnertracking.adminsearch import BoundedSearch
+    from base.adminsearch import BoundedSearch
 
     unbounded = [
         model._meta.label

@@ -14,9 +14,9 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from base.identifiers import is_valid_centre_number, is_valid_uln
 from learners import diploma
 from learners.demo import HEADERS, centre_sizes, generate
-from learners.identifiers import is_valid_centre_number, is_valid_uln
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "learners" / "shipped_catalogue"
 TODAY = datetime.date(2026, 5, 14)

@@ -12,8 +12,8 @@ from django.utils.html import escape
 
 from flags import codes
 from learners import diploma
-from learners.cohort import LATE_ISSUE
-from learners.views.help import SECTIONS
+from screens.cohort import LATE_ISSUE
+from screens.views.help import SECTIONS
 
 # The source of truth: every question of seed/learner-tracking-faq.txt, as the seed words
 # it, with the anchor of our answer. Sections of the seed that have no question (the flag

@@ -1,6 +1,6 @@
 import pytest
 
-from learners.identifiers import (
+from base.identifiers import (
     is_valid_centre_number,
     is_valid_qan,
     is_valid_series_code,

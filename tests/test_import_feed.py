@@ -549,7 +549,7 @@ def test_a_learner_who_moves_centre_leaves_the_old_centres_overview_at_once(
     from accounts.models import Centre
     from flags.models import DetailLine, OverviewRow
     from flags.snapshot import current_run, rebuild
-    from learners.readiness import readiness
+    from screens.readiness import readiness
 
     def learners_counted() -> dict[str, int]:
         centres = Centre.objects.filter(number__in=["12345", "54321"])

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from base.text import without_invisible
 from learners.feed.importer import import_delivery
 from learners.feed.spec import build_specs
 from learners.models import Entry, ImportRun, Learner, Series
-from learnertracking.text import without_invisible
 
 VALID = Path(__file__).parent / "data" / "valid_delivery"
 HOSTILE = [

@@ -234,7 +234,7 @@ def test_it_logs_an_exception_with_its_traceback_scrubbed(
     def broken(user, uln):
         raise ValueError(f"no learner {uln}, ask pupil@example.org")
 
-    monkeypatch.setattr("learners.views.record.learner_for", broken)
+    monkeypatch.setattr("screens.views.record.learner_for", broken)
     client = Client(raise_request_exception=False)
     client.force_login(staff)
 

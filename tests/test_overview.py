@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from flags.snapshot import rebuild
-from learners.exports import OVERVIEW_HEADER
+from screens.exports import OVERVIEW_HEADER
 
 from .builders import learner_with_everything
 from .factories import EntryFactory, LearnerFactory, SeriesFactory, UnitFactory

@@ -21,12 +21,12 @@ from django.urls import reverse
 
 from flags import snapshot
 from flags.snapshot import rebuild
-from learners.cohort import late_changes
 from learners.feed import importer
 from learners.feed.importer import import_delivery
 from learners.models import DataChange, Entry, Unit
 from nonedexcel import records
 from nonedexcel.models import NonEdexcelQualification, PendingUpload
+from screens.cohort import late_changes
 
 from .factories import LearnerFactory, ensure_lines_of_learning
 

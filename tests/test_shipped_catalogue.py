@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from base.identifiers import is_valid_qan, is_valid_series_code
 from learners import diploma
-from learners.identifiers import is_valid_qan, is_valid_series_code
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "learners" / "shipped_catalogue"
 HEADERS = {

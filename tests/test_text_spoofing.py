@@ -5,9 +5,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from base.identifiers import is_valid_centre_number, uln_problem
+from base.text import INVISIBLE
 from learners.feed import values
-from learners.identifiers import is_valid_centre_number, uln_problem
-from learnertracking.text import INVISIBLE
 from support.models import Conversation
 
 from .factories import MembershipFactory, UserFactory

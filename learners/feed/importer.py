@@ -17,10 +17,10 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.emails import invite_new_centre_users
-from flags.snapshot import follow_learners_to_their_centres
 from learners.changes import recorded_change
 from learners.csvfiles import check_header, without_bom
 from learners.models import DataChange, ImportRun
+from learners.signals import learners_delivered
 
 from . import bulk
 from .spec import FileSpec, Known, RowError, build_specs
@@ -148,7 +148,7 @@ def _write(
     if errors.count:
         raise _Rejected
     if "learners.csv" in present:
-        follow_learners_to_their_centres()
+        learners_delivered.send(sender=import_delivery)
 
 
 # PostgreSQL advisory locks: one key for "an import is writing", and one per import run,

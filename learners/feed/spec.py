@@ -17,8 +17,8 @@ from django.db.models.expressions import RawSQL
 from accounts.emails import FEED_PASSWORD
 from accounts.identity import canonical_email_or_none
 from accounts.models import Centre, Membership, User
+from base.identifiers import is_valid_qan, is_valid_uln
 from learners import diploma, models
-from learners.identifiers import is_valid_qan, is_valid_uln
 from learners.search import fold
 
 from . import values as v

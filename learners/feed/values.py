@@ -7,13 +7,13 @@ from collections.abc import Callable, Collection
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from learners.identifiers import (
+from base.identifiers import (
     is_valid_catalogue_code,
     is_valid_centre_number,
     is_valid_series_code,
     uln_problem,
 )
-from learnertracking.text import without_invisible
+from base.text import without_invisible
 
 Parser = Callable[[str], Any]
 

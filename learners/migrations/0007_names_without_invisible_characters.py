@@ -5,7 +5,7 @@ ULN beside it read backwards. The search keys, folded from the names, lose them 
 from django.db import migrations
 from django.db.models import Q
 
-# Frozen here as written in learnertracking.text: a migration must not change when live code
+# Frozen here as written in base.text: a migration must not change when live code
 # does.
 INVISIBLE = (
     "\x00\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from base.identifiers import is_valid_catalogue_code, is_valid_series_code
 from learners import diploma
-from learners.identifiers import is_valid_catalogue_code, is_valid_series_code
 
 
 def a_series_code(value: str) -> None:

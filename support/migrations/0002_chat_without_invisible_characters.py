@@ -3,7 +3,7 @@ bidirectional controls and invisible characters, as new ones do at the door."""
 
 from django.db import migrations
 
-# Frozen here as written in learnertracking.text.
+# Frozen here as written in base.text.
 INVISIBLE = (
     "\x00\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
     "\u200b\u200c\u200d\u2060\ufeff\u180e\u00ad"

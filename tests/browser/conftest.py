@@ -77,7 +77,7 @@ def demo_delivery(tmp_path):
     from flags.snapshot import rebuild
     from learners.demo import generate
     from learners.feed.importer import import_delivery
-    from learners.management.commands.setup_demo import SHIPPED_CATALOGUE
+    from screens.management.commands.setup_demo import SHIPPED_CATALOGUE
 
     from ..factories import MembershipFactory, UserFactory, ensure_lines_of_learning
 

@@ -13,7 +13,7 @@ from django.shortcuts import render
 
 from flags import codes
 from learners import diploma
-from learners.cohort import LATE_ISSUE
+from screens.cohort import LATE_ISSUE
 
 
 class Question(NamedTuple):

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 
 from flags.inputs import CASHIN, Catalogue, DASInput, DiplomaPlan, LearnerData
 from flags.rules import ComponentFlags, LearnerFlags, format_date
-
-from . import diploma
+from learners import diploma
 
 
 @dataclass

@@ -10,8 +10,8 @@ from django.utils.safestring import SafeString, mark_safe
 from flags import codes
 from flags.models import COMPONENT_FIELDS
 from flags.templatetags.flag_tags import flag, flag_pair
+from learners import diploma
 
-from . import diploma
 from .cohort import LATE_ACTION, LATE_ISSUE
 
 TEMPLATE = "tables/table.html"

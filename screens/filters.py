@@ -11,8 +11,9 @@ from django.db.models import Q, QuerySet
 from accounts.permissions import visible_centres
 from flags import codes
 from flags.models import COMPONENT_FIELDS
+from learners import diploma
 
-from . import cohort, diploma
+from . import cohort
 
 NOT_SET = "none"
 

@@ -3,8 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.permissions import centre_for
+from base.identifiers import PLACEHOLDER_ULN, uln_problem
 from learners.diploma import series_name
-from learners.identifiers import PLACEHOLDER_ULN, uln_problem
 from learners.models import Entry
 
 PAGE_SIZE = 100

@@ -11,8 +11,8 @@ from django.urls import reverse
 from flags import codes
 from flags.models import COMPONENT_FIELDS, OverviewRow
 from flags.snapshot import snapshot_version
+from learners import diploma
 
-from . import diploma
 from .cohort import STALE_AFTER, is_late, late_changes
 
 BAR_WIDTH = 600  # SVG user units; the picture scales to its container

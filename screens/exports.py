@@ -7,8 +7,8 @@ from django.http import StreamingHttpResponse
 
 from flags import codes
 from flags.models import COMPONENT_FIELDS
+from learners import diploma
 
-from . import diploma
 from .cohort import LATE_ACTION, LATE_ISSUE, late_components, stale_problems
 
 OVERVIEW_HEADER = (

@@ -7,9 +7,10 @@ from django.db import transaction
 
 from accounts.models import Centre, Membership, User
 from flags.snapshot import rebuild
+from learners.demo import CATALOGUE_DIR
 from learners.feed.importer import import_delivery
 
-SHIPPED_CATALOGUE = Path(__file__).resolve().parents[2] / "shipped_catalogue"
+SHIPPED_CATALOGUE = CATALOGUE_DIR
 DEMO_PASSWORD = "learner-tracking-demo"  # noqa: S105 - published for the demo only
 
 

@@ -8,16 +8,16 @@ from django_tables2 import RequestConfig
 from accounts import audit
 from accounts.models import AuditEvent
 from flags.snapshot import current_run
-from learners import cohort
-from learners.exports import (
+from screens import cohort
+from screens.exports import (
     DETAIL_HEADER,
     OVERVIEW_HEADER,
     detail_csv_rows,
     overview_csv_rows,
     stream_csv,
 )
-from learners.filters import DetailFilter, OverviewFilter
-from learners.tables import DetailTable, OverviewTable
+from screens.filters import DetailFilter, OverviewFilter
+from screens.tables import DetailTable, OverviewTable
 
 PER_PAGE = 50
 

@@ -1,8 +1,9 @@
 import logging
 
 from django.contrib import messages
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import AuditEvent
@@ -13,9 +14,10 @@ from flags.rules import could_not_check, evaluate_or_report
 from learners.access import learner_for, note_support_read
 from learners.awards import change_award_date
 from learners.forms import AwardDateForm
-from learners.record import Record, build_record
+from nonedexcel import records
 from nonedexcel.forms import NonEdexcelForm
 from nonedexcel.models import NonEdexcelQualification
+from screens.record import Record, build_record
 
 logger = logging.getLogger(__name__)
 
@@ -94,3 +96,30 @@ def render_record(
         },
         status=status,
     )
+
+
+# Non-Edexcel qualifications, added and removed on the ILR.
+
+
+@require_POST
+def add_for_learner(request: HttpRequest, uln: str) -> HttpResponse:
+    learner = learner_for(request.user, uln, administer=True)
+    form = NonEdexcelForm(request.POST, learner=learner)
+    if not form.is_valid():
+        return render_record(request, learner, non_edexcel_form=form, status=400)
+    try:
+        records.add(request.user, learner, **form.cleaned_data)
+    except IntegrityError:  # a double submit
+        messages.info(request, "This qualification is already recorded for the learner.")
+        return redirect("learner_record", uln=learner.uln)
+    messages.success(request, "The non-Edexcel qualification was recorded.")
+    return redirect("learner_record", uln=learner.uln)
+
+
+@require_POST
+def remove_for_learner(request: HttpRequest, uln: str, item_id: int) -> HttpResponse:
+    learner = learner_for(request.user, uln, administer=True)
+    item = get_object_or_404(NonEdexcelQualification, pk=item_id, learner=learner)
+    records.remove(request.user, item)
+    messages.success(request, "The non-Edexcel qualification was removed.")
+    return redirect("learner_record", uln=learner.uln)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from flags.snapshot import current_run
-from learners.cohort import is_stale
+from screens.cohort import is_stale
 
 
 @login_not_required

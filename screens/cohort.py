@@ -18,10 +18,9 @@ from accounts.permissions import reads_every_centre, roles, visible_centre_numbe
 from flags import codes
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from flags.snapshot import snapshot_version
-
-from . import diploma
-from .changes import committed_after
-from .models import ChangedComponent
+from learners import diploma
+from learners.changes import committed_after
+from learners.models import ChangedComponent
 
 STALE_AFTER = datetime.timedelta(hours=26)
 # What the Detail says of a component whose data arrived after the snapshot was built.
