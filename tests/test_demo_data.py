@@ -15,8 +15,8 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from base.identifiers import is_valid_centre_number, is_valid_uln
+from demo.deliveries import HEADERS, centre_sizes, generate
 from learners import diploma
-from learners.demo import HEADERS, centre_sizes, generate
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "learners" / "shipped_catalogue"
 TODAY = datetime.date(2026, 5, 14)

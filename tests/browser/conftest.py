@@ -74,8 +74,8 @@ def demo_delivery(tmp_path):
     """
     from django.utils import timezone
 
+    from demo.deliveries import generate
     from flags.snapshot import rebuild
-    from learners.demo import generate
     from learners.feed.importer import import_delivery
     from screens.management.commands.setup_demo import SHIPPED_CATALOGUE
 

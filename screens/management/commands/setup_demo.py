@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Centre, Membership, User
+from demo.deliveries import CATALOGUE_DIR
 from flags.snapshot import rebuild
-from learners.demo import CATALOGUE_DIR
 from learners.feed.importer import import_delivery
 
 SHIPPED_CATALOGUE = CATALOGUE_DIR

@@ -1,7 +1,7 @@
 """Demo deliveries: a folder of feed files (DOMAIN.md section 5) for a made-up world.
 
 `generate` writes centres, centre users, learners, entries, marks, results, VQ and DAS
-status and mark windows that use only the shipped catalogue (`shipped_catalogue/`), with
+status and mark windows that use only the shipped catalogue (`learners/shipped_catalogue/`), with
 every date placed relative to `today`. Every situation of the flag rules (DOMAIN.md 4)
 occurs: the first learners follow hand-picked profiles (`SHOWCASE`) so that even a small
 delivery has each one, and the rest are drawn with realistic weights.
@@ -25,42 +25,28 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import learners
 from base.identifiers import PLACEHOLDER_ULN, uln_check_digit
 from learners import diploma
+from learners.feed.spec import build_specs
 
-CATALOGUE_DIR = Path(__file__).resolve().parent / "shipped_catalogue"
+CATALOGUE_DIR = Path(learners.__file__).resolve().parent / "shipped_catalogue"
 
-HEADERS: dict[str, tuple[str, ...]] = {
-    "centres.csv": ("number", "name"),
-    "centre_users.csv": ("username", "email", "first_name", "last_name", "centre"),
-    "learners.csv": (
-        "uln",
-        "forename",
-        "surname",
-        "date_of_birth",
-        "centre",
-        "line",
-        "level",
-        "registered_on",
-        "award_series",
-    ),
-    "entries.csv": (
-        "centre",
-        "candidate_number",
-        "uln",
-        "forename",
-        "surname",
-        "series",
-        "code",
-        "type",
-        "received_at",
-    ),
-    "marks.csv": ("uln", "series", "unit", "submitted_on"),
-    "results.csv": ("uln", "series", "code", "grade", "points", "published_on"),
-    "vq_status.csv": ("uln", "qualification", "verified", "claimed_on", "result_issued_on"),
-    "das.csv": ("uln", "component", "complete", "asl_glh_completed", "diploma_grade"),
-    "mark_windows.csv": ("series", "unit", "opens_on", "closes_on"),
-}
+# The files a demo delivery holds, in the order they are written; each file's columns are
+# the feed's own (learners.feed.spec), declared there once.
+FILES = (
+    "centres.csv",
+    "centre_users.csv",
+    "learners.csv",
+    "entries.csv",
+    "marks.csv",
+    "results.csv",
+    "vq_status.csv",
+    "das.csv",
+    "mark_windows.csv",
+)
+_COLUMNS = {spec.name: spec.column_names for spec in build_specs()}
+HEADERS: dict[str, tuple[str, ...]] = {name: _COLUMNS[name] for name in FILES}
 
 # A candidate number has at most four digits, so a centre can number 9,999 candidates.
 MAX_CANDIDATES_PER_CENTRE = 9999

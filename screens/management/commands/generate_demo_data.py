@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from learners.demo import generate
+from demo.deliveries import generate
 
 
 class Command(BaseCommand):

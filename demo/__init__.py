@@ -1,0 +1,1 @@
+"""Made-up deliveries for the demo, the tests and the benchmarks: not part of the product."""
