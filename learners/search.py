@@ -1,26 +1,16 @@
 """Search Learner: by ULN, candidate number or name, within the user's centres only."""
 
 import re
-import unicodedata
 
 from django.db.models import Q, QuerySet
 
 from accounts.permissions import visible_centre_numbers
+from base.text import fold
 
 from .models import Entry, Learner
 
 _DIGITS = re.compile(r"[0-9]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: 'Ørsted' and 'orsted' match, as do 'Amélie' and 'Amelie'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    # Letters NFKD does not decompose.
-    return plain.translate(
-        str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})
-    )
 
 
 def search_learners(user, query: str) -> QuerySet[Learner]:

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from learners.search import fold
+from base.text import fold
 
 from .factories import EntryFactory, LearnerFactory, uln_for
 

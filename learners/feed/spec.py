@@ -18,8 +18,8 @@ from accounts.emails import FEED_PASSWORD
 from accounts.identity import canonical_email_or_none
 from accounts.models import Centre, Membership, User
 from base.identifiers import is_valid_qan, is_valid_uln
+from base.text import fold
 from learners import diploma, models
-from learners.search import fold
 
 from . import values as v
 from .bulk import Merge

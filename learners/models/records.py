@@ -7,6 +7,7 @@ who arrives in a later delivery picks up what was already delivered for them.
 
 from django.db import models
 
+from base.text import fold
 from learners import diploma
 
 from .catalogue import LineOfLearning, Qualification, Series, Unit, a_series_code
@@ -62,8 +63,6 @@ class Learner(models.Model):
         return f"{self.uln} {self.surname}, {self.forename}"
 
     def save(self, *args, **kwargs) -> None:
-        from learners.search import fold
-
         self.forename_key, self.surname_key = fold(self.forename), fold(self.surname)
         super().save(*args, **kwargs)
 
