@@ -1,3 +1,4 @@
+import datetime
 import shutil
 from pathlib import Path
 
@@ -578,3 +579,43 @@ def test_a_learner_who_moves_centre_leaves_the_old_centres_overview_at_once(
     }
     client.force_login(other_viewer)
     assert "9276308686" in client.get("/overview/").content.decode()
+
+
+def test_each_feed_column_is_declared_once_and_staged_by_name():
+    """Issue 18: columns stated three or four times in positional tuples could be swapped
+    (forenames into the surname column) without an error."""
+    from dataclasses import replace
+
+    from learners.feed.spec import Known, build_specs
+
+    for spec in build_specs():
+        names = [name for name, _type in spec.staged]
+        assert len(names) == len(set(names)), spec.name
+        for merge in spec.merges:
+            missing = set(merge.columns) - set(names) - set(merge.select)
+            assert not missing, (spec.name, missing)
+
+    learners = next(s for s in build_specs() if s.name == "learners.csv")
+    row = {
+        "uln": uln_for(1),
+        "forename": "Ann",
+        "surname": "Smith",
+        "date_of_birth": None,
+        "centre": "12345",
+        "line": "ENG",
+        "level": "A",
+        "registered_on": datetime.date(2025, 9, 1),
+        "award_series": "",
+    }
+    known = Known(centres={"12345"})
+
+    def staged(spec):
+        names = [name for name, _type in spec.staged]
+        return dict(zip(names, spec.staged_values(row, known), strict=True))
+
+    as_declared = staged(learners)
+    swapped = staged(replace(learners, columns=tuple(reversed(learners.columns))))
+
+    assert as_declared == swapped
+    assert (as_declared["forename"], as_declared["surname"]) == ("Ann", "Smith")
+    assert as_declared["award_series"] == "2027-06"

@@ -289,7 +289,7 @@ def _checked_rows(
         if positions is None:
             return
         width = len(header)
-        columns = [(column, parse, positions.get(column)) for column, parse in spec.columns]
+        columns = [(c.name, c.parse, positions.get(c.name)) for c in spec.columns]
         for record in reader:
             if not record:
                 continue
@@ -308,7 +308,7 @@ def _checked_rows(
                     problems.append((column, str(exc)))
             if not problems:
                 try:
-                    yield (line, *spec.stage(row, known))
+                    yield (line, *spec.staged_values(row, known))
                     continue
                 except RowError as exc:
                     problems = exc.problems

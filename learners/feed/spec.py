@@ -88,16 +88,48 @@ class Known:
 
 
 @dataclass(frozen=True)
-class FileSpec:
+class Column:
+    """A column of a delivery's file, declared once: its name in the file, how a cell is read,
+    and the staging column it fills (its type, and its name when that differs)."""
+
     name: str
-    columns: tuple[tuple[str, v.Parser], ...]
-    # (staged column, type) in the order `stage` returns values
-    staged: tuple[tuple[str, str], ...]
+    parse: v.Parser
+    type: str = "text"
+    stage_as: str = ""
+    # A column a delivery may leave out (DOMAIN.md 5): its cells read as empty.
+    optional: bool = False
+
+    @property
+    def staged_name(self) -> str:
+        return self.stage_as or self.name
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A staging column the file does not hold, worked out by the spec's `stage`."""
+
+    name: str
+    type: str = "text"
+
+
+def _nothing_more(row: dict[str, Any], known: "Known") -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file of a delivery. Its staging columns are its own columns (as read, unless
+    `stage` gives another value by staging name) and then the computed ones, which `stage`
+    must give, by name: nothing lines up by position."""
+
+    name: str
+    columns: tuple[Column, ...]
     key: tuple[str, ...]
     key_words: str
-    stage: Callable[[dict[str, Any], Known], tuple]
     merges: tuple[Merge, ...]
-    optional_columns: frozenset[str] = frozenset()
+    # Checks the row (raising RowError) and gives computed and changed values by staging name.
+    stage: Callable[[dict[str, Any], "Known"], dict[str, Any]] = _nothing_more
+    computed: tuple[Computed, ...] = ()
     # Updates of entries run after the merges, with the staging table's name (links); the
     # entries they write count as the change's, as the merged ones do.
     after: tuple[str, ...] = ()
@@ -113,18 +145,27 @@ class FileSpec:
 
     @property
     def column_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.columns)
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def optional_columns(self) -> frozenset[str]:
+        return frozenset(column.name for column in self.columns if column.optional)
+
+    @property
+    def staged(self) -> tuple[tuple[str, str], ...]:
+        """(staging column, type), in the order staged_values gives them."""
+        return tuple((c.staged_name, c.type) for c in self.columns) + tuple(
+            (c.name, c.type) for c in self.computed
+        )
+
+    def staged_values(self, row: dict[str, Any], known: "Known") -> tuple:
+        given = self.stage(row, known)
+        values = tuple(given.get(c.staged_name, row[c.name]) for c in self.columns)
+        return values + tuple(given[c.name] for c in self.computed)
 
 
 def _table(model) -> str:
     return model._meta.db_table
-
-
-def _plain(spec_columns) -> Callable[[dict[str, Any], Known], tuple]:
-    def stage(row: dict[str, Any], known: Known) -> tuple:
-        return tuple(row[c] for c in spec_columns)
-
-    return stage
 
 
 def _require(problems: list[tuple[str, str]]) -> None:
@@ -160,7 +201,7 @@ def _stage_series(row, known):
     claims_due_on = row.get("claims_due_on") or None
     if claims_due_on is not None and claims_due_on < v.date(f"{row['code']}-01"):
         raise RowError([("claims_due_on", "before the series begins")])
-    return (row["code"], row["name"], row["results_published_on"], claims_due_on)
+    return {"claims_due_on": claims_due_on}
 
 
 def _stage_qualification(row, known):
@@ -183,16 +224,7 @@ def _stage_qualification(row, known):
     _learn_qualification(row, known)
     if qan:
         known.qans[qan] = code
-    return (
-        code,
-        qan or None,
-        row["title"],
-        row["component"],
-        row["kind"],
-        int(row["level"]),
-        line or None,
-        row["glh"],
-    )
+    return {"qan": qan or None, "level": int(row["level"]), "line_id": line or None}
 
 
 def _stage_unit(row, known):
@@ -203,9 +235,7 @@ def _stage_unit(row, known):
         problems.append(("qualification", "unknown qualification"))
     _require(problems)
     _learn_unit(row, known)
-    return tuple(
-        row[c] for c in ("code", "qualification", "title", "glh", "centre_marked", "mandatory")
-    )
+    return {}
 
 
 def _stage_mark_window(row, known):
@@ -213,7 +243,7 @@ def _stage_mark_window(row, known):
     if row["closes_on"] < row["opens_on"]:
         problems.append(("closes_on", "before opens_on"))
     _require(problems)
-    return (row["series"], row["unit"], row["opens_on"], row["closes_on"])
+    return {}
 
 
 def _unknown_series(row, known) -> list[tuple[str, str]]:
@@ -233,7 +263,7 @@ def _unknown_centre(row, known) -> list[tuple[str, str]]:
 
 def _stage_centre(row, known):
     _learn_centre(row, known)
-    return (row["number"], row["name"])
+    return {}
 
 
 def _stage_centre_user(row, known):
@@ -248,25 +278,17 @@ def _stage_centre_user(row, known):
         # Compared canonically: a look-alike of another account's address is the same one.
         problems.append(("email", "already the address of another account"))
     _require(problems)
-    return (username, row["email"], key, row["first_name"], row["last_name"], row["centre"])
+    return {"email_key": key}
 
 
 def _stage_learner(row, known):
     _require(_unknown_centre(row, known))
     award = row.get("award_series") or diploma.default_award_series(row["registered_on"])
-    return (
-        row["uln"],
-        row["forename"],
-        row["surname"],
-        fold(row["forename"]),
-        fold(row["surname"]),
-        row["date_of_birth"],
-        row["centre"],
-        row["line"],
-        row["level"],
-        row["registered_on"],
-        award,
-    )
+    return {
+        "award_series": award,
+        "forename_key": fold(row["forename"]),
+        "surname_key": fold(row["surname"]),
+    }
 
 
 # --- what centres entered and what came back -----------------------------------------------
@@ -287,25 +309,16 @@ def _stage_entry(row, known):
             problems.append(("code", "unknown qualification"))
     _require(problems)
     uln = row["uln"]
-    return (
-        row["centre"],
-        row["candidate_number"],
-        uln,
-        row["forename"],
-        row["surname"],
-        row["series"],
-        kind,
-        code,
-        qualification,
-        unit,
-        row["received_at"],
-        uln if is_valid_uln(uln) else None,
-    )
+    return {
+        "qualification_id": qualification,
+        "unit_id": unit,
+        "link_uln": uln if is_valid_uln(uln) else None,
+    }
 
 
 def _stage_mark(row, known):
     _require(_unknown_series(row, known) + _unknown_unit(row, known, "unit"))
-    return (row["uln"], row["series"], row["unit"], row["submitted_on"])
+    return {}
 
 
 def _stage_result(row, known):
@@ -319,16 +332,7 @@ def _stage_result(row, known):
         unit = qualification = None
         problems.append(("code", "unknown unit or qualification"))
     _require(problems)
-    return (
-        row["uln"],
-        row["series"],
-        code,
-        qualification,
-        unit,
-        row["grade"],
-        row["points"],
-        row["published_on"],
-    )
+    return {"qualification_id": qualification, "unit_id": unit}
 
 
 def _stage_vq_status(row, known):
@@ -337,9 +341,7 @@ def _stage_vq_status(row, known):
         raise RowError([("qualification", "unknown qualification")])
     if found[1] != models.Qualification.Kind.VQ:
         raise RowError([("qualification", "not a vocational qualification")])
-    return tuple(
-        row[c] for c in ("uln", "qualification", "verified", "claimed_on", "result_issued_on")
-    )
+    return {}
 
 
 YES_NO = v.yes_no
@@ -363,17 +365,10 @@ def build_specs() -> tuple[FileSpec, ...]:
             name="series.csv",
             learn=_learn_series,
             columns=(
-                ("code", v.series_code),
-                ("name", v.text(50)),
-                ("results_published_on", v.optional_date),
-                ("claims_due_on", v.optional_date),
-            ),
-            optional_columns=frozenset({"claims_due_on"}),
-            staged=(
-                ("code", "text"),
-                ("name", "text"),
-                ("results_published_on", "date"),
-                ("claims_due_on", "date"),
+                Column("code", v.series_code),
+                Column("name", v.text(50)),
+                Column("results_published_on", v.optional_date, "date"),
+                Column("claims_due_on", v.optional_date, "date", optional=True),
             ),
             key=("code",),
             key_words="code",
@@ -396,24 +391,14 @@ def build_specs() -> tuple[FileSpec, ...]:
             name="qualifications.csv",
             learn=_learn_qualification,
             columns=(
-                ("code", v.code),
-                ("qan", v.text(10, required=False)),
-                ("title", TITLE),
-                ("component", v.choice(diploma.QUALIFICATION_COMPONENTS, "component")),
-                ("kind", v.choice(("GQ", "VQ"), "kind")),
-                ("level", v.choice(("1", "2", "3"), "level")),
-                ("line", v.text(3, required=False)),
-                ("glh", v.whole_number),
-            ),
-            staged=(
-                ("code", "text"),
-                ("qan", "text"),
-                ("title", "text"),
-                ("component", "text"),
-                ("kind", "text"),
-                ("level", "int"),
-                ("line_id", "text"),
-                ("glh", "int"),
+                Column("code", v.code),
+                Column("qan", v.text(10, required=False)),
+                Column("title", TITLE),
+                Column("component", v.choice(diploma.QUALIFICATION_COMPONENTS, "component")),
+                Column("kind", v.choice(("GQ", "VQ"), "kind")),
+                Column("level", v.choice(("1", "2", "3"), "level"), "int"),
+                Column("line", v.text(3, required=False), stage_as="line_id"),
+                Column("glh", v.whole_number, "int"),
             ),
             key=("code",),
             key_words="code",
@@ -424,20 +409,12 @@ def build_specs() -> tuple[FileSpec, ...]:
             name="units.csv",
             learn=_learn_unit,
             columns=(
-                ("code", v.code),
-                ("qualification", v.code),
-                ("title", TITLE),
-                ("glh", v.whole_number),
-                ("centre_marked", YES_NO),
-                ("mandatory", YES_NO),
-            ),
-            staged=(
-                ("code", "text"),
-                ("qualification_id", "text"),
-                ("title", "text"),
-                ("glh", "int"),
-                ("centre_marked", "bool"),
-                ("mandatory", "bool"),
+                Column("code", v.code),
+                Column("qualification", v.code, stage_as="qualification_id"),
+                Column("title", TITLE),
+                Column("glh", v.whole_number, "int"),
+                Column("centre_marked", YES_NO, "bool"),
+                Column("mandatory", YES_NO, "bool"),
             ),
             key=("code",),
             key_words="code",
@@ -447,16 +424,10 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="mark_windows.csv",
             columns=(
-                ("series", v.series_code),
-                ("unit", v.code),
-                ("opens_on", v.date),
-                ("closes_on", v.date),
-            ),
-            staged=(
-                ("series_id", "text"),
-                ("unit_id", "text"),
-                ("opens_on", "date"),
-                ("closes_on", "date"),
+                Column("series", v.series_code, stage_as="series_id"),
+                Column("unit", v.code, stage_as="unit_id"),
+                Column("opens_on", v.date, "date"),
+                Column("closes_on", v.date, "date"),
             ),
             key=("series_id", "unit_id"),
             key_words="series and unit",
@@ -466,21 +437,18 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="grade_thresholds.csv",
             columns=(
-                ("level", v.choice(LEVEL_CODES, "level")),
-                ("grade", v.choice(DIPLOMA_GRADES, "Diploma grade")),
-                ("min_points", v.whole_number),
+                Column("level", v.choice(LEVEL_CODES, "level")),
+                Column("grade", v.choice(DIPLOMA_GRADES, "Diploma grade")),
+                Column("min_points", v.whole_number, "int"),
             ),
-            staged=(("level", "text"), ("grade", "text"), ("min_points", "int")),
             key=("level", "grade"),
             key_words="level and grade",
-            stage=_plain(("level", "grade", "min_points")),
             merges=(Merge(_table(models.GradeThreshold), conflict=("level", "grade")),),
         ),
         FileSpec(
             name="centres.csv",
             learn=_learn_centre,
-            columns=(("number", v.centre_number), ("name", TITLE)),
-            staged=(("number", "text"), ("name", "text")),
+            columns=(Column("number", v.centre_number), Column("name", TITLE)),
             key=("number",),
             key_words="number",
             stage=_stage_centre,
@@ -489,20 +457,13 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="centre_users.csv",
             columns=(
-                ("username", v.username),
-                ("email", v.email),
-                ("first_name", v.text(150)),
-                ("last_name", v.text(150)),
-                ("centre", v.centre_number),
+                Column("username", v.username),
+                Column("email", v.email),
+                Column("first_name", v.text(150)),
+                Column("last_name", v.text(150)),
+                Column("centre", v.centre_number),
             ),
-            staged=(
-                ("username", "text"),
-                ("email", "text"),
-                ("email_key", "text"),
-                ("first_name", "text"),
-                ("last_name", "text"),
-                ("centre", "text"),
-            ),
+            computed=(Computed("email_key"),),
             key=("username",),
             key_words="username",
             stage=_stage_centre_user,
@@ -570,30 +531,17 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="learners.csv",
             columns=(
-                ("uln", v.uln),
-                ("forename", NAME),
-                ("surname", NAME),
-                ("date_of_birth", v.date),
-                ("centre", v.centre_number),
-                ("line", v.choice(LINE_CODES, "line of learning")),
-                ("level", v.choice(LEVEL_CODES, "level")),
-                ("registered_on", v.date),
-                ("award_series", v.optional_series_code),
+                Column("uln", v.uln),
+                Column("forename", NAME),
+                Column("surname", NAME),
+                Column("date_of_birth", v.date, "date"),
+                Column("centre", v.centre_number, stage_as="centre_id"),
+                Column("line", v.choice(LINE_CODES, "line of learning"), stage_as="line_id"),
+                Column("level", v.choice(LEVEL_CODES, "level")),
+                Column("registered_on", v.date, "date"),
+                Column("award_series", v.optional_series_code, optional=True),
             ),
-            optional_columns=frozenset({"award_series"}),
-            staged=(
-                ("uln", "text"),
-                ("forename", "text"),
-                ("surname", "text"),
-                ("forename_key", "text"),
-                ("surname_key", "text"),
-                ("date_of_birth", "date"),
-                ("centre_id", "text"),
-                ("line_id", "text"),
-                ("level", "text"),
-                ("registered_on", "date"),
-                ("award_series", "text"),
-            ),
+            computed=(Computed("forename_key"), Computed("surname_key")),
             key=("uln",),
             key_words="ULN",
             stage=_stage_learner,
@@ -637,30 +585,17 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="entries.csv",
             columns=(
-                ("centre", v.centre_number),
-                ("candidate_number", v.candidate_number),
-                ("uln", v.as_submitted(32)),
-                ("forename", v.as_submitted(100)),
-                ("surname", v.as_submitted(100)),
-                ("series", v.series_code),
-                ("code", v.code),
-                ("type", v.choice(("UNIT", "CASHIN"), "type")),
-                ("received_at", feed_time),
+                Column("centre", v.centre_number, stage_as="centre_id"),
+                Column("candidate_number", v.candidate_number),
+                Column("uln", v.as_submitted(32)),
+                Column("forename", v.as_submitted(100)),
+                Column("surname", v.as_submitted(100)),
+                Column("series", v.series_code, stage_as="series_id"),
+                Column("code", v.code),
+                Column("type", v.choice(("UNIT", "CASHIN"), "type"), stage_as="kind"),
+                Column("received_at", feed_time, "datetime"),
             ),
-            staged=(
-                ("centre_id", "text"),
-                ("candidate_number", "text"),
-                ("uln", "text"),
-                ("forename", "text"),
-                ("surname", "text"),
-                ("series_id", "text"),
-                ("kind", "text"),
-                ("code", "text"),
-                ("qualification_id", "text"),
-                ("unit_id", "text"),
-                ("received_at", "datetime"),
-                ("link_uln", "text"),
-            ),
+            computed=(Computed("qualification_id"), Computed("unit_id"), Computed("link_uln")),
             key=("centre_id", "candidate_number", "series_id", "kind", "code"),
             key_words="centre, candidate_number, series, type and code",
             stage=_stage_entry,
@@ -692,16 +627,10 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="marks.csv",
             columns=(
-                ("uln", v.uln),
-                ("series", v.series_code),
-                ("unit", v.code),
-                ("submitted_on", v.date),
-            ),
-            staged=(
-                ("uln", "text"),
-                ("series_id", "text"),
-                ("unit_id", "text"),
-                ("submitted_on", "date"),
+                Column("uln", v.uln),
+                Column("series", v.series_code, stage_as="series_id"),
+                Column("unit", v.code, stage_as="unit_id"),
+                Column("submitted_on", v.date, "date"),
             ),
             key=("uln", "series_id", "unit_id"),
             key_words="ULN, series and unit",
@@ -713,23 +642,14 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="results.csv",
             columns=(
-                ("uln", v.uln),
-                ("series", v.series_code),
-                ("code", v.code),
-                ("grade", v.choice(diploma.RESULT_GRADES, "grade")),
-                ("points", v.optional_whole_number),
-                ("published_on", v.date),
+                Column("uln", v.uln),
+                Column("series", v.series_code, stage_as="series_id"),
+                Column("code", v.code),
+                Column("grade", v.choice(diploma.RESULT_GRADES, "grade")),
+                Column("points", v.optional_whole_number, "int"),
+                Column("published_on", v.date, "date"),
             ),
-            staged=(
-                ("uln", "text"),
-                ("series_id", "text"),
-                ("code", "text"),
-                ("qualification_id", "text"),
-                ("unit_id", "text"),
-                ("grade", "text"),
-                ("points", "int"),
-                ("published_on", "date"),
-            ),
+            computed=(Computed("qualification_id"), Computed("unit_id")),
             key=("uln", "series_id", "code"),
             key_words="ULN, series and code",
             stage=_stage_result,
@@ -738,18 +658,11 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="vq_status.csv",
             columns=(
-                ("uln", v.uln),
-                ("qualification", v.code),
-                ("verified", YES_NO),
-                ("claimed_on", v.optional_date),
-                ("result_issued_on", v.optional_date),
-            ),
-            staged=(
-                ("uln", "text"),
-                ("qualification_id", "text"),
-                ("verified", "bool"),
-                ("claimed_on", "date"),
-                ("result_issued_on", "date"),
+                Column("uln", v.uln),
+                Column("qualification", v.code, stage_as="qualification_id"),
+                Column("verified", YES_NO, "bool"),
+                Column("claimed_on", v.optional_date, "date"),
+                Column("result_issued_on", v.optional_date, "date"),
             ),
             key=("uln", "qualification_id"),
             key_words="ULN and qualification",
@@ -759,22 +672,17 @@ def build_specs() -> tuple[FileSpec, ...]:
         FileSpec(
             name="das.csv",
             columns=(
-                ("uln", v.uln),
-                ("component", v.choice(diploma.COMPONENTS, "component")),
-                ("complete", YES_NO),
-                ("asl_glh_completed", v.optional_whole_number),
-                ("diploma_grade", _optional(v.choice(DIPLOMA_GRADES + ("U",), "Diploma grade"))),
-            ),
-            staged=(
-                ("uln", "text"),
-                ("component", "text"),
-                ("complete", "bool"),
-                ("asl_glh_completed", "int"),
-                ("diploma_grade", "text"),
+                Column("uln", v.uln),
+                Column("component", v.choice(diploma.COMPONENTS, "component")),
+                Column("complete", YES_NO, "bool"),
+                Column("asl_glh_completed", v.optional_whole_number, "int"),
+                Column(
+                    "diploma_grade",
+                    _optional(v.choice(DIPLOMA_GRADES + ("U",), "Diploma grade")),
+                ),
             ),
             key=("uln", "component"),
             key_words="ULN and component",
-            stage=_plain(("uln", "component", "complete", "asl_glh_completed", "diploma_grade")),
             merges=(Merge(_table(models.DASStatus), conflict=("uln", "component")),),
         ),
     )
