@@ -39,7 +39,8 @@ def fresh_database(name: str) -> dict:
         subprocess.run(
             ["psql", f"{SERVER}/postgres", "-qc", sql], check=True, stderr=subprocess.DEVNULL
         )
-    env = {**os.environ, "DATABASE_URL": f"{SERVER}/{name}"}
+    # DEBUG on: a development run (DEBUG unset is production, which needs a real key).
+    env = {**os.environ, "DATABASE_URL": f"{SERVER}/{name}", "DEBUG": "1"}
     env.pop("REDIS_URL", None)
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "import_feed", str(CATALOGUE))
