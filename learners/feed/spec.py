@@ -5,6 +5,7 @@ a qualification and its units, together. `Known` holds the keys that rows refer 
 catalogue and centres already stored plus those accepted earlier in this delivery.
 """
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -142,6 +143,10 @@ class FileSpec:
         staged = tuple(name for name, _ in self.staged)
         merges = tuple(m if m.columns else replace(m, columns=staged) for m in self.merges)
         object.__setattr__(self, "merges", merges)
+        # Read once per row of the file, so worked out once: the cells in column order.
+        names = self.column_names
+        read = operator.itemgetter(*names)
+        object.__setattr__(self, "_read", read if len(names) > 1 else (lambda row: (read(row),)))
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -160,7 +165,12 @@ class FileSpec:
 
     def staged_values(self, row: dict[str, Any], known: "Known") -> tuple:
         given = self.stage(row, known)
-        values = tuple(given.get(c.staged_name, row[c.name]) for c in self.columns)
+        values = self._read(row)
+        if not given and not self.computed:
+            return values
+        values = tuple(
+            given.get(c.staged_name, value) for c, value in zip(self.columns, values, strict=True)
+        )
         return values + tuple(given[c.name] for c in self.computed)
 
 
