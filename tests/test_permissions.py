@@ -13,7 +13,7 @@ from nonedexcel.models import NonEdexcelQualification, PendingUpload
 from support import chat
 
 from .conftest import ROLES
-from .factories import LearnerFactory, MembershipFactory, UserFactory
+from .factories import LearnerFactory, MembershipFactory, UserFactory, uln_for
 
 GET, POST = "get", "post"
 LOGIN_REQUIRED = {"anonymous": "login"}
@@ -205,3 +205,57 @@ def test_it_lets_in_only_the_right_roles(world, as_role, name, role):
         assert response["Location"].startswith(reverse("admin:login"))
     else:
         assert response.status_code == expected, response.content[:500]
+
+
+# --- the rows each role receives (issue 18): a forgotten filter would pass the status checks --
+
+LISTING = {
+    "overview": {},
+    "overview_export": {},
+    "detail": {"show_ready": "on"},
+    "detail_export": {"show_ready": "on"},
+    "search": {"q": "Rowcheck"},
+    "nonedexcel_list": {},
+}
+SEES = {
+    "no_centre": set(),
+    "other_viewer": {"54321"},
+    "viewer": {"12345"},
+    "administrator": {"12345"},
+    "staff": {"12345", "54321"},  # support staff: every centre
+}
+
+
+@pytest.fixture
+def learners_at_both_centres(centre, other_centre):
+    from flags.snapshot import rebuild
+
+    by_centre = {}
+    for number, first in ((centre, 7100), (other_centre, 7200)):
+        ulns = set()
+        for n in range(3):
+            learner = LearnerFactory(centre=number, uln=uln_for(first + n), surname="Rowcheck")
+            NonEdexcelQualification.objects.create(learner=learner, qan="500/1234/5")
+            ulns.add(learner.uln)
+        by_centre[number.number] = ulns
+    rebuild()
+    return by_centre
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", LISTING)
+@pytest.mark.parametrize("role", SEES)
+def test_each_role_receives_exactly_the_rows_it_may_see(
+    learners_at_both_centres, viewer, administrator, other_viewer, as_role, name, role
+):
+    client = as_role(role)
+
+    response = client.get(reverse(name), LISTING[name])
+
+    assert response.status_code == 200
+    body = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    ).decode()
+    every = set().union(*learners_at_both_centres.values())
+    expected = set().union(*(learners_at_both_centres[c] for c in SEES[role]))
+    assert {uln for uln in every if uln in body} == expected
