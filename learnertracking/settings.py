@@ -274,17 +274,24 @@ STORAGES = {
     },
 }
 
-# Email: the console in development, an SMTP server (EMAIL_URL) in production. With DEBUG
-# off the console is refused: it would write live sign-in links and learners' details into
-# the log stream.
-EMAIL_CONFIG = environ.Env.email_url_config(env("EMAIL_URL", default="") or "consolemail://")
-vars().update(EMAIL_CONFIG)
-if not DEBUG and EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend":  # noqa: F821
-    from django.core.exceptions import ImproperlyConfigured
+# Email: an SMTP server (EMAIL_URL) in production; the console with DEBUG on. With DEBUG off
+# the console is refused: it would write live sign-in links and learners' details into the
+# log stream. The embedded default with DEBUG off and no EMAIL_URL (a plain `manage.py` in a
+# fresh checkout) writes mail to files in var/mail instead, which no log reads.
+_EMAIL_URL = env("EMAIL_URL", default="")
+if not _EMAIL_URL and not DEBUG and EMBEDDED:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+else:
+    EMAIL_CONFIG = environ.Env.email_url_config(_EMAIL_URL or "consolemail://")
+    vars().update(EMAIL_CONFIG)
+    if not DEBUG and EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend":
+        from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured(
-        "Set EMAIL_URL to an SMTP server (smtp://, smtp+tls:// or smtp+ssl://) when DEBUG is off."
-    )
+        raise ImproperlyConfigured(
+            "Set EMAIL_URL to an SMTP server (smtp://, smtp+tls:// or smtp+ssl://) when DEBUG "
+            "is off."
+        )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Learner Tracking <noreply@localhost>")
 # The support team, shown on Contact and in the footer.
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="diplomaops@example.org")

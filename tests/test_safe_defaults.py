@@ -79,10 +79,35 @@ def test_it_refuses_to_start_in_production_without_a_key(tmp_path):
 @pytest.mark.parametrize("mail", ["", "consolemail://", "dummymail://"])
 def test_it_refuses_to_start_without_a_real_mail_server_when_debug_is_off(tmp_path, mail):
     """Issue 17: the console would write live reset links into the log stream."""
-    shown = _settings(tmp_path, SECRET_KEY=STRONG, EMAIL_URL=mail)
+    production = "postgres://u@127.0.0.1/x"
+    shown = _settings(tmp_path, SECRET_KEY=STRONG, EMAIL_URL=mail, DATABASE_URL=production)
     assert shown.returncode != 0
     assert "Set EMAIL_URL to an SMTP server" in shown.stderr
     assert _settings(tmp_path, SECRET_KEY=STRONG, EMAIL_URL=mail, DEBUG="1").returncode == 0
+
+
+def test_a_fresh_checkout_runs_manage_py_with_mail_kept_out_of_the_logs(tmp_path):
+    """The embedded default, DEBUG unset and no EMAIL_URL: mail goes to files, not the
+    console, and a plain `manage.py` still starts."""
+    script = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.EMAIL_BACKEND)"
+    )
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
+    }
+    environment.update(
+        DJANGO_SETTINGS_MODULE="learnertracking.settings",
+        SECRET_KEY_FILE=str(tmp_path / "secret_key"),
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "django.core.mail.backends.filebased.EmailBackend"
 
 
 def test_it_refuses_a_body_larger_than_the_bulk_upload_needs_before_reading_it(client, db):
