@@ -3,6 +3,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 
+from base.scoping import centre_scoped
+
 from .identity import canonical_email_or_none
 
 centre_number_validator = RegexValidator(r"^[0-9]{5}\Z", "A centre number is five digits.")
@@ -188,6 +190,9 @@ class AuditEvent(models.Model):
     )
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+
+    # Events about no centre (sign-ins, accounts) are read in the admin only, unscoped.
+    objects = centre_scoped("centre")
 
     class Meta:
         ordering = ["-at", "-pk"]

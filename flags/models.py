@@ -7,6 +7,7 @@ Overview sort keys live here with (run, centre, key, learner) indexes.
 
 from django.db import models
 
+from base.scoping import centre_scoped
 from learners import diploma
 
 COMPONENT_FIELDS = {c: c.lower() for c in diploma.COMPONENTS}
@@ -72,6 +73,8 @@ class OverviewRowBase(models.Model):
     grade = models.CharField(max_length=2, blank=True)
     grade_is_estimate = models.BooleanField(default=False)
     asl_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    objects = centre_scoped("centre")
 
     class Meta:
         abstract = True
@@ -139,6 +142,8 @@ class DetailLine(models.Model):
     points = models.PositiveIntegerField(default=0)
     grade = models.CharField(max_length=2, blank=True)
     grade_is_estimate = models.BooleanField(default=False)
+
+    objects = centre_scoped("centre")
 
     class Meta:
         indexes = [

@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every learner query from here on is scoped to the user's centres (base.scoping).
+    "accounts.scoping.CentreScope",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.throttle.FailedSignInLimit",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

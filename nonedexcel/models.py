@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from base.scoping import centre_scoped
 from learners import diploma
 
 
@@ -27,6 +28,8 @@ class NonEdexcelQualification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(auto_now_add=True)
+
+    objects = centre_scoped("learner__centre")
 
     class Meta:
         verbose_name = "non-Edexcel qualification"

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.utils import timezone
 
-from accounts.permissions import reads_every_centre, roles, visible_centre_numbers
+from accounts.permissions import reads_every_centre, roles
 from flags import codes
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from flags.snapshot import snapshot_version
@@ -33,22 +33,18 @@ LATE_ACTION = (
 )
 
 
-def scoped(model, run: RebuildRun | None, user) -> QuerySet:
-    """Rows of the run for the user's centres only; staff read every centre."""
-    if run is None or not user.is_authenticated:
-        return model.objects.none()
-    rows = model.objects.filter(run=run)
-    centres = visible_centre_numbers(user)
-    return rows if centres is None else rows.filter(centre_id__in=centres)
+def of_run(model, run: RebuildRun | None) -> QuerySet:
+    """The run's rows, of the centres in the request's scope."""
+    return model.objects.none() if run is None else model.objects.filter(run=run)
 
 
-def overview_rows(run, user) -> QuerySet[OverviewRow]:
-    return scoped(OverviewRow, run, user)
+def overview_rows(run) -> QuerySet[OverviewRow]:
+    return of_run(OverviewRow, run)
 
 
-def detail_lines(run, user, changes: tuple[int, ...] = ()) -> QuerySet[DetailLine]:
+def detail_lines(run, changes: tuple[int, ...] = ()) -> QuerySet[DetailLine]:
     """The Detail's lines; a component with data from `changes` is one `late` line."""
-    lines = scoped(DetailLine, run, user)
+    lines = of_run(DetailLine, run)
     if not changes:
         return lines.annotate(late=Value(False))
     late = is_late_line(changes)
@@ -70,7 +66,7 @@ def award_series_offered(run: RebuildRun | None, user) -> list[str]:
     )
     offered = cache.get(key)
     if offered is None:
-        rows = overview_rows(run, user).order_by().values_list("award_series", flat=True)
+        rows = overview_rows(run).order_by().values_list("award_series", flat=True)
         offered = sorted(set(rows.distinct()) - {""})
         cache.set(key, offered, timeout=STALE_AFTER.total_seconds())
     return offered

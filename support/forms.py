@@ -48,7 +48,7 @@ class StartConversationForm(forms.Form):
             )
         # The same answer whether the learner is at another centre or nowhere, so that the
         # form cannot be used to find out which ULNs exist elsewhere.
-        if not Learner.objects.visible_to(self.user).filter(uln=uln).exists():
+        if not Learner.objects.filter(uln=uln).exists():
             raise forms.ValidationError("No learner with this ULN at your centres")
         return uln
 

@@ -80,7 +80,7 @@ def _render_conversation(
             "chat_messages": shown,
             "earlier_messages": earlier,
             "last_id": shown[-1]["id"] if shown else 0,
-            "mention": chat.learner_mention(request.user, conversation),
+            "mention": chat.learner_mention(conversation),
             "form": form or ReplyForm(),
             "is_owner": conversation.user_id == request.user.pk,
             "can_answer": chat.can_answer(request.user),

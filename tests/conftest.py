@@ -5,6 +5,7 @@
 
 import pytest
 from django.core.cache import cache
+from django_scopes import scopes_disabled
 
 from accounts.models import Membership
 
@@ -14,6 +15,15 @@ from . import factories
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _unscoped_fixtures():
+    """A test's own set-up and checks read every centre, as fixtures must. What it asks of
+    the product is scoped there: each request by the middleware, each Celery task from
+    nothing (test_scoping shows an unscoped query raising)."""
+    with scopes_disabled():
+        yield
 
 
 @pytest.fixture

@@ -7,11 +7,22 @@ who arrives in a later delivery picks up what was already delivered for them.
 
 from django.db import models
 
+from base.scoping import centre_scoped
 from base.text import fold
 from learners import diploma
 
 from .catalogue import LineOfLearning, Qualification, Series, Unit, a_series_code
-from .managers import LearnerQuerySet
+
+
+def _entries_of(centres: list[str]) -> models.Q:
+    """An entry is the entering centre's, and the learner's centre's once it is matched."""
+    return models.Q(centre__in=centres) | models.Q(learner__centre__in=centres)
+
+
+def _learners_of(centres: list[str]) -> models.Q:
+    """Marks, results, VQ and DAS rows carry a ULN, not a centre: they are the learner's, at
+    the learner's centre."""
+    return models.Q(uln__in=Learner._base_manager.filter(centre__in=centres).values("uln"))
 
 
 class Learner(models.Model):
@@ -40,7 +51,7 @@ class Learner(models.Model):
         help_text="Set by a centre administrator, so the feed no longer overwrites it.",
     )
 
-    objects = LearnerQuerySet.as_manager()
+    objects = centre_scoped("centre")
 
     class Meta:
         ordering = ["surname", "forename", "uln"]
@@ -99,6 +110,8 @@ class Entry(models.Model):
     )
     received_at = models.DateTimeField()
 
+    objects = centre_scoped(_entries_of)
+
     class Meta:
         verbose_name_plural = "entries"
         constraints = [
@@ -136,6 +149,8 @@ class MarkSubmission(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, db_index=False)
     submitted_on = models.DateField()
 
+    objects = centre_scoped(_learners_of)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["uln", "series", "unit"], name="marks_natural_key")
@@ -157,6 +172,8 @@ class Result(models.Model):
     points = models.PositiveIntegerField(null=True, blank=True)
     published_on = models.DateField()
 
+    objects = centre_scoped(_learners_of)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["uln", "series", "code"], name="result_natural_key")
@@ -174,6 +191,8 @@ class VQStatus(models.Model):
     verified = models.BooleanField()
     claimed_on = models.DateField(null=True, blank=True)
     result_issued_on = models.DateField(null=True, blank=True)
+
+    objects = centre_scoped(_learners_of)
 
     class Meta:
         verbose_name = "VQ status"
@@ -196,6 +215,8 @@ class DASStatus(models.Model):
     complete = models.BooleanField()
     asl_glh_completed = models.PositiveIntegerField("ASL GLH completed", null=True, blank=True)
     diploma_grade = models.CharField(max_length=2, blank=True)
+
+    objects = centre_scoped(_learners_of)
 
     class Meta:
         verbose_name = "DAS status"

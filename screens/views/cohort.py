@@ -62,9 +62,7 @@ def _render(request, template, run, filterset, table) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     run = current_run()
     late = cohort.late_changes(run)
-    filterset, rows = _filtered(
-        request, OverviewFilter, cohort.overview_rows(run, request.user), run, late
-    )
+    filterset, rows = _filtered(request, OverviewFilter, cohort.overview_rows(run), run, late)
     table = OverviewTable(rows)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     # Read the page once, then mark components whose data arrived after the snapshot.
@@ -82,9 +80,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def overview_export(request: HttpRequest) -> HttpResponse:
     run = current_run()
     late = cohort.late_changes(run)
-    filterset, rows = _filtered(
-        request, OverviewFilter, cohort.overview_rows(run, request.user), run, late
-    )
+    filterset, rows = _filtered(request, OverviewFilter, cohort.overview_rows(run), run, late)
     table = OverviewTable(rows)
     RequestConfig(request, paginate=False).configure(table)
     _record_export(request, "overview.csv", filterset)
@@ -95,7 +91,7 @@ def overview_export(request: HttpRequest) -> HttpResponse:
 
 def _detail_filtered(request, run):
     late = cohort.late_changes(run)
-    lines = cohort.detail_lines(run, request.user, late)
+    lines = cohort.detail_lines(run, late)
     return _filtered(request, DetailFilter, lines, run, late)
 
 
