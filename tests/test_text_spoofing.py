@@ -5,9 +5,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from base import cells as values
 from base.identifiers import is_valid_centre_number, uln_problem
 from base.text import INVISIBLE
-from learners.feed import values
 from support.models import Conversation
 
 from .factories import MembershipFactory, UserFactory

@@ -6,10 +6,10 @@ gets executemany. Both stream: rows flow from the parser to the database without
 
 import datetime
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from django.db import connection
 
+from base.delivery import Merge
 from learners.models import ChangedComponent, Qualification
 
 # Staged column types: name -> (PostgreSQL type, SQLite type)
@@ -20,53 +20,6 @@ _TYPES = {
     "datetime": ("timestamptz", "DATETIME"),
     "bool": ("boolean", "BOOL"),
 }
-
-
-@dataclass(frozen=True)
-class Merge:
-    """How staged rows become rows of a real table: INSERT ... ON CONFLICT (key) DO UPDATE.
-
-    `select` gives, for each target column, an SQL expression over the staging alias `s`
-    (default `s.<column>`); `update` overrides what a changed row is set to; columns in
-    `insert_only` are written when the row is new and never changed afterwards.
-    """
-
-    table: str
-    # None: the staged columns, every one a column of the table (FileSpec fills it in).
-    columns: tuple[str, ...] | None = None
-    conflict: tuple[str, ...] = ()
-    select: dict[str, str] = field(default_factory=dict)
-    joins: str = ""
-    # Staged rows to leave out before the upsert: a row that would change nothing is then
-    # not even locked (an upsert locks every row it conflicts with, changed or not).
-    where: str = "true"
-    update: dict[str, str] = field(default_factory=dict)
-    insert_only: frozenset[str] = frozenset()
-    # Entries: the learners' components of the rows written are noted for the change
-    # (learners.changes), so the pages know what the snapshot has not seen.
-    records_components: bool = False
-
-    def sql(self, stage: str) -> str:
-        q = connection.ops.quote_name
-        target = q(self.table)
-        select = ", ".join(self.select.get(c, f"s.{q(c)}") for c in self.columns)
-        changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
-        new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
-        sql = (
-            f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
-            f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE {self.where} "
-            f"ON CONFLICT ({', '.join(q(c) for c in self.conflict)}) "
-        )
-        if not changing:
-            return sql + "DO NOTHING"
-        # Only rows that really change are rewritten: a re-delivery writes nothing.
-        return (
-            sql
-            + "DO UPDATE SET "
-            + ", ".join(f"{q(c)} = {v}" for c, v in new_value.items())
-            + " WHERE "
-            + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in new_value.items())
-        )
 
 
 def create_stage(cursor, name: str, columns: Sequence[tuple[str, str]]) -> None:

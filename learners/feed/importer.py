@@ -18,13 +18,14 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.emails import invite_new_centre_users
+from base.delivery import FileSpec, RowError
 from learners.changes import recorded_change
 from learners.csvfiles import check_header, without_bom
 from learners.models import DataChange, ImportRun
 from learners.signals import learners_delivered
 
 from . import bulk
-from .spec import FileSpec, Known, RowError, build_specs
+from .spec import Known, build_specs
 
 logger = logging.getLogger(__name__)
 

@@ -5,66 +5,33 @@ a qualification and its units, together. `Known` holds the keys that rows refer 
 catalogue and centres already stored plus those accepted earlier in this delivery.
 """
 
-import operator
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
-from accounts.emails import FEED_PASSWORD
-from accounts.identity import canonical_email_or_none
-from accounts.models import Centre, Membership, User
+from accounts.feed import KnownPeople, centre_files, unknown_centre
+from base import cells as v
+from base.delivery import Column, Computed, FileSpec, Merge, RowError, require, table
 from base.identifiers import is_valid_qan, is_valid_uln
 from base.text import fold
 from learners import diploma, models
 
-from . import values as v
-from .bulk import Merge
-
-
-class RowError(Exception):
-    """A row that cannot be imported: [(column, reason), ...]."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(problems)
-        self.problems = problems
-
-
-# A self-registration whose address is not confirmed yet: a centre user the feed delivers
-# with its username or address takes it over (it may be someone squatting the address).
-_UNCONFIRMED = Q(is_active=False, confirmation_sent_at__isnull=False)
-
-
-def _take_over_unconfirmed_registrations(stage: str) -> None:
-    q = connection.ops.quote_name
-    User.objects.filter(_UNCONFIRMED).filter(
-        Q(username__in=RawSQL(f"SELECT username FROM {q(stage)}", ()))  # noqa: S611
-        | Q(email_key__in=RawSQL(f"SELECT email_key FROM {q(stage)}", ()))  # noqa: S611
-    ).delete()
-
 
 @dataclass
-class Known:
-    centres: set[str] = field(default_factory=set)
+class Known(KnownPeople):
+    """KnownPeople (centres and accounts) and the catalogue."""
+
     series: set[str] = field(default_factory=set)
     qualifications: dict[str, tuple[str, str]] = field(
         default_factory=dict
     )  # code: (component, kind)
     qans: dict[str, str] = field(default_factory=dict)  # QAN: qualification code
     units: dict[str, str] = field(default_factory=dict)  # code: qualification code
-    # Accounts the feed must never take over: staff, and people who registered themselves.
-    protected_usernames: set[str] = field(default_factory=set)
-    # Canonical email address: the username of the account that has it.
-    email_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_database(cls) -> "Known":
         return cls(
-            centres=set(Centre.objects.values_list("number", flat=True)),
+            **KnownPeople.stored(),
             series=set(models.Series.objects.values_list("code", flat=True)),
             qualifications={
                 code: (component, kind)
@@ -74,113 +41,7 @@ class Known:
             },
             qans=dict(models.Qualification.objects.exclude(qan=None).values_list("qan", "code")),
             units=dict(models.Unit.objects.values_list("code", "qualification_id")),
-            protected_usernames=set(
-                User.objects.exclude(password=FEED_PASSWORD)
-                .exclude(memberships__is_centre_user=True)
-                .exclude(_UNCONFIRMED)
-                .values_list("username", flat=True)
-            ),
-            email_keys=dict(
-                User.objects.exclude(email_key=None)
-                .exclude(_UNCONFIRMED)
-                .values_list("email_key", "username")
-            ),
         )
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a delivery's file, declared once: its name in the file, how a cell is read,
-    and the staging column it fills (its type, and its name when that differs)."""
-
-    name: str
-    parse: v.Parser
-    type: str = "text"
-    stage_as: str = ""
-    # A column a delivery may leave out (DOMAIN.md 5): its cells read as empty.
-    optional: bool = False
-
-    @property
-    def staged_name(self) -> str:
-        return self.stage_as or self.name
-
-
-@dataclass(frozen=True)
-class Computed:
-    """A staging column the file does not hold, worked out by the spec's `stage`."""
-
-    name: str
-    type: str = "text"
-
-
-def _nothing_more(row: dict[str, Any], known: "Known") -> dict[str, Any]:
-    return {}
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    """One file of a delivery. Its staging columns are its own columns (as read, unless
-    `stage` gives another value by staging name) and then the computed ones, which `stage`
-    must give, by name: nothing lines up by position."""
-
-    name: str
-    columns: tuple[Column, ...]
-    key: tuple[str, ...]
-    key_words: str
-    merges: tuple[Merge, ...]
-    # Checks the row (raising RowError) and gives computed and changed values by staging name.
-    stage: Callable[[dict[str, Any], "Known"], dict[str, Any]] = _nothing_more
-    computed: tuple[Computed, ...] = ()
-    # Updates of entries run after the merges, with the staging table's name (links); the
-    # entries they write count as the change's, as the merged ones do.
-    after: tuple[str, ...] = ()
-    # Run with the staging table's name once every row has passed, before the merges.
-    before: tuple[Callable[[str], None], ...] = ()
-    # Records the key of a row, valid or not, for the rows of later files that refer to it.
-    learn: Callable[[dict[str, Any], "Known"], None] = lambda row, known: None
-
-    def __post_init__(self) -> None:
-        staged = tuple(name for name, _ in self.staged)
-        merges = tuple(m if m.columns else replace(m, columns=staged) for m in self.merges)
-        object.__setattr__(self, "merges", merges)
-        # Read once per row of the file, so worked out once: the cells in column order.
-        names = self.column_names
-        read = operator.itemgetter(*names)
-        object.__setattr__(self, "_read", read if len(names) > 1 else (lambda row: (read(row),)))
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
-
-    @property
-    def optional_columns(self) -> frozenset[str]:
-        return frozenset(column.name for column in self.columns if column.optional)
-
-    @property
-    def staged(self) -> tuple[tuple[str, str], ...]:
-        """(staging column, type), in the order staged_values gives them."""
-        return tuple((c.staged_name, c.type) for c in self.columns) + tuple(
-            (c.name, c.type) for c in self.computed
-        )
-
-    def staged_values(self, row: dict[str, Any], known: "Known") -> tuple:
-        given = self.stage(row, known)
-        values = self._read(row)
-        if not given and not self.computed:
-            return values
-        values = tuple(
-            given.get(c.staged_name, value) for c, value in zip(self.columns, values, strict=True)
-        )
-        return values + tuple(given[c.name] for c in self.computed)
-
-
-def _table(model) -> str:
-    return model._meta.db_table
-
-
-def _require(problems: list[tuple[str, str]]) -> None:
-    if problems:
-        raise RowError(problems)
 
 
 # --- the catalogue -------------------------------------------------------------------------
@@ -199,11 +60,6 @@ def _learn_qualification(row, known):
 def _learn_unit(row, known):
     if "code" in row:
         known.units[row["code"]] = row.get("qualification", "")
-
-
-def _learn_centre(row, known):
-    if "number" in row:
-        known.centres.add(row["number"])
 
 
 def _stage_series(row, known):
@@ -230,7 +86,7 @@ def _stage_qualification(row, known):
             problems.append(("line", "unknown line of learning"))
     elif line:
         problems.append(("line", "only principal learning belongs to a line"))
-    _require(problems)
+    require(problems)
     _learn_qualification(row, known)
     if qan:
         known.qans[qan] = code
@@ -243,7 +99,7 @@ def _stage_unit(row, known):
         problems.append(("code", "already used by a qualification"))
     if row["qualification"] not in known.qualifications:
         problems.append(("qualification", "unknown qualification"))
-    _require(problems)
+    require(problems)
     _learn_unit(row, known)
     return {}
 
@@ -252,7 +108,7 @@ def _stage_mark_window(row, known):
     problems = _unknown_series(row, known) + _unknown_unit(row, known, "unit")
     if row["closes_on"] < row["opens_on"]:
         problems.append(("closes_on", "before opens_on"))
-    _require(problems)
+    require(problems)
     return {}
 
 
@@ -264,35 +120,8 @@ def _unknown_unit(row, known, column) -> list[tuple[str, str]]:
     return [] if row[column] in known.units else [(column, "unknown unit")]
 
 
-def _unknown_centre(row, known) -> list[tuple[str, str]]:
-    return [] if row["centre"] in known.centres else [("centre", "unknown centre")]
-
-
-# --- centres and people --------------------------------------------------------------------
-
-
-def _stage_centre(row, known):
-    _learn_centre(row, known)
-    return {}
-
-
-def _stage_centre_user(row, known):
-    problems = _unknown_centre(row, known)
-    username = row["username"]
-    if username in known.protected_usernames:
-        problems.append(("username", "belongs to an account the feed did not create"))
-    key = canonical_email_or_none(row["email"])
-    if key is None:
-        problems.append(("email", "not an address with a domain that can exist"))
-    elif known.email_keys.setdefault(key, username) != username:
-        # Compared canonically: a look-alike of another account's address is the same one.
-        problems.append(("email", "already the address of another account"))
-    _require(problems)
-    return {"email_key": key}
-
-
 def _stage_learner(row, known):
-    _require(_unknown_centre(row, known))
+    require(unknown_centre(row, known))
     award = row.get("award_series") or diploma.default_award_series(row["registered_on"])
     return {
         "award_series": award,
@@ -305,7 +134,7 @@ def _stage_learner(row, known):
 
 
 def _stage_entry(row, known):
-    problems = _unknown_centre(row, known) + _unknown_series(row, known)
+    problems = unknown_centre(row, known) + _unknown_series(row, known)
     code, kind = row["code"], row["type"]
     unit = None
     if kind == models.Entry.Kind.UNIT:
@@ -317,7 +146,7 @@ def _stage_entry(row, known):
         qualification = code if code in known.qualifications else None
         if qualification is None:
             problems.append(("code", "unknown qualification"))
-    _require(problems)
+    require(problems)
     uln = row["uln"]
     return {
         "qualification_id": qualification,
@@ -327,7 +156,7 @@ def _stage_entry(row, known):
 
 
 def _stage_mark(row, known):
-    _require(_unknown_series(row, known) + _unknown_unit(row, known, "unit"))
+    require(_unknown_series(row, known) + _unknown_unit(row, known, "unit"))
     return {}
 
 
@@ -341,7 +170,7 @@ def _stage_result(row, known):
     else:
         unit = qualification = None
         problems.append(("code", "unknown unit or qualification"))
-    _require(problems)
+    require(problems)
     return {"qualification_id": qualification, "unit_id": unit}
 
 
@@ -369,7 +198,7 @@ def _optional(parser: v.Parser) -> v.Parser:
 def build_specs() -> tuple[FileSpec, ...]:
     """Every file of DOMAIN.md section 5, in the order a delivery is imported."""
     feed_time = v.date_time(settings.TIME_ZONE)
-    entry = _table(models.Entry)
+    entry = table(models.Entry)
     return (
         FileSpec(
             name="series.csv",
@@ -385,13 +214,13 @@ def build_specs() -> tuple[FileSpec, ...]:
             stage=_stage_series,
             merges=(
                 Merge(
-                    _table(models.Series),
+                    table(models.Series),
                     conflict=("code",),
                     # A delivery without the optional column keeps the deadline already given.
                     update={
                         "claims_due_on": (
                             "COALESCE(excluded.claims_due_on, "
-                            f"{_table(models.Series)}.claims_due_on)"
+                            f"{table(models.Series)}.claims_due_on)"
                         )
                     },
                 ),
@@ -413,7 +242,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("code",),
             key_words="code",
             stage=_stage_qualification,
-            merges=(Merge(_table(models.Qualification), conflict=("code",)),),
+            merges=(Merge(table(models.Qualification), conflict=("code",)),),
         ),
         FileSpec(
             name="units.csv",
@@ -429,7 +258,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("code",),
             key_words="code",
             stage=_stage_unit,
-            merges=(Merge(_table(models.Unit), conflict=("code",)),),
+            merges=(Merge(table(models.Unit), conflict=("code",)),),
         ),
         FileSpec(
             name="mark_windows.csv",
@@ -442,7 +271,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("series_id", "unit_id"),
             key_words="series and unit",
             stage=_stage_mark_window,
-            merges=(Merge(_table(models.MarkWindow), conflict=("series_id", "unit_id")),),
+            merges=(Merge(table(models.MarkWindow), conflict=("series_id", "unit_id")),),
         ),
         FileSpec(
             name="grade_thresholds.csv",
@@ -453,91 +282,9 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             key=("level", "grade"),
             key_words="level and grade",
-            merges=(Merge(_table(models.GradeThreshold), conflict=("level", "grade")),),
+            merges=(Merge(table(models.GradeThreshold), conflict=("level", "grade")),),
         ),
-        FileSpec(
-            name="centres.csv",
-            learn=_learn_centre,
-            columns=(Column("number", v.centre_number), Column("name", TITLE)),
-            key=("number",),
-            key_words="number",
-            stage=_stage_centre,
-            merges=(Merge(_table(Centre), conflict=("number",)),),
-        ),
-        FileSpec(
-            name="centre_users.csv",
-            columns=(
-                Column("username", v.username),
-                Column("email", v.email),
-                Column("first_name", v.text(150)),
-                Column("last_name", v.text(150)),
-                Column("centre", v.centre_number),
-            ),
-            computed=(Computed("email_key"),),
-            key=("username",),
-            key_words="username",
-            stage=_stage_centre_user,
-            before=(_take_over_unconfirmed_registrations,),
-            merges=(
-                # New accounts get an unusable password: they set one from an emailed link.
-                Merge(
-                    _table(User),
-                    (
-                        "username",
-                        "email",
-                        "email_key",
-                        "first_name",
-                        "last_name",
-                        "password",
-                        "is_superuser",
-                        "is_staff",
-                        "is_active",
-                        "date_joined",
-                        "organisation",
-                    ),
-                    ("username",),
-                    select={
-                        "password": f"'{FEED_PASSWORD}'",
-                        "is_superuser": "false",
-                        "is_staff": "false",
-                        "is_active": "true",
-                        "date_joined": "CURRENT_TIMESTAMP",
-                        "organisation": "''",
-                    },
-                    insert_only=frozenset(
-                        {
-                            "password",
-                            "is_superuser",
-                            "is_staff",
-                            "is_active",
-                            "date_joined",
-                            "organisation",
-                        }
-                    ),
-                ),
-                Merge(
-                    _table(Membership),
-                    ("user_id", "centre_id", "role", "is_centre_user", "granted_at"),
-                    ("user_id", "centre_id"),
-                    select={
-                        "user_id": "u.id",
-                        "centre_id": "s.centre",
-                        "role": "'administrator'",
-                        "is_centre_user": "true",
-                        "granted_at": "CURRENT_TIMESTAMP",
-                    },
-                    joins=f"JOIN {_table(User)} u ON u.username = s.username",
-                    # Memberships already as delivered are not touched, so a re-delivery does
-                    # not hold the centre's roles locked (Manage Users waits for that).
-                    where=(
-                        f"NOT EXISTS (SELECT 1 FROM {_table(Membership)} m "
-                        "WHERE m.user_id = u.id AND m.centre_id = s.centre AND m.is_centre_user)"
-                    ),
-                    # A role an administrator has since changed on Manage Users stands.
-                    insert_only=frozenset({"granted_at", "role"}),
-                ),
-            ),
-        ),
+        *centre_files(),
         FileSpec(
             name="learners.csv",
             columns=(
@@ -557,7 +304,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             stage=_stage_learner,
             merges=(
                 Merge(
-                    _table(models.Learner),
+                    table(models.Learner),
                     (
                         "uln",
                         "forename",
@@ -577,8 +324,8 @@ def build_specs() -> tuple[FileSpec, ...]:
                     # An award date a centre administrator chose outlives later deliveries.
                     update={
                         "award_series": (
-                            f"CASE WHEN {_table(models.Learner)}.award_series_edited "
-                            f"THEN {_table(models.Learner)}.award_series "
+                            f"CASE WHEN {table(models.Learner)}.award_series_edited "
+                            f"THEN {table(models.Learner)}.award_series "
                             "ELSE excluded.award_series END"
                         )
                     },
@@ -629,7 +376,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                     ("centre_id", "candidate_number", "series_id", "kind", "code"),
                     # Linked only when the ULN passes the check digit and is a known learner.
                     select={"learner_id": "l.uln"},
-                    joins=f"LEFT JOIN {_table(models.Learner)} l ON l.uln = s.link_uln",
+                    joins=f"LEFT JOIN {table(models.Learner)} l ON l.uln = s.link_uln",
                     records_components=True,
                 ),
             ),
@@ -645,9 +392,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("uln", "series_id", "unit_id"),
             key_words="ULN, series and unit",
             stage=_stage_mark,
-            merges=(
-                Merge(_table(models.MarkSubmission), conflict=("uln", "series_id", "unit_id")),
-            ),
+            merges=(Merge(table(models.MarkSubmission), conflict=("uln", "series_id", "unit_id")),),
         ),
         FileSpec(
             name="results.csv",
@@ -663,7 +408,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("uln", "series_id", "code"),
             key_words="ULN, series and code",
             stage=_stage_result,
-            merges=(Merge(_table(models.Result), conflict=("uln", "series_id", "code")),),
+            merges=(Merge(table(models.Result), conflict=("uln", "series_id", "code")),),
         ),
         FileSpec(
             name="vq_status.csv",
@@ -677,7 +422,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             key=("uln", "qualification_id"),
             key_words="ULN and qualification",
             stage=_stage_vq_status,
-            merges=(Merge(_table(models.VQStatus), conflict=("uln", "qualification_id")),),
+            merges=(Merge(table(models.VQStatus), conflict=("uln", "qualification_id")),),
         ),
         FileSpec(
             name="das.csv",
@@ -693,6 +438,6 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             key=("uln", "component"),
             key_words="ULN and component",
-            merges=(Merge(_table(models.DASStatus), conflict=("uln", "component")),),
+            merges=(Merge(table(models.DASStatus), conflict=("uln", "component")),),
         ),
     )

@@ -1,0 +1,165 @@
+"""A file of a delivery, declared once: its columns, how each cell is read, the staging
+table it fills and how staged rows become rows of the real tables.
+
+The vocabulary of the feed, below every app: `accounts` declares the centres and their users,
+`learners` the catalogue and the learners (`learners.feed.spec` puts them in order).
+"""
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.db import connection
+
+from .cells import Parser
+
+
+class RowError(Exception):
+    """A row that cannot be imported: [(column, reason), ...]."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def require(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise RowError(problems)
+
+
+def table(model) -> str:
+    return model._meta.db_table
+
+
+@dataclass(frozen=True)
+class Merge:
+    """How staged rows become rows of a real table: INSERT ... ON CONFLICT (key) DO UPDATE.
+
+    `select` gives, for each target column, an SQL expression over the staging alias `s`
+    (default `s.<column>`); `update` overrides what a changed row is set to; columns in
+    `insert_only` are written when the row is new and never changed afterwards.
+    """
+
+    table: str
+    # None: the staged columns, every one a column of the table (FileSpec fills it in).
+    columns: tuple[str, ...] | None = None
+    conflict: tuple[str, ...] = ()
+    select: dict[str, str] = field(default_factory=dict)
+    joins: str = ""
+    # Staged rows to leave out before the upsert: a row that would change nothing is then
+    # not even locked (an upsert locks every row it conflicts with, changed or not).
+    where: str = "true"
+    update: dict[str, str] = field(default_factory=dict)
+    insert_only: frozenset[str] = frozenset()
+    # Entries: the learners' components of the rows written are noted for the change
+    # (learners.changes), so the pages know what the snapshot has not seen.
+    records_components: bool = False
+
+    def sql(self, stage: str) -> str:
+        q = connection.ops.quote_name
+        target = q(self.table)
+        select = ", ".join(self.select.get(c, f"s.{q(c)}") for c in self.columns)
+        changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
+        new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
+        sql = (
+            f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
+            f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE {self.where} "
+            f"ON CONFLICT ({', '.join(q(c) for c in self.conflict)}) "
+        )
+        if not changing:
+            return sql + "DO NOTHING"
+        # Only rows that really change are rewritten: a re-delivery writes nothing.
+        return (
+            sql
+            + "DO UPDATE SET "
+            + ", ".join(f"{q(c)} = {v}" for c, v in new_value.items())
+            + " WHERE "
+            + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in new_value.items())
+        )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a delivery's file, declared once: its name in the file, how a cell is read,
+    and the staging column it fills (its type, and its name when that differs)."""
+
+    name: str
+    parse: Parser
+    type: str = "text"
+    stage_as: str = ""
+    # A column a delivery may leave out (DOMAIN.md 5): its cells read as empty.
+    optional: bool = False
+
+    @property
+    def staged_name(self) -> str:
+        return self.stage_as or self.name
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A staging column the file does not hold, worked out by the spec's `stage`."""
+
+    name: str
+    type: str = "text"
+
+
+def _nothing_more(row: dict[str, Any], known: Any) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file of a delivery. Its staging columns are its own columns (as read, unless
+    `stage` gives another value by staging name) and then the computed ones, which `stage`
+    must give, by name: nothing lines up by position."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    key_words: str
+    merges: tuple[Merge, ...]
+    # Checks the row (raising RowError) and gives computed and changed values by staging name.
+    stage: Callable[[dict[str, Any], Any], dict[str, Any]] = _nothing_more
+    computed: tuple[Computed, ...] = ()
+    # Updates of entries run after the merges, with the staging table's name (links); the
+    # entries they write count as the change's, as the merged ones do.
+    after: tuple[str, ...] = ()
+    # Run with the staging table's name once every row has passed, before the merges.
+    before: tuple[Callable[[str], None], ...] = ()
+    # Records the key of a row, valid or not, for the rows of later files that refer to it.
+    learn: Callable[[dict[str, Any], Any], None] = lambda row, known: None
+
+    def __post_init__(self) -> None:
+        staged = tuple(name for name, _ in self.staged)
+        merges = tuple(m if m.columns else replace(m, columns=staged) for m in self.merges)
+        object.__setattr__(self, "merges", merges)
+        # Read once per row of the file, so worked out once: the cells in column order.
+        names = self.column_names
+        read = operator.itemgetter(*names)
+        object.__setattr__(self, "_read", read if len(names) > 1 else (lambda row: (read(row),)))
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def optional_columns(self) -> frozenset[str]:
+        return frozenset(column.name for column in self.columns if column.optional)
+
+    @property
+    def staged(self) -> tuple[tuple[str, str], ...]:
+        """(staging column, type), in the order staged_values gives them."""
+        return tuple((c.staged_name, c.type) for c in self.columns) + tuple(
+            (c.name, c.type) for c in self.computed
+        )
+
+    def staged_values(self, row: dict[str, Any], known: Any) -> tuple:
+        given = self.stage(row, known)
+        values = self._read(row)
+        if not given and not self.computed:
+            return values
+        values = tuple(
+            given.get(c.staged_name, value) for c, value in zip(self.columns, values, strict=True)
+        )
+        return values + tuple(given[c.name] for c in self.computed)
