@@ -398,8 +398,8 @@ class MembershipAdmin(admin.ModelAdmin):
         roles.revoke(request.user, obj)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Staff look here; changes are made elsewhere (or never)."""
+class ReadOnly:
+    """Staff look here; changes are made elsewhere (or never). For admins and inlines."""
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -409,6 +409,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
 
 
 @admin.register(AccessRequest)

@@ -88,28 +88,49 @@ def _stage_centre_user(row, known: KnownPeople) -> dict:
     return {"email_key": key}
 
 
+# What the feed gives an account it creates, and never changes afterwards.
+NEW_ACCOUNT = {
+    "password": f"'{FEED_PASSWORD}'",
+    "is_superuser": "false",
+    "is_staff": "false",
+    "is_active": "true",
+    "date_joined": "CURRENT_TIMESTAMP",
+    "organisation": "''",
+}
+
+# A centre user administers their centre.
+CENTRE_USER_ROLE = {
+    "user_id": "u.id",
+    "centre_id": "s.centre",
+    "role": f"'{Membership.Role.ADMINISTRATOR}'",
+    "is_centre_user": "true",
+    "granted_at": "CURRENT_TIMESTAMP",
+}
+
+
 def centre_files() -> tuple[FileSpec, ...]:
     return (
         FileSpec(
             name="centres.csv",
             learn=learn_centre,
-            columns=(Column("number", cells.centre_number), Column("name", cells.text(200))),
-            key=("number",),
+            columns=(
+                Column("number", cells.centre_number, key=True),
+                Column("name", cells.text(200)),
+            ),
             key_words="number",
             stage=_stage_centre,
-            merges=(Merge(table(Centre), conflict=("number",)),),
+            merges=(Merge(table(Centre)),),
         ),
         FileSpec(
             name="centre_users.csv",
             columns=(
-                Column("username", cells.username),
+                Column("username", cells.username, key=True),
                 Column("email", cells.email),
                 Column("first_name", cells.text(150)),
                 Column("last_name", cells.text(150)),
                 Column("centre", cells.centre_number),
             ),
             computed=(Computed("email_key"),),
-            key=("username",),
             key_words="username",
             stage=_stage_centre_user,
             before=(take_over_unconfirmed_registrations,),
@@ -117,50 +138,15 @@ def centre_files() -> tuple[FileSpec, ...]:
                 # New accounts get an unusable password: they set one from an emailed link.
                 Merge(
                     table(User),
-                    (
-                        "username",
-                        "email",
-                        "email_key",
-                        "first_name",
-                        "last_name",
-                        "password",
-                        "is_superuser",
-                        "is_staff",
-                        "is_active",
-                        "date_joined",
-                        "organisation",
-                    ),
-                    ("username",),
-                    select={
-                        "password": f"'{FEED_PASSWORD}'",
-                        "is_superuser": "false",
-                        "is_staff": "false",
-                        "is_active": "true",
-                        "date_joined": "CURRENT_TIMESTAMP",
-                        "organisation": "''",
-                    },
-                    insert_only=frozenset(
-                        {
-                            "password",
-                            "is_superuser",
-                            "is_staff",
-                            "is_active",
-                            "date_joined",
-                            "organisation",
-                        }
-                    ),
+                    leave_out=("centre",),
+                    select=NEW_ACCOUNT,
+                    insert_only=frozenset(NEW_ACCOUNT),
                 ),
                 Merge(
                     table(Membership),
-                    ("user_id", "centre_id", "role", "is_centre_user", "granted_at"),
+                    tuple(CENTRE_USER_ROLE),
                     ("user_id", "centre_id"),
-                    select={
-                        "user_id": "u.id",
-                        "centre_id": "s.centre",
-                        "role": f"'{Membership.Role.ADMINISTRATOR}'",
-                        "is_centre_user": "true",
-                        "granted_at": "CURRENT_TIMESTAMP",
-                    },
+                    select=CENTRE_USER_ROLE,
                     joins=f"JOIN {table(User)} u ON u.username = s.username",
                     # Memberships already as delivered are not touched, so a re-delivery does
                     # not hold the centre's roles locked (Manage Users waits for that).

@@ -42,9 +42,12 @@ class Merge:
     """
 
     table: str
-    # None: the staged columns, every one a column of the table (FileSpec fills it in).
+    # None: the staged columns but those left out, then the other columns `select` gives
+    # (FileSpec fills it in).
     columns: tuple[str, ...] | None = None
+    # None: the file's key.
     conflict: tuple[str, ...] = ()
+    leave_out: tuple[str, ...] = ()
     select: dict[str, str] = field(default_factory=dict)
     joins: str = ""
     # Staged rows to leave out before the upsert: a row that would change nothing is then
@@ -90,6 +93,8 @@ class Column:
     stage_as: str = ""
     # A column a delivery may leave out (DOMAIN.md 5): its cells read as empty.
     optional: bool = False
+    # Part of the row's key: two rows of a file with the same key are one row twice.
+    key: bool = False
 
     @property
     def staged_name(self) -> str:
@@ -116,7 +121,6 @@ class FileSpec:
 
     name: str
     columns: tuple[Column, ...]
-    key: tuple[str, ...]
     key_words: str
     merges: tuple[Merge, ...]
     # Checks the row (raising RowError) and gives computed and changed values by staging name.
@@ -132,12 +136,28 @@ class FileSpec:
 
     def __post_init__(self) -> None:
         staged = tuple(name for name, _ in self.staged)
-        merges = tuple(m if m.columns else replace(m, columns=staged) for m in self.merges)
+        merges = tuple(
+            replace(
+                m,
+                columns=m.columns
+                or (
+                    *(c for c in staged if c not in m.leave_out),
+                    *(c for c in m.select if c not in staged),
+                ),
+                conflict=m.conflict or self.key,
+            )
+            for m in self.merges
+        )
         object.__setattr__(self, "merges", merges)
         # Read once per row of the file, so worked out once: the cells in column order.
         names = self.column_names
         read = operator.itemgetter(*names)
         object.__setattr__(self, "_read", read if len(names) > 1 else (lambda row: (read(row),)))
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The staging columns of the key, which the table's unique key matches."""
+        return tuple(c.staged_name for c in self.columns if c.key)
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -89,139 +89,149 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.db.models import Count
+    from django_scopes import scopes_disabled
 
-    from accounts.models import Membership, User
-    from learners.models import Learner
+    # Every centre's learners, as the admin reads them (base.scoping).
+    with scopes_disabled():
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.db.models import Count
 
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    centre = (
-        Learner.objects.values("centre_id").annotate(n=Count("uln")).order_by("-n")[0]["centre_id"]
-    )
-    sessions = []
-    for n in range(args.users):
-        user, _ = User.objects.get_or_create(
-            username=f"load-{n:03d}", defaults={"email": f"load{n}@example.org"}
-        )
-        Membership.objects.get_or_create(user=user, centre_id=centre, defaults={"role": "viewer"})
-        store = SessionStore()
-        store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrAddressBackend"
-        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        store.create()
-        sessions.append(store.session_key)
-    rng = random.Random(1)
-    ulns = list(Learner.objects.filter(centre_id=centre).values_list("uln", flat=True)[:2000])
-    surnames = list(
-        Learner.objects.filter(centre_id=centre).values_list("surname", flat=True).distinct()[:50]
-    )
-    paths = []
-    for _ in range(200):
-        level = rng.choice("FHAP")
-        sort = rng.choice(["name", "-problems", "pl", "-asl", "award_series", "-points"])
-        paths += [
-            f"/overview/?centre={centre}&level={level}&sort={sort}&page={rng.randint(1, 20)}",
-            f"/overview/?centre={centre}&flag={rng.choice(['missing', 'overdue', 'due'])}",
-            f"/detail/?centre={centre}&sort=deadline&page={rng.randint(1, 30)}",
-            f"/learners/{rng.choice(ulns)}/",
-            f"/learners/{rng.choice(ulns)}/",
-            f"/search/?q={rng.choice(surnames)}",
-        ]
-    script = Path(tempfile.mkdtemp(prefix="lt-load-")) / "load.lua"
-    script.write_text(
-        LUA % {"sessions": _lua(sessions), "paths": _lua(paths), "think_ms": args.think_ms}
-    )
+        from accounts.models import Membership, User
+        from learners.models import Learner
 
-    gunicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "learnertracking.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(args.workers),
-            # Threads, not sync workers: a sync worker that accepts a kept-alive connection
-            # waits on it while its user reads the page, and the queue grows behind it.
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(args.threads),
-            "--keep-alive",
-            str(args.keep_alive),
-            "--log-level",
-            "warning",
-            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        _wait_until_up()
-        warm = subprocess.run(
-            [
-                shutil.which("wrk"),
-                "-t2",
-                "-c20",
-                "-d5s",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{PORT}",
-            ],
-            capture_output=True,
-            text=True,
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
             check=True,
         )
-        del warm
-        run = subprocess.run(
-            [
-                shutil.which("wrk"),
-                "-t2",
-                f"-c{args.users}",
-                f"-d{args.seconds}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{PORT}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+        centre = (
+            Learner.objects.values("centre_id")
+            .annotate(n=Count("uln"))
+            .order_by("-n")[0]["centre_id"]
         )
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
-        shutil.rmtree(static, ignore_errors=True)
-    lines = [row for row in run.stdout.splitlines() if row.startswith("RESULT")]
-    if not lines:
-        raise SystemExit(f"wrk printed no result:\n{run.stdout}\n{run.stderr}")
-    line = lines[0]
-    requests, seconds, p50, p95, p99, errors, status_errors = line.split()[1:]
-    result = {
-        "users": args.users,
-        "gunicorn workers": args.workers,
-        "threads each": args.threads,
-        "keep-alive s": args.keep_alive,
-        "mean think time ms": args.think_ms,
-        "seconds": round(float(seconds), 1),
-        "requests": int(requests),
-        "requests/s": round(int(requests) / float(seconds), 1),
-        "p50 ms": round(float(p50), 1),
-        "p95 ms": round(float(p95), 1),
-        "p99 ms": round(float(p99), 1),
-        "errors": int(errors),
-        "non-2xx/3xx": int(status_errors),
-    }
-    print(json.dumps(result, indent=1))
+        sessions = []
+        for n in range(args.users):
+            user, _ = User.objects.get_or_create(
+                username=f"load-{n:03d}", defaults={"email": f"load{n}@example.org"}
+            )
+            Membership.objects.get_or_create(
+                user=user, centre_id=centre, defaults={"role": Membership.Role.VIEWER}
+            )
+            store = SessionStore()
+            store[SESSION_KEY] = str(user.pk)
+            store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrAddressBackend"
+            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            store.create()
+            sessions.append(store.session_key)
+        rng = random.Random(1)
+        ulns = list(Learner.objects.filter(centre_id=centre).values_list("uln", flat=True)[:2000])
+        surnames = list(
+            Learner.objects.filter(centre_id=centre)
+            .values_list("surname", flat=True)
+            .distinct()[:50]
+        )
+        paths = []
+        for _ in range(200):
+            level = rng.choice("FHAP")
+            sort = rng.choice(["name", "-problems", "pl", "-asl", "award_series", "-points"])
+            paths += [
+                f"/overview/?centre={centre}&level={level}&sort={sort}&page={rng.randint(1, 20)}",
+                f"/overview/?centre={centre}&flag={rng.choice(['missing', 'overdue', 'due'])}",
+                f"/detail/?centre={centre}&sort=deadline&page={rng.randint(1, 30)}",
+                f"/learners/{rng.choice(ulns)}/",
+                f"/learners/{rng.choice(ulns)}/",
+                f"/search/?q={rng.choice(surnames)}",
+            ]
+        script = Path(tempfile.mkdtemp(prefix="lt-load-")) / "load.lua"
+        script.write_text(
+            LUA % {"sessions": _lua(sessions), "paths": _lua(paths), "think_ms": args.think_ms}
+        )
+
+        gunicorn = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "learnertracking.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--workers",
+                str(args.workers),
+                # Threads, not sync workers: a sync worker that accepts a kept-alive connection
+                # waits on it while its user reads the page, and the queue grows behind it.
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(args.threads),
+                "--keep-alive",
+                str(args.keep_alive),
+                "--log-level",
+                "warning",
+                *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            _wait_until_up()
+            warm = subprocess.run(
+                [
+                    shutil.which("wrk"),
+                    "-t2",
+                    "-c20",
+                    "-d5s",
+                    "-s",
+                    str(script),
+                    f"http://127.0.0.1:{PORT}",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            del warm
+            run = subprocess.run(
+                [
+                    shutil.which("wrk"),
+                    "-t2",
+                    f"-c{args.users}",
+                    f"-d{args.seconds}s",
+                    "--timeout",
+                    "10s",
+                    "-s",
+                    str(script),
+                    f"http://127.0.0.1:{PORT}",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+            shutil.rmtree(static, ignore_errors=True)
+        lines = [row for row in run.stdout.splitlines() if row.startswith("RESULT")]
+        if not lines:
+            raise SystemExit(f"wrk printed no result:\n{run.stdout}\n{run.stderr}")
+        line = lines[0]
+        requests, seconds, p50, p95, p99, errors, status_errors = line.split()[1:]
+        result = {
+            "users": args.users,
+            "gunicorn workers": args.workers,
+            "threads each": args.threads,
+            "keep-alive s": args.keep_alive,
+            "mean think time ms": args.think_ms,
+            "seconds": round(float(seconds), 1),
+            "requests": int(requests),
+            "requests/s": round(int(requests) / float(seconds), 1),
+            "p50 ms": round(float(p50), 1),
+            "p95 ms": round(float(p95), 1),
+            "p99 ms": round(float(p99), 1),
+            "errors": int(errors),
+            "non-2xx/3xx": int(status_errors),
+        }
+        print(json.dumps(result, indent=1))
 
 
 def _lua(values: list[str]) -> str:

@@ -61,115 +61,122 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.db import connection
-    from django.test import Client
+    from django_scopes import scopes_disabled
 
-    from accounts.models import Membership, User
-    from flags.loaders import iter_learners
-    from flags.models import OverviewRow
-    from flags.snapshot import current_run
-    from learners.models import Entry, Learner
+    # Every centre's learners, as the admin reads them (base.scoping).
+    with scopes_disabled():
+        from django.db import connection
+        from django.test import Client
 
-    started = time.perf_counter()
-    learners = sum(1 for _ in iter_learners())
-    loader_s = time.perf_counter() - started
+        from accounts.models import Membership, User
+        from flags.loaders import iter_learners
+        from flags.models import OverviewRow
+        from flags.snapshot import current_run
+        from learners.models import Entry, Learner
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT centre_id, count(*) FROM learners_learner "
-            "GROUP BY centre_id ORDER BY 2 DESC LIMIT 1"
+        started = time.perf_counter()
+        learners = sum(1 for _ in iter_learners())
+        loader_s = time.perf_counter() - started
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT centre_id, count(*) FROM learners_learner "
+                "GROUP BY centre_id ORDER BY 2 DESC LIMIT 1"
+            )
+            centre, centre_size = cursor.fetchone()
+            cursor.execute(
+                "SELECT learner_id FROM learners_entry WHERE learner_id IS NOT NULL "
+                "GROUP BY learner_id ORDER BY count(*) DESC LIMIT 1"
+            )
+            (busiest,) = cursor.fetchone()
+        entries_of_busiest = Entry.objects.filter(learner_id=busiest).count()
+        busiest_centre = Learner.objects.get(uln=busiest).centre_id
+        user, _ = User.objects.get_or_create(
+            username="bench-viewer", defaults={"email": "bench@example.org"}
         )
-        centre, centre_size = cursor.fetchone()
-        cursor.execute(
-            "SELECT learner_id FROM learners_entry WHERE learner_id IS NOT NULL "
-            "GROUP BY learner_id ORDER BY count(*) DESC LIMIT 1"
-        )
-        (busiest,) = cursor.fetchone()
-    entries_of_busiest = Entry.objects.filter(learner_id=busiest).count()
-    busiest_centre = Learner.objects.get(uln=busiest).centre_id
-    user, _ = User.objects.get_or_create(
-        username="bench-viewer", defaults={"email": "bench@example.org"}
-    )
-    for number in {centre, busiest_centre}:
-        Membership.objects.get_or_create(user=user, centre_id=number, defaults={"role": "viewer"})
-    client = Client()
-    client.force_login(user)
-    run = current_run()
+        for number in {centre, busiest_centre}:
+            Membership.objects.get_or_create(
+                user=user, centre_id=number, defaults={"role": Membership.Role.VIEWER}
+            )
+        client = Client()
+        client.force_login(user)
+        run = current_run()
 
-    overview_filter = {"centre": centre, "level": "A", "sort": "-problems"}
-    matching = OverviewRow.objects.filter(run=run, centre_id=centre, level="A").count()
-    count = max(1, -(-matching // 50))
-    pages = {
-        "Overview (filtered, sorted, last page)": (
-            "/overview/",
-            {**overview_filter, "page": count},
-        ),
-        "Overview (first page)": ("/overview/", {"centre": centre}),
-        "Detail (sorted by deadline)": ("/detail/", {"centre": centre, "sort": "deadline"}),
-        f"ILR ({entries_of_busiest} entries)": (f"/learners/{busiest}/", {}),
-    }
-    floors = {
-        "Overview (filtered, sorted, last page)": (
-            "SELECT * FROM flags_overviewrow WHERE run_id = %s AND centre_id = %s AND level = 'A' "
-            "ORDER BY problems DESC, surname, uln LIMIT 50 OFFSET %s",
-            [run.pk, centre, (count - 1) * 50],
-        ),
-        "Overview (first page)": (
-            "SELECT * FROM flags_overviewrow WHERE run_id = %s AND centre_id = %s "
-            "ORDER BY surname, forename, uln LIMIT 50",
-            [run.pk, centre],
-        ),
-        "Detail (sorted by deadline)": (
-            "SELECT * FROM flags_detailline WHERE run_id = %s AND centre_id = %s AND NOT ready "
-            "ORDER BY deadline NULLS LAST, severity_rank, surname, uln LIMIT 50",
-            [run.pk, centre],
-        ),
-        f"ILR ({entries_of_busiest} entries)": (
-            "SELECT * FROM learners_entry WHERE learner_id = %s",
-            [busiest],
-        ),
-    }
-    results = []
-    for name, (url, params) in pages.items():
-        client.get(url, params)  # warm
-        samples, floor_samples = [], []
-        queries: list[str] = []
+        overview_filter = {"centre": centre, "level": "A", "sort": "-problems"}
+        matching = OverviewRow.objects.filter(run=run, centre_id=centre, level="A").count()
+        count = max(1, -(-matching // 50))
+        pages = {
+            "Overview (filtered, sorted, last page)": (
+                "/overview/",
+                {**overview_filter, "page": count},
+            ),
+            "Overview (first page)": ("/overview/", {"centre": centre}),
+            "Detail (sorted by deadline)": ("/detail/", {"centre": centre, "sort": "deadline"}),
+            f"ILR ({entries_of_busiest} entries)": (f"/learners/{busiest}/", {}),
+        }
+        floors = {
+            "Overview (filtered, sorted, last page)": (
+                "SELECT * FROM flags_overviewrow "
+                "WHERE run_id = %s AND centre_id = %s AND level = 'A' "
+                "ORDER BY problems DESC, surname, uln LIMIT 50 OFFSET %s",
+                [run.pk, centre, (count - 1) * 50],
+            ),
+            "Overview (first page)": (
+                "SELECT * FROM flags_overviewrow WHERE run_id = %s AND centre_id = %s "
+                "ORDER BY surname, forename, uln LIMIT 50",
+                [run.pk, centre],
+            ),
+            "Detail (sorted by deadline)": (
+                "SELECT * FROM flags_detailline WHERE run_id = %s AND centre_id = %s AND NOT ready "
+                "ORDER BY deadline NULLS LAST, severity_rank, surname, uln LIMIT 50",
+                [run.pk, centre],
+            ),
+            f"ILR ({entries_of_busiest} entries)": (
+                "SELECT * FROM learners_entry WHERE learner_id = %s",
+                [busiest],
+            ),
+        }
+        results = []
+        for name, (url, params) in pages.items():
+            client.get(url, params)  # warm
+            samples, floor_samples = [], []
+            queries: list[str] = []
 
-        def record_query(execute, sql, params, many, context, queries=queries):
-            queries.append(sql)
-            return execute(sql, params, many, context)
+            def record_query(execute, sql, params, many, context, queries=queries):
+                queries.append(sql)
+                return execute(sql, params, many, context)
 
-        with connection.execute_wrapper(record_query):
-            client.get(url, params)
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            response = client.get(url, params)
-            samples.append(time.perf_counter() - started)
-            assert response.status_code == 200, (url, response.status_code)
-            sql, sql_params = floors[name]
-            started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(sql, sql_params)
-                cursor.fetchall()
-            floor_samples.append(time.perf_counter() - started)
-        results.append((name, *percentiles(samples), len(queries), *percentiles(floor_samples)))
+            with connection.execute_wrapper(record_query):
+                client.get(url, params)
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                response = client.get(url, params)
+                samples.append(time.perf_counter() - started)
+                assert response.status_code == 200, (url, response.status_code)
+                sql, sql_params = floors[name]
+                started = time.perf_counter()
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, sql_params)
+                    cursor.fetchall()
+                floor_samples.append(time.perf_counter() - started)
+            results.append((name, *percentiles(samples), len(queries), *percentiles(floor_samples)))
 
-    print(
-        f"PostgreSQL, {os.cpu_count()} cores; {learners:,} learners; largest centre {centre} has {centre_size:,}"  # noqa: E501
-    )
-    if rebuild_s:
         print(
-            f"Rebuild (rebuild_overview, separate process): {rebuild_s:.1f} s, "
-            f"peak {rebuild_mb} MB, {learners / rebuild_s:,.0f} learners/s"
+            f"PostgreSQL, {os.cpu_count()} cores; {learners:,} learners; largest centre {centre} has {centre_size:,}"  # noqa: E501
         )
-    print(f"Chunked loader alone: {loader_s:.1f} s, {learners / loader_s:,.0f} learners/s")
-    print(
-        f"{'page':<40} {'median ms':>9} {'p95 ms':>7} {'queries':>7} {'floor median ms':>15} {'floor p95':>9}"  # noqa: E501
-    )
-    for name, median, p95, queries, floor_median, floor_p95 in results:
+        if rebuild_s:
+            print(
+                f"Rebuild (rebuild_overview, separate process): {rebuild_s:.1f} s, "
+                f"peak {rebuild_mb} MB, {learners / rebuild_s:,.0f} learners/s"
+            )
+        print(f"Chunked loader alone: {loader_s:.1f} s, {learners / loader_s:,.0f} learners/s")
         print(
-            f"{name:<40} {median:>9.1f} {p95:>7.1f} {queries:>7} {floor_median:>15.2f} {floor_p95:>9.2f}"  # noqa: E501
+            f"{'page':<40} {'median ms':>9} {'p95 ms':>7} {'queries':>7} {'floor median ms':>15} {'floor p95':>9}"  # noqa: E501
         )
+        for name, median, p95, queries, floor_median, floor_p95 in results:
+            print(
+                f"{name:<40} {median:>9.1f} {p95:>7.1f} {queries:>7} {floor_median:>15.2f} {floor_p95:>9.2f}"  # noqa: E501
+            )
 
 
 if __name__ == "__main__":

@@ -176,7 +176,9 @@ class _Table:
 
 
 _COHORTS = _Table({FIRST_YEAR: 40, SECOND_YEAR: 45, FINISHED: 15})
-_LEVELS = _Table({"F": 20, "H": 35, "A": 30, "P": 15})
+_LEVELS = _Table(
+    {diploma.FOUNDATION: 20, diploma.HIGHER: 35, diploma.ADVANCED: 30, diploma.PROGRESSION: 15}
+)
 _AWARDS = _Table({"default": 90, "blank": 5, "later": 5})
 _WEIGHTS: dict[str, dict[str, _Table]] = {
     SECOND_YEAR: {
@@ -1163,7 +1165,8 @@ def _write_learners(
             line=line,
             ability=min(5, int(rng.triangular(0, 6, 2.5))),
         )
-        age = 14 if profile.level in ("F", "H") and rng.random() < 0.7 else 16
+        young = profile.level in (diploma.FOUNDATION, diploma.HIGHER) and rng.random() < 0.7
+        age = 14 if young else 16
         born = datetime.date(year - age - 1, 9, 1) + rng.randrange(365) * _DAY
         registered = datetime.date(year, 9, rng.randint(1, 30))
         if registered > today:  # this September's registrations so far

@@ -251,6 +251,8 @@ ACTION = "action"
 INFO = "info"
 SEVERITIES: tuple[str, ...] = (URGENT, ACTION, INFO)  # most urgent first
 SEVERITY_RANK: dict[str, int] = {code: rank for rank, code in enumerate(SEVERITIES)}
+# A Detail line with nothing to do sorts after every problem of the same deadline.
+READY_RANK = 9
 SEVERITY_LABELS: dict[str, str] = {
     URGENT: "Urgent",
     ACTION: "Action needed",

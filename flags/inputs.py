@@ -280,7 +280,3 @@ class Catalogue:
         component_of = {code: component for component, qs in valid.items() for code in qs}
         vq = frozenset(code for code in component_of if self.qualifications[code].kind == VQ)
         return DiplomaPlan(level=level, line=line, component_of=component_of, valid=valid, vq=vq)
-
-    def valid_qualifications(self, level_code: str, line: str, component: str) -> frozenset[str]:
-        """Codes of the qualifications valid for `component` of this Diploma."""
-        return self.plan(level_code, line).valid.get(component, frozenset())

@@ -10,6 +10,8 @@ from django.db import models
 from base.scoping import centre_scoped
 from learners import diploma
 
+from . import codes
+
 COMPONENT_FIELDS = {c: c.lower() for c in diploma.COMPONENTS}
 
 
@@ -137,7 +139,7 @@ class DetailLine(models.Model):
     action = models.TextField(blank=True)
     deadline = models.DateField(null=True, blank=True)
     severity = models.CharField(max_length=10, blank=True)
-    severity_rank = models.PositiveSmallIntegerField(default=9)
+    severity_rank = models.PositiveSmallIntegerField(default=codes.READY_RANK)
     flag = models.CharField(max_length=12, blank=True)
     points = models.PositiveIntegerField(default=0)
     grade = models.CharField(max_length=2, blank=True)

@@ -35,14 +35,10 @@ CHUNK_SIZE = 5000
 _LOCK_KEY = 0x4C54_5242  # "LTRB": the advisory lock of the rebuild
 _PROCESS_LOCK = threading.Lock()  # SQLite: one process serves the embedded default
 
+# Who the row is about, first in both tables (_overview_row and _detail_lines give them).
+_LEARNER_COLUMNS = ("run_id", "uln", "centre_id", "surname", "forename", "line", "level")
 OVERVIEW_COLUMNS = (
-    "run_id",
-    "uln",
-    "centre_id",
-    "surname",
-    "forename",
-    "line",
-    "level",
+    *_LEARNER_COLUMNS,
     "award_series",
     "problems",
     "points",
@@ -55,13 +51,7 @@ OVERVIEW_COLUMNS = (
     ),
 )
 DETAIL_COLUMNS = (
-    "run_id",
-    "uln",
-    "centre_id",
-    "surname",
-    "forename",
-    "line",
-    "level",
+    *_LEARNER_COLUMNS,
     "award_series",
     "component",
     "component_order",
@@ -81,9 +71,14 @@ DETAIL_COLUMNS = (
 _ORDER = {code: i for i, code in enumerate(diploma.COMPONENTS)}
 
 
+# Room for every assessment rank, and none, under each entry flag.
+_PER_ENTRY_FLAG = 10
+assert codes.NO_ASSESSMENT_RANK < _PER_ENTRY_FLAG
+
+
 def status_rank(entry: str, assessment: str | None) -> int:
-    """One sort key for a component's status, worst first."""
-    return codes.ENTRY_RANK[entry] * 10 + codes.assessment_sort_key(assessment)
+    """One sort key for a component's status, worst first: by entry flag, then assessment."""
+    return codes.ENTRY_RANK[entry] * _PER_ENTRY_FLAG + codes.assessment_sort_key(assessment)
 
 
 # The sort key of a component the learner's Diploma does not have (a Progression Diploma's
@@ -254,7 +249,21 @@ def _detail_lines(run_id: int, registration: dict, data, flags: LearnerFlags) ->
     for c in flags.components:
         order = _ORDER[c.component]
         if not c.problems:
-            yield (*common, c.component, order, 0, True, "", "", "", None, "", 9, c.entry, *grade)
+            yield (
+                *common,
+                c.component,
+                order,
+                0,
+                True,
+                "",
+                "",
+                "",
+                None,
+                "",
+                codes.READY_RANK,
+                c.entry,
+                *grade,
+            )
             continue
         for number, p in enumerate(c.problems):
             yield (

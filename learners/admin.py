@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import ReadOnly, ReadOnlyAdmin
 from accounts.models import Centre
 from accounts.permissions import reads_every_centre
 
@@ -207,7 +207,7 @@ class GradeThresholdAdmin(admin.ModelAdmin):
 # What the feed delivers: read-only.
 
 
-class LearnerEntryInline(admin.TabularInline):
+class LearnerEntryInline(ReadOnly, admin.TabularInline):
     model = Entry
     fk_name = "learner"
     fields = ("series", "kind", "code", "centre", "candidate_number", "received_at")
@@ -222,15 +222,6 @@ class LearnerEntryInline(admin.TabularInline):
             .select_related("series", "centre")
             .order_by("series", "code")
         )
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Learner)
@@ -404,7 +395,7 @@ def _listed(lines: list[str]) -> str:
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(ReadOnlyAdmin):
     """The record of each delivery: written by import_feed, never changed by hand."""
 
     list_display = ("started_at", "directory", "outcome", "error_count", "finished_at")
@@ -430,12 +421,3 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.display(description="warnings")
     def warnings_listed(self, obj: ImportRun) -> str:
         return _listed(obj.warnings)
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -74,21 +74,22 @@ class Level:
         return COMPONENTS if self.has_asl else tuple(c for c in COMPONENTS if c != ASL)
 
 
+FOUNDATION, HIGHER, ADVANCED, PROGRESSION = "F", "H", "A", "P"
 LEVELS: dict[str, Level] = {
-    "F": Level("F", "Foundation", 1, 1, 60, 600, 240, 240, 120),
-    "H": Level("H", "Higher", 2, 2, 60, 800, 420, 200, 180),
-    "A": Level("A", "Advanced", 3, 2, 120, 1080, 540, 180, 360),
-    "P": Level("P", "Progression", 3, 2, 120, 720, 540, 180, 0),
+    FOUNDATION: Level(FOUNDATION, "Foundation", 1, 1, 60, 600, 240, 240, 120),
+    HIGHER: Level(HIGHER, "Higher", 2, 2, 60, 800, 420, 200, 180),
+    ADVANCED: Level(ADVANCED, "Advanced", 3, 2, 120, 1080, 540, 180, 360),
+    PROGRESSION: Level(PROGRESSION, "Progression", 3, 2, 120, 720, 540, 180, 0),
 }
 LEVEL_CHOICES: list[tuple[str, str]] = [(lv.code, lv.name) for lv in LEVELS.values()]
 QUALIFICATION_LEVELS: tuple[int, ...] = (1, 2, 3)
 
 # Grade scales of PL, the project and the Diploma, best first.
 GRADES_BY_LEVEL: dict[str, tuple[str, ...]] = {
-    "F": ("A*", "A", "B"),
-    "H": ("A*", "A", "B", "C"),
-    "A": ("A*", "A", "B", "C", "D", "E"),
-    "P": ("A*", "A", "B", "C", "D", "E"),
+    FOUNDATION: ("A*", "A", "B"),
+    HIGHER: ("A*", "A", "B", "C"),
+    ADVANCED: ("A*", "A", "B", "C", "D", "E"),
+    PROGRESSION: ("A*", "A", "B", "C", "D", "E"),
 }
 LETTER_GRADES: tuple[str, ...] = ("A*", "A", "B", "C", "D", "E", "U")
 # Steps of the PL unit points scale (DOMAIN.md 4.6): E = 1 step ... A* = 6 steps.

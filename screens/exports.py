@@ -11,39 +11,40 @@ from learners import diploma
 
 from .cohort import LATE_ACTION, LATE_ISSUE, late_components, stale_problems
 
-OVERVIEW_HEADER = (
-    "uln",
-    "surname",
-    "forename",
-    "centre",
-    "line",
-    "level",
-    "award_series",
-    *(f"{code}_{kind}" for code in diploma.COMPONENTS for kind in ("entry", "assessment")),
-    "problems",
-    "points",
-    "grade",
-    "grade_is_estimate",
+# Each export column once: its header (DOMAIN.md 8) and the snapshot field it reads.
+_LEARNER = (
+    ("uln", "uln"),
+    ("surname", "surname"),
+    ("forename", "forename"),
+    ("centre", "centre_id"),
+    ("line", "line"),
+    ("level", "level"),
+    ("award_series", "award_series"),
 )
-DETAIL_HEADER = (
-    "uln",
-    "surname",
-    "forename",
-    "centre",
-    "line",
-    "level",
-    "award_series",
-    "component",
-    "element",
-    "problem",
-    "action",
-    "deadline",
-    "severity",
-    "flag",
-    "points",
-    "grade",
-    "grade_is_estimate",
+_GRADE = (("points", "points"), ("grade", "grade"), ("grade_is_estimate", "grade_is_estimate"))
+_OVERVIEW = (
+    *_LEARNER,
+    *(
+        (f"{code}_{kind}", f"{COMPONENT_FIELDS[code]}_{kind}")
+        for code in diploma.COMPONENTS
+        for kind in ("entry", "assessment")
+    ),
+    ("problems", "problems"),
+    *_GRADE,
 )
+_DETAIL = (
+    *_LEARNER,
+    ("component", "component"),
+    ("element", "element"),
+    ("problem", "issue"),
+    ("action", "action"),
+    ("deadline", "deadline"),
+    ("severity", "severity"),
+    ("flag", "flag"),
+    *_GRADE,
+)
+OVERVIEW_HEADER = tuple(header for header, _ in _OVERVIEW)
+DETAIL_HEADER = tuple(header for header, _ in _DETAIL)
 _FORMULA_STARTS = ("=", "+", "-", "@")
 CHUNK = 2000
 
@@ -82,24 +83,7 @@ def stream_csv(
 
 
 def overview_csv_rows(rows, run, late: tuple[int, ...]) -> Iterator[tuple]:
-    fields = [
-        "uln",
-        "surname",
-        "forename",
-        "centre_id",
-        "line",
-        "level",
-        "award_series",
-        *(
-            f"{COMPONENT_FIELDS[c]}_{k}"
-            for c in diploma.COMPONENTS
-            for k in ("entry", "assessment")
-        ),
-        "problems",
-        "points",
-        "grade",
-        "grade_is_estimate",
-    ]
+    fields = [field for _, field in _OVERVIEW]
     chunk: list[tuple] = []
     for row in rows.values_list(*fields).iterator(chunk_size=CHUNK):
         chunk.append(row)
@@ -110,6 +94,7 @@ def overview_csv_rows(rows, run, late: tuple[int, ...]) -> Iterator[tuple]:
 
 
 _PROBLEMS = OVERVIEW_HEADER.index("problems")
+_FIRST_FLAG = len(_LEARNER)
 
 
 def _with_late(chunk: list[tuple], run, late: tuple[int, ...]) -> Iterator[tuple]:
@@ -119,7 +104,7 @@ def _with_late(chunk: list[tuple], run, late: tuple[int, ...]) -> Iterator[tuple
         row = list(row)
         row[_PROBLEMS] -= stale.get(row[0], 0)
         for component in components.get(row[0], ()):
-            index = 7 + 2 * diploma.COMPONENTS.index(component)
+            index = _FIRST_FLAG + 2 * diploma.COMPONENTS.index(component)
             if row[index]:  # a component of this Diploma
                 row[index], row[index + 1] = codes.UNDETERMINED, ""
         grade = row[-2]
@@ -127,33 +112,17 @@ def _with_late(chunk: list[tuple], run, late: tuple[int, ...]) -> Iterator[tuple
         yield row
 
 
+_ELEMENT, _DEADLINE, _FLAG = (DETAIL_HEADER.index(h) for h in ("element", "deadline", "flag"))
+
+
 def detail_csv_rows(lines) -> Iterator[tuple]:
     """The Detail's lines; a component whose data arrived since the snapshot (`late`) is
     written as one line saying so, as the page shows it."""
-    fields = (
-        "uln",
-        "surname",
-        "forename",
-        "centre_id",
-        "line",
-        "level",
-        "award_series",
-        "component",
-        "element",
-        "issue",
-        "action",
-        "deadline",
-        "severity",
-        "flag",
-        "points",
-        "grade",
-        "grade_is_estimate",
-        "late",
-    )
+    fields = (*(field for _, field in _DETAIL), "late")
     for row in lines.values_list(*fields).iterator(chunk_size=CHUNK):
         *row, late = row
         if late:
-            row[8:14] = ["", LATE_ISSUE, LATE_ACTION, None, "", codes.UNDETERMINED]
-        row[11] = row[11].isoformat() if row[11] else ""
+            row[_ELEMENT : _FLAG + 1] = ["", LATE_ISSUE, LATE_ACTION, None, "", codes.UNDETERMINED]
+        row[_DEADLINE] = row[_DEADLINE].isoformat() if row[_DEADLINE] else ""
         row[-1] = row[-1] if row[-2] else ""
         yield row

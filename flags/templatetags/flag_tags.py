@@ -65,12 +65,5 @@ def flag_pair(component: str, entry: str, assessment: str | None, late: bool = F
 
 
 @register.filter
-def flag_label(code: str | None, kind: str = codes.ENTRY) -> str:
-    if not code:
-        return ""
-    return (codes.entry_flag(code) if kind == codes.ENTRY else codes.assessment_flag(code)).label
-
-
-@register.filter
 def severity_label(severity: str) -> str:
     return codes.SEVERITY_LABELS.get(severity, severity)
