@@ -24,6 +24,7 @@ from django.utils.html import format_html
 
 from . import audit, roles
 from .models import AccessRequest, AuditEvent, Centre, Membership, User
+from .permissions import reads_every_centre
 
 LAST_ADMINISTRATOR = (
     "Centre {centres} would be left without a centre-user administrator. Make another "
@@ -415,6 +416,15 @@ class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     pass
 
 
+class LearnerDataAdmin(ReadOnlyAdmin):
+    """Learners' records: read, in the admin as on the pages, only by staff who may read
+    every centre (accounts.read_every_centre); being staff with a view permission is not
+    enough."""
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return reads_every_centre(request.user) and super().has_view_permission(request, obj)
+
+
 @admin.register(AccessRequest)
 class AccessRequestAdmin(ReadOnlyAdmin):
     """Decided by the centre's administrators on Manage Users, which audits and emails."""
@@ -428,7 +438,9 @@ class AccessRequestAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(LearnerDataAdmin):
+    """Events name learners (ULN, name): learner data."""
+
     list_display = ("at", "actor_name", "action", "centre_id", "learner_uln", "subject")
     list_filter = ("action",)
     search_fields = ("actor_name", "subject", "=learner_uln", "=centre__number")

@@ -3,29 +3,23 @@
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from base.scoping import CENTRE, in_scope, scopes_disabled_for
+from base.scoping import CENTRE, in_scope
 
 from .permissions import visible_centre_numbers
 
 
 class CentreScope:
-    """Learner data for the centres the user may see (every centre for staff who read every
-    centre, none when signed out). The admin is unscoped: it checks its own permissions
-    (`learners.admin.LearnerDataAdmin` asks for reading every centre)."""
+    """Learner data for the centres the user may see: every centre for staff who read every
+    centre (the admin's learner data asks for that permission, `LearnerDataAdmin`), none
+    when signed out. The admin needs no exemption: whoever may open its learner pages reads
+    every centre."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(reverse("admin:index")):
-            with scopes_disabled():
-                response = self.get_response(request)
-            if response.streaming:
-                response.streaming_content = scopes_disabled_for(response.streaming_content)
-            return response
 
         # Read when a query first needs them; roles() keeps them for the rest of the request.
         def centres() -> list[str] | None:

@@ -3,7 +3,7 @@
 Every model that carries learner data gets its default manager from here. Inside
 `scope(centre=[...])` its queries return the rows of those centres only; inside
 `scope(centre=None)` every centre's (staff who read every centre); inside `scopes_disabled()`
-everything (the feed, the rebuild, the admin, tests' fixtures). Outside any scope a query
+everything (the feed, the rebuild, tests' fixtures). Outside any scope a query
 raises `ScopeError` instead of returning another centre's learners.
 
 The request scope is entered once, by `accounts.scoping.CentreScope`; Celery tasks start
@@ -14,14 +14,22 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from django.db import models
-from django_scopes import get_scope, scope, scopes_disabled
+from django_scopes import get_scope, scope
 from django_scopes.manager import DisabledQuerySet
 from django_scopes.state import state
 
 CENTRE = "centre"
-
-
 Centres = list[str] | None  # None: every centre
+
+
+class _OutsideAnyScope(DisabledQuerySet):
+    """django-scopes' refusal, closed further: it lets `exists()`, `exclude()` and a few
+    more through, which would read every centre's rows."""
+
+    _refuse = DisabledQuerySet.error
+    exists = exclude = select_related = prefetch_related = defer = distinct = _refuse
+    explain = in_bulk = contains = alias = extra = bulk_update = _refuse
+    aiterator = acount = aexists = aget = afirst = alast = aaggregate = _refuse
 
 
 def centre_scoped(
@@ -46,7 +54,7 @@ def centre_scoped(
             if not current.get("_enabled", True):
                 return rows
             if CENTRE not in current:
-                return DisabledQuerySet(self.model, using=self._db, missing_scopes={CENTRE})
+                return _OutsideAnyScope(self.model, using=self._db, missing_scopes={CENTRE})
             centres = current[CENTRE]
             if callable(centres):
                 centres = centres()
@@ -70,9 +78,4 @@ def in_scope(content: Iterable[bytes], centres: Centres | Callable[[], Centres])
     """A streamed body read in the request's scope: the server reads it after the middleware
     has returned."""
     with scope(**{CENTRE: centres}):
-        yield from content
-
-
-def scopes_disabled_for(content: Iterable[bytes]) -> Iterator[bytes]:
-    with scopes_disabled():
         yield from content

@@ -22,9 +22,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin import ReadOnly, ReadOnlyAdmin
+from accounts.admin import LearnerDataAdmin, ReadOnly, ReadOnlyAdmin
 from accounts.models import Centre
-from accounts.permissions import reads_every_centre
 
 from .access import note_support_read
 from .models import (
@@ -76,15 +75,6 @@ class EstimatedCountPaginator(Paginator):
                 if row and row[0] is not None and row[0] >= self.exact_below:
                     return int(row[0])
         return super().count
-
-
-class LearnerDataAdmin(ReadOnlyAdmin):
-    """Learners' records: read, in the admin as on the pages, only by staff who may read
-    every centre (accounts.read_every_centre); being staff with a view permission is not
-    enough."""
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return reads_every_centre(request.user) and super().has_view_permission(request, obj)
 
 
 class FeedRecordAdmin(LearnerDataAdmin):

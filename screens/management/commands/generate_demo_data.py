@@ -2,7 +2,6 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from demo.deliveries import generate
 
@@ -25,7 +24,6 @@ class Command(BaseCommand):
             help="learners at the first centre; the rest are spread over the others",
         )
 
-    @scopes_disabled()  # demo data for every centre
     def handle(
         self,
         *args,

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django_scopes import scopes_disabled
 
 from accounts.models import Centre, Membership, User
 from demo.deliveries import CATALOGUE_DIR
@@ -27,7 +26,6 @@ class Command(BaseCommand):
             "--force", action="store_true", help="run even with DEBUG off (never in production)"
         )
 
-    @scopes_disabled()  # demo data for every centre
     def handle(
         self, *args, delivery: str, centres: int, learners: int, seed: int, force: bool, **_
     ):
