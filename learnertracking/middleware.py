@@ -80,3 +80,21 @@ def _cleaned(data: QueryDict) -> QueryDict:
         cleaned.setlist(without_invisible(key), [clean(key, v) for v in values])
     cleaned._mutable = False
     return cleaned
+
+
+class ErrorTitle:
+    """A page showing an error summary says so first in its title ("Error: …"), which is what
+    a screen reader announces on load. Here once, for every form on every page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and b'class="error-summary"' in response.content
+        ):
+            response.content = response.content.replace(b"<title>", b"<title>Error: ", 1)
+        return response

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "learnertracking.middleware.CleanInput",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Inside CommonMiddleware, so the length it sets counts the longer title.
+    "learnertracking.middleware.ErrorTitle",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",

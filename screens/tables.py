@@ -81,7 +81,19 @@ class ComponentColumn(tables.Column):
     cell = render
 
 
+class CountColumn(tables.Column):
+    """A number, right-aligned; the most first when first selected."""
+
+    descending_first = True
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}, **kwargs)
+
+
 class GradeColumn(tables.Column):
+    # The most points first when first selected, as for problems.
+    descending_first = True
+
     def render(self, record, value):
         if not record.grade:
             return format_html("{}", value)
@@ -115,11 +127,8 @@ class OverviewTable(FastRowsTable):
     asl = ComponentColumn(diploma.ASL)
     plts = ComponentColumn(diploma.PLTS)
     wex = ComponentColumn(diploma.WEX)
-    problems = tables.Column(
-        attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}},
-        order_by=("-problems", "surname", "uln"),
-    )
-    points = GradeColumn(verbose_name="Points (grade)", order_by=("-points", "surname", "uln"))
+    problems = CountColumn(order_by=("problems", "surname", "uln"))
+    points = GradeColumn(verbose_name="Points (grade)", order_by=("points", "surname", "uln"))
 
     class Meta:
         template_name = TEMPLATE
@@ -155,7 +164,7 @@ class DetailTable(FastRowsTable):
     deadline = tables.DateColumn(
         format="j M Y", order_by=("deadline", "severity_rank", "surname", "uln")
     )
-    points = GradeColumn(verbose_name="Points (grade)", order_by=("-points", "surname", "uln"))
+    points = GradeColumn(verbose_name="Points (grade)", order_by=("points", "surname", "uln"))
 
     class Meta:
         template_name = TEMPLATE

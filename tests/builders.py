@@ -74,3 +74,54 @@ def learner_with_everything(centre, entries=3):
         learner=learner, qan="500/1111/1", component="PROJECT", awarding_body="AQA"
     )
     return learner
+
+
+def snapshot_of(centre, counts):
+    """A succeeded snapshot with one learner per (problems, points) pair, each with a
+    Detail line per problem (PL, with a deadline a week apart) and one ready line."""
+    from django.utils import timezone
+
+    from flags.models import DetailLine, OverviewRow, RebuildRun
+
+    from .factories import uln_for
+
+    now = timezone.now()
+    run = RebuildRun.objects.create(
+        started_at=now, finished_at=now, built_for=now.date(), outcome="succeeded"
+    )
+    ulns = []
+    for n, (problems, points) in enumerate(counts):
+        uln = uln_for(9000 + n)
+        common = {
+            "run": run,
+            "uln": uln,
+            "centre": centre,
+            "surname": f"Snapshot{n:02d}",
+            "forename": "Sam",
+            "line": "ENG",
+            "level": "A",
+            "award_series": "2027-06",
+            "points": points,
+        }
+        OverviewRow.objects.create(
+            **common, problems=problems, pl_entry="missing" if problems else "eligible"
+        )
+        for p in range(problems):
+            DetailLine.objects.create(
+                **common,
+                component="PL",
+                component_order=0,
+                component_line=p,
+                element=f"Unit {p}",
+                issue="No entry has been made.",
+                action="Make the entry.",
+                deadline=now.date() + datetime.timedelta(days=7 * p),
+                severity="action",
+                severity_rank=1,
+                flag="missing",
+            )
+        DetailLine.objects.create(
+            **common, component="PLTS", component_order=6, ready=True, flag="complete"
+        )
+        ulns.append(uln)
+    return run, ulns
