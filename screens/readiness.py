@@ -25,7 +25,7 @@ class Segment:
     count: int
     x: float
     width: float
-    tone: str
+    symbol: str
     url: str
 
 
@@ -85,7 +85,7 @@ def readiness(centres, *, run) -> list[CentreReadiness]:
                         count,
                         round(x, 2),
                         round(width, 2),
-                        codes.TONES[flag],
+                        codes.entry_flag(flag).symbol,
                         f"{reverse('overview')}?{query}",
                     )
                 )
@@ -129,7 +129,6 @@ def legend() -> list[dict]:
             "code": f,
             "label": codes.entry_flag(f).label,
             "symbol": codes.entry_flag(f).symbol,
-            "tone": codes.TONES[f],
         }
         for f in reversed(codes.ENTRY_FLAGS)
     ]

@@ -9,7 +9,7 @@ from accounts.permissions import reads_every_centre, visible_centres
 from accounts.permissions import roles as roles_of
 from flags.snapshot import current_run
 from screens.cohort import is_stale
-from screens.readiness import legend, readiness
+from screens.readiness import BAR_WIDTH, legend, readiness
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -37,6 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "stale": is_stale(run),
             "readiness": readiness([centre for centre, _ in centres[:20]], run=run),
             "legend": legend(),
+            "bar_width": BAR_WIDTH,
             "centres": centres,
             # By number only: a centre's name would tell whether the number exists.
             "my_requests": AccessRequest.objects.filter(

@@ -39,6 +39,30 @@ def test_an_administrator_edits_the_award_date_and_sees_it_in_the_history(new_pa
 
     assert page.get_by_text("The anticipated award date was changed.").is_visible()
     assert page.locator("[data-award-series]").inner_text() == "June 2011"
-    history = page.locator("#history + table")
+    history = page.locator("#history + .table-wrap table")
     assert "Anticipated award date changed" in history.inner_text()
     assert "award series: June 2011" in history.inner_text()  # named, not coded
+
+
+def test_an_invalid_qan_lands_on_its_error_summary_focused(new_page, centre):
+    learner = learner_with_everything(centre)
+    admin = UserFactory(username="admin@la.example.org")
+    admin.set_password(PASSWORD)
+    admin.save()
+    MembershipFactory(user=admin, centre=centre, role="administrator")
+    page = new_page()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/accounts/login/?next=/learners/{learner.uln}/")
+    page.get_by_label("Username").fill("admin@la.example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_label("QAN", exact=True).fill("not a QAN")
+    page.get_by_role("button", name="Record qualification").click()
+
+    summary = page.locator(".error-summary")
+    assert page.title().startswith("Error:")
+    assert summary.evaluate("element => element === document.activeElement")
+    box = summary.bounding_box()
+    assert 0 <= box["y"] < 800  # in view, not 4,000 px below
+    assert "QAN" in summary.inner_text()
