@@ -5,10 +5,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+
+from base.confirm import ask, confirmed
 
 from . import emails, oidc, registration, roles, throttle
 from .forms import (
@@ -168,6 +171,10 @@ def grant_role(request: HttpRequest, number: str) -> HttpResponse:
     return redirect("manage_users", number=centre.number)
 
 
+def _person(user: User) -> str:
+    return user.get_full_name() or user.email or user.get_username()
+
+
 def _membership_or_gone(request, centre, membership_id: int) -> Membership | None:
     """The membership; None, with a plain notice, when it was removed a moment ago (a double
     click, or another administrator)."""
@@ -191,7 +198,19 @@ def change_role(request: HttpRequest, number: str, membership_id: int) -> HttpRe
     else:
         try:
             roles.change_role(request.user, membership, form.cleaned_data["role"])
-            messages.success(request, "The role was changed.")
+            if (
+                membership.user_id == request.user.pk
+                and form.cleaned_data["role"] == Membership.Role.VIEWER
+            ):
+                messages.success(
+                    request,
+                    f"You are now a viewer of {centre.number} {centre.name}: you can see its "
+                    "learners, and its administrators manage its users.",
+                )
+                return redirect("home")
+            messages.success(
+                request, f"{_person(membership.user)} is now a {form.cleaned_data['role']}."
+            )
         except roles.AlreadyDone as done:
             messages.info(request, str(done))
         except roles.RoleRuleBroken as broken:
@@ -199,15 +218,37 @@ def change_role(request: HttpRequest, number: str, membership_id: int) -> HttpRe
     return redirect("manage_users", number=centre.number)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke_role(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
     centre = centre_for(request.user, number, administer=True)
     membership = _membership_or_gone(request, centre, membership_id)
     if membership is None:
         return redirect("manage_users", number=centre.number)
+    who = _person(membership.user)
+    yourself = membership.user_id == request.user.pk
+    if not confirmed(request):
+        return ask(
+            request,
+            question=(
+                f"Remove your own role at {centre.number} {centre.name}?"
+                if yourself
+                else f"Remove {who}'s role at {centre.number} {centre.name}?"
+            ),
+            details=[
+                f"{'You' if yourself else who} will no longer see this centre's learners"
+                f"{', and you will not be able to undo this' if yourself else ''}."
+            ],
+            action="Yes, remove the role",
+            cancel_url=reverse("manage_users", args=[centre.number]),
+        )
     try:
         roles.revoke(request.user, membership)
-        messages.success(request, "The role was removed.")
+        messages.success(
+            request,
+            f"You no longer have a role at {centre.number} {centre.name}."
+            if yourself
+            else f"{who} no longer has a role at {centre.number} {centre.name}.",
+        )
     except roles.AlreadyDone as done:
         messages.info(request, str(done))
     except roles.RoleRuleBroken as broken:

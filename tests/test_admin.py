@@ -19,6 +19,9 @@ from support.models import Conversation, Message
 
 from . import factories
 
+# The answer to "Are you sure?" (issue 19): removing takes it.
+CONFIRMED = {"confirmed": "yes"}
+
 MAKERS: dict[type[Model], Callable[[], Model]] = {
     User: lambda: factories.UserFactory(username="someone", organisation="Northshire LA"),
     Centre: factories.CentreFactory,
@@ -391,7 +394,7 @@ def test_the_admin_refuses_what_manage_users_refuses(
     client = Client()
     client.force_login(second)
     page = client.post(
-        reverse("revoke_role", args=[centre.number, membership.pk]), follow=True
+        reverse("revoke_role", args=[centre.number, membership.pk]), CONFIRMED, follow=True
     ).content.decode()
     assert "last centre-user administrator" in page
     # ...and so does the admin, in each of its ways.

@@ -5,9 +5,12 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.models import Membership
 from flags import codes
+from nonedexcel.models import NonEdexcelQualification
 
 from .builders import snapshot_of
+from .factories import LearnerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +101,60 @@ def test_it_draws_readiness_without_relying_on_colour(client, viewer, centre):
     assert ("eligible", "1", "eligible") in counts  # the 1-in-41 sliver is labelled
     assert ("missing", "40", "missing") in counts
     assert "<text" not in text  # labels are page text, which grows with the reader's zoom
+
+
+def test_it_asks_before_removing_a_non_edexcel_record_and_names_it(client, administrator, centre):
+    learner = LearnerFactory(centre=centre, forename="Priya", surname="Patel")
+    item = NonEdexcelQualification.objects.create(
+        learner=learner, qan="500/1234/5", title="GCE Physics", awarding_body="AQA"
+    )
+    client.force_login(administrator)
+    url = reverse("nonedexcel_remove", args=[learner.uln, item.pk])
+
+    asked = client.get(url).content.decode()
+    also_asked = client.post(url).content.decode()  # a form that did not ask first
+
+    assert "Remove 500/1234/5 GCE Physics from Priya Patel&#x27;s record?" in asked
+    assert 'name="confirmed" value="yes"' in asked and "No, go back" in asked
+    assert "Remove 500/1234/5" in also_asked
+    assert NonEdexcelQualification.objects.filter(pk=item.pk).exists()
+
+    done = client.post(url, {"confirmed": "yes"}, follow=True).content.decode()
+
+    assert not NonEdexcelQualification.objects.filter(pk=item.pk).exists()
+    assert "500/1234/5 GCE Physics was removed from Priya Patel&#x27;s record." in done
+
+
+def test_it_asks_before_removing_a_role_and_names_the_person(client, administrator, viewer):
+    membership = Membership.objects.get(user=viewer)
+    viewer.first_name, viewer.last_name = "Vic", "Viewer"
+    viewer.save()
+    client.force_login(administrator)
+    url = reverse("revoke_role", args=["12345", membership.pk])
+
+    asked = client.get(url).content.decode()
+
+    assert "Remove Vic Viewer&#x27;s role at 12345 Northgate College?" in asked
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+    done = client.post(url, {"confirmed": "yes"}, follow=True).content.decode()
+
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert "Vic Viewer no longer has a role at 12345 Northgate College." in done
+
+
+def test_it_lands_a_self_demoted_administrator_on_their_home_page(
+    client, administrator, centre_user
+):
+    membership = Membership.objects.get(user=administrator)
+    client.force_login(administrator)
+
+    response = client.post(
+        reverse("change_role", args=["12345", membership.pk]), {"role": "viewer"}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("home")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "You are now a viewer of 12345 Northgate College" in text
+    assert "You cannot do this" not in text

@@ -6,6 +6,9 @@ from accounts.models import AccessRequest, AuditEvent, Membership
 
 from .factories import MembershipFactory, UserFactory
 
+# The answer to "Are you sure?" (issue 19): removing takes it.
+CONFIRMED = {"confirmed": "yes"}
+
 pytestmark = pytest.mark.django_db
 
 
@@ -105,7 +108,7 @@ def test_it_revokes_a_role_and_records_it(client, administrator, viewer, centre)
     membership = Membership.objects.get(user=viewer, centre=centre)
     client.force_login(administrator)
 
-    client.post(reverse("revoke_role", args=["12345", membership.pk]))
+    client.post(reverse("revoke_role", args=["12345", membership.pk]), CONFIRMED)
 
     assert not Membership.objects.filter(pk=membership.pk).exists()
     [event] = events(AuditEvent.Action.ROLE_REVOKED)
@@ -116,7 +119,7 @@ def test_it_answers_404_for_a_membership_of_another_centre(client, administrator
     membership = Membership.objects.get(user=other_viewer)
     client.force_login(administrator)
 
-    response = client.post(reverse("revoke_role", args=["12345", membership.pk]))
+    response = client.post(reverse("revoke_role", args=["12345", membership.pk]), CONFIRMED)
 
     assert response.status_code == 404
     assert Membership.objects.filter(pk=membership.pk).exists()
@@ -126,7 +129,9 @@ def test_the_last_centre_user_administrator_cannot_be_removed(client, administra
     membership = Membership.objects.get(user=centre_user)
     client.force_login(administrator)
 
-    response = client.post(reverse("revoke_role", args=["12345", membership.pk]), follow=True)
+    response = client.post(
+        reverse("revoke_role", args=["12345", membership.pk]), CONFIRMED, follow=True
+    )
 
     assert Membership.objects.filter(pk=membership.pk).exists()
     assert "last centre-user administrator" in response.content.decode()
@@ -150,7 +155,7 @@ def test_a_centre_user_administrator_can_go_when_another_remains(client, centre_
     membership = Membership.objects.get(user=second)
     client.force_login(centre_user)
 
-    client.post(reverse("revoke_role", args=["12345", membership.pk]))
+    client.post(reverse("revoke_role", args=["12345", membership.pk]), CONFIRMED)
 
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
@@ -228,7 +233,7 @@ def test_a_request_is_decided_once(client, centre_user, centre):
 def test_audit_events_cannot_be_changed_or_deleted(client, administrator, viewer, centre):
     membership = Membership.objects.get(user=viewer, centre=centre)
     client.force_login(administrator)
-    client.post(reverse("revoke_role", args=["12345", membership.pk]))
+    client.post(reverse("revoke_role", args=["12345", membership.pk]), CONFIRMED)
     event = AuditEvent.objects.get(action=AuditEvent.Action.ROLE_REVOKED)
 
     event.subject = "someone else"

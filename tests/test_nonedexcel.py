@@ -10,6 +10,9 @@ from nonedexcel.upload import MAX_BYTES, check_upload
 
 from .factories import LearnerFactory, QualificationFactory, uln_for
 
+# The answer to "Are you sure?" (issue 19): removing takes it.
+CONFIRMED = {"confirmed": "yes"}
+
 pytestmark = pytest.mark.django_db
 HEADER = "uln,qan,component,awarding_body,title\n"
 
@@ -139,7 +142,7 @@ def test_a_viewer_can_neither_add_nor_remove(client, viewer, learners, administr
     add = client.post(
         reverse("nonedexcel_add", args=[learner.uln]), {"qan": "500/9999/1", "component": "ASL"}
     )
-    remove = client.post(reverse("nonedexcel_remove", args=[learner.uln, item.pk]))
+    remove = client.post(reverse("nonedexcel_remove", args=[learner.uln, item.pk]), CONFIRMED)
 
     assert (add.status_code, remove.status_code) == (403, 403)
     assert NonEdexcelQualification.objects.count() == 1
@@ -154,7 +157,7 @@ def test_an_administrator_removes_one_with_an_audit_event(client, administrator,
     item = NonEdexcelQualification.objects.create(learner=learner, qan="500/1234/5", component="PL")
     client.force_login(administrator)
 
-    client.post(reverse("nonedexcel_remove", args=[learner.uln, item.pk]))
+    client.post(reverse("nonedexcel_remove", args=[learner.uln, item.pk]), CONFIRMED)
 
     assert not NonEdexcelQualification.objects.exists()
     assert added(AuditEvent.Action.NON_EDEXCEL_REMOVED).get().before["component"] == "PL"

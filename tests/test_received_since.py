@@ -30,6 +30,9 @@ from screens.cohort import late_changes
 
 from .factories import LearnerFactory, ensure_lines_of_learning
 
+# The answer to "Are you sure?" (issue 19): removing takes it.
+CONFIRMED = {"confirmed": "yes"}
+
 VALID = Path(__file__).parent / "data" / "valid_delivery"
 AMELIE = "9276308686"
 PROJECT_CASHIN = (
@@ -220,7 +223,7 @@ def test_a_non_edexcel_record_removed_since_the_snapshot_is_a_change_too(
     assert shows_project_as_received(client)["overview export"] == "other-cab"
 
     [item] = NonEdexcelQualification.objects.filter(learner_id=AMELIE)
-    client.post(reverse("nonedexcel_remove", args=[AMELIE, item.pk]))
+    client.post(reverse("nonedexcel_remove", args=[AMELIE, item.pk]), CONFIRMED)
 
     assert shows_project_as_received(client)["overview export"] == "undetermined"
 

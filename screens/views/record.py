@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import AuditEvent
 from accounts.permissions import can_administer
+from base.confirm import ask, confirmed
 from flags.clock import today
 from flags.loaders import load_catalogue, load_learner
 from flags.rules import could_not_check, evaluate_or_report
@@ -113,10 +115,24 @@ def add_for_learner(request: HttpRequest, uln: str) -> HttpResponse:
     return redirect("learner_record", uln=learner.uln)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def remove_for_learner(request: HttpRequest, uln: str, item_id: int) -> HttpResponse:
     learner = learner_for(request.user, uln, administer=True)
     item = get_object_or_404(NonEdexcelQualification, pk=item_id, learner=learner)
+    what = f"{item.qan}{f' {item.title}' if item.title else ''}"
+    whose = f"{learner.forename} {learner.surname}"
+    if not confirmed(request):
+        return ask(
+            request,
+            question=f"Remove {what} from {whose}'s record?",
+            details=[
+                f"{item.get_component_display()}, recorded as taken with "
+                f"{item.awarding_body or 'another awarding body'}.",
+                "The component will show as missing again unless an Edexcel entry covers it.",
+            ],
+            action="Yes, remove it",
+            cancel_url=f"{reverse('learner_record', args=[learner.uln])}#non-edexcel",
+        )
     records.remove(request.user, item)
-    messages.success(request, "The non-Edexcel qualification was removed.")
+    messages.success(request, f"{what} was removed from {whose}'s record.")
     return redirect("learner_record", uln=learner.uln)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Permission
 
-from accounts.models import Centre
+from accounts.models import Centre, Membership
 from learners.models import Entry, Learner
 from nonedexcel.models import NonEdexcelQualification, PendingUpload
 from support.models import Conversation, Message
@@ -78,6 +78,7 @@ def site(demo_delivery):
         "learner": learner,
         "record": record,
         "viewer": viewer,
+        "viewer_membership": Membership.objects.get(user=viewer, centre=centre),
         "upload": upload,
         "bad_upload": bad_upload,
         "conversation": conversation,
@@ -161,6 +162,8 @@ def administrator_states(site) -> dict[str, State]:
         "upload-preview": f"/nonedexcel/upload/{site['upload'].pk}/",
         "upload-errors": f"/nonedexcel/upload/{site['bad_upload'].pk}/",
         "non-edexcel": "/nonedexcel/",
+        "remove-record-confirm": f"/learners/{learner.uln}/non-edexcel/{site['record'].pk}/remove/",
+        "remove-role-confirm": f"/centres/{number}/users/{site['viewer_membership'].pk}/revoke/",
     }
 
 
