@@ -35,3 +35,9 @@ def fold(text: str) -> str:
     return plain.translate(
         str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})
     )
+
+
+def search_key(text: str) -> str:
+    """A name as search compares it: folded, with hyphens, apostrophes and spaces one space
+    ('Ó Súilleabháin' -> 'o suilleabhain', 'Smith-Jones' -> 'smith jones')."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in fold(text)).split())

@@ -1,16 +1,17 @@
-"""Search Learner: by ULN, candidate number or name, within the user's centres only."""
+"""Search Learner: by ULN, candidate number or name, within the request's scope."""
 
 import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Replace
 
 from accounts.permissions import visible_centre_numbers
-from base.text import fold
+from base.text import search_key
 
 from .models import Entry, Learner
 
 _DIGITS = re.compile(r"[0-9]+")
-_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_MAX_WORDS = 6
 
 
 def search_learners(user, query: str) -> QuerySet[Learner]:
@@ -31,14 +32,27 @@ def search_learners(user, query: str) -> QuerySet[Learner]:
             entered_as = entered_as.values("learner_id")
             return visible.filter(uln__in=entered_as)
         return visible.none()
-    words = [fold(w) for w in _WORD.findall(query)][:2]
-    if not words:
+    key = " ".join(search_key(query).split()[:_MAX_WORDS])
+    if not key:
         return visible.none()
-    if len(words) == 1:
-        (word,) = words
-        return visible.filter(Q(surname_key__startswith=word) | Q(forename_key__startswith=word))
-    first, second = words
-    return visible.filter(
-        Q(surname_key__startswith=first, forename_key__startswith=second)
-        | Q(forename_key__startswith=first, surname_key__startswith=second)
+    return visible.annotate(
+        surname_squashed=Replace(F("surname_key"), Value(" "), Value(""))
+    ).filter(_matching(key))
+
+
+def _matching(key: str) -> Q:
+    """A name, however it is typed: the surname whole or from any of its parts ('Jones'
+    finds Smith-Jones), run together ('OSullivan' finds O'Sullivan), the forename, or a
+    forename and surname in either order."""
+    words = key.split()
+    found = (
+        Q(surname_key__startswith=key)
+        | Q(surname_key__contains=f" {key}")
+        | Q(forename_key__startswith=key)
+        | Q(surname_squashed__startswith=key.replace(" ", ""))
     )
+    for split in range(1, len(words)):
+        first, rest = " ".join(words[:split]), " ".join(words[split:])
+        found |= Q(forename_key__startswith=first, surname_key__startswith=rest)
+        found |= Q(surname_key__startswith=first, forename_key__startswith=rest)
+    return found

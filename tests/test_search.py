@@ -37,7 +37,7 @@ def test_it_folds_case_and_accents():
 
 def test_it_finds_by_uln_exactly(client, viewer, learners):
     client.force_login(viewer)
-    assert found(client, "9276308686") == ["9276308686"]
+    assert client.get(reverse("search"), {"q": "9276308686"}).status_code == 302  # the ILR
     assert found(client, "927630868") == []
 
 
@@ -74,7 +74,8 @@ def test_it_never_reveals_a_learner_of_another_centre(client, viewer, learners):
 
 def test_staff_search_every_centre(client, staff, learners):
     client.force_login(staff)
-    assert found(client, HIDDEN) == [HIDDEN]
+    response = client.get(reverse("search"), {"q": HIDDEN})
+    assert response["Location"] == reverse("learner_record", args=[HIDDEN])
 
 
 def test_an_empty_query_shows_only_the_form(client, viewer, learners):
@@ -90,3 +91,56 @@ def test_it_answers_in_a_constant_number_of_queries(
     client.force_login(viewer)
     with django_assert_max_num_queries(8):
         assert len(found(client, "smith")) == 50
+
+
+@pytest.fixture
+def hard_names(centre):
+    return {
+        "aoife": LearnerFactory(forename="Aoife", surname="Ó Súilleabháin", centre=centre),
+        "sam": LearnerFactory(forename="Sam", surname="Smith-Jones", centre=centre),
+        "liam": LearnerFactory(forename="Liam", surname="O’Sullivan", centre=centre),
+        "maria": LearnerFactory(forename="Maria José", surname="de la Cruz", centre=centre),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        ("Ó Súilleabháin", "aoife"),
+        ("o suilleabhain", "aoife"),
+        ("Suilleabhain", "aoife"),
+        ("Smith-Jones", "sam"),
+        ("smith jones", "sam"),
+        ("Jones", "sam"),
+        ("O'Sullivan", "liam"),
+        ("OSullivan", "liam"),
+        ("o sullivan", "liam"),
+        ("de la Cruz", "maria"),
+        ("Maria José de la Cruz", "maria"),
+        ("de la cruz maria", "maria"),
+        ("Aoife Ó Súilleabháin", "aoife"),
+    ],
+)
+def test_it_finds_surnames_with_accents_hyphens_apostrophes_and_spaces(
+    client, viewer, hard_names, query, who
+):
+    client.force_login(viewer)
+    assert found(client, query) == [hard_names[who].uln]
+
+
+def test_it_opens_the_record_of_the_one_learner_with_that_uln(client, viewer, learners):
+    client.force_login(viewer)
+
+    response = client.get(reverse("search"), {"q": "9276308686"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("learner_record", args=["9276308686"])
+
+
+def test_it_offers_the_unmatched_entries_when_nothing_matches(client, viewer, learners):
+    client.force_login(viewer)
+
+    text = client.get(reverse("search"), {"q": "Nobody"}).content.decode()
+
+    assert "No learner at your centres matches" in text
+    assert reverse("unmatched_entries", args=["12345"]) in text

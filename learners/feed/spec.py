@@ -13,7 +13,7 @@ from accounts.feed import KnownPeople, centre_files, unknown_centre
 from base import cells as v
 from base.delivery import Column, Computed, FileSpec, Merge, RowError, require, table
 from base.identifiers import is_valid_qan, is_valid_uln
-from base.text import fold
+from base.text import search_key
 from learners import diploma, models
 
 
@@ -125,8 +125,8 @@ def _stage_learner(row, known):
     award = row.get("award_series") or diploma.default_award_series(row["registered_on"])
     return {
         "award_series": award,
-        "forename_key": fold(row["forename"]),
-        "surname_key": fold(row["surname"]),
+        "forename_key": search_key(row["forename"]),
+        "surname_key": search_key(row["surname"]),
     }
 
 

@@ -8,7 +8,7 @@ who arrives in a later delivery picks up what was already delivered for them.
 from django.db import models
 
 from base.scoping import centre_scoped
-from base.text import fold
+from base.text import search_key
 from learners import diploma
 
 from .catalogue import LineOfLearning, Qualification, Series, Unit, a_series_code
@@ -31,7 +31,7 @@ class Learner(models.Model):
     uln = models.CharField("ULN", max_length=10, primary_key=True)
     forename = models.CharField(max_length=100)
     surname = models.CharField(max_length=100)
-    # Names folded for search: lower case, accents removed.
+    # Names as search compares them (base.text.search_key).
     forename_key = models.CharField(max_length=100, editable=False, default="")
     surname_key = models.CharField(max_length=100, editable=False, default="")
     date_of_birth = models.DateField()
@@ -74,7 +74,8 @@ class Learner(models.Model):
         return f"{self.uln} {self.surname}, {self.forename}"
 
     def save(self, *args, **kwargs) -> None:
-        self.forename_key, self.surname_key = fold(self.forename), fold(self.surname)
+        self.forename_key = search_key(self.forename)
+        self.surname_key = search_key(self.surname)
         super().save(*args, **kwargs)
 
 
