@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Membership
@@ -158,3 +159,40 @@ def test_it_lands_a_self_demoted_administrator_on_their_home_page(
     text = response.content.decode()
     assert "You are now a viewer of 12345 Northgate College" in text
     assert "You cannot do this" not in text
+
+
+@pytest.mark.parametrize("url", ["overview", "detail"])
+def test_it_tells_someone_with_no_role_how_to_get_one(client, no_centre, centre, url):
+    snapshot_of(centre, [(1, 0)])
+    client.force_login(no_centre)
+
+    text = client.get(reverse(url)).content.decode()
+
+    assert "You have no role at a centre yet" in text
+    assert f'href="{reverse("request_access")}"' in text
+    assert "No learners match these filters" not in text
+
+
+def test_it_tells_someone_with_a_role_when_filters_match_nobody(client, viewer, centre):
+    snapshot_of(centre, [(1, 0)])
+    client.force_login(viewer)
+
+    text = client.get(reverse("overview"), {"level": "F"}).content.decode()
+
+    assert "No learners match these filters" in text
+    assert "You have no role" not in text
+
+
+@pytest.mark.parametrize("template", ["500.html", "503.html"])
+def test_the_error_pages_link_help_and_contact(template):
+    text = render_to_string(template)
+
+    assert 'href="/help/"' in text and 'href="/contact/"' in text
+
+
+def test_every_registration_field_says_what_it_autocompletes(client):
+    text = client.get(reverse("register")).content.decode()
+
+    fields = re.findall(r"<input (?![^>]*type=\"hidden\")[^>]*>", text)
+    assert fields
+    assert all("autocomplete=" in field for field in fields), fields

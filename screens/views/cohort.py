@@ -7,6 +7,7 @@ from django_tables2 import RequestConfig
 
 from accounts import audit
 from accounts.models import AuditEvent
+from accounts.permissions import visible_centre_numbers
 from flags.snapshot import current_run
 from screens import cohort
 from screens.exports import (
@@ -55,6 +56,7 @@ def _render(request, template, run, filterset, table) -> HttpResponse:
             "filter": filterset,
             "table": table,
             "export_query": request.GET.urlencode(),
+            "no_role": visible_centre_numbers(request.user) == [],
         },
     )
 

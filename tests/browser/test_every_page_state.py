@@ -218,6 +218,17 @@ CHECK = """() => {
       wide.push('text in ' + node.parentElement.tagName + ': ' + words);
     }
   }
+  // Form controls meet the 24 px target size (WCAG 2.2, 2.5.8).
+  const small = [];
+  const controls = 'main select, main button, main input:not([type=hidden])';
+  for (const el of document.querySelectorAll(controls)) {
+    const box = el.getBoundingClientRect();
+    const checkable = ['checkbox', 'radio'].includes(el.type);  // their labels are the target
+    if (box.width && !checkable && (box.height < 24 || box.width < 24)) {
+      const size = Math.round(box.width) + 'x' + Math.round(box.height);
+      small.push(el.tagName + '#' + el.id + ' ' + size);
+    }
+  }
   const summary = document.querySelector('.error-summary');
   return {
     wider: document.documentElement.scrollWidth - window.innerWidth,
@@ -226,6 +237,7 @@ CHECK = """() => {
     summary: !!summary,
     focused: !!summary && summary.contains(document.activeElement),
     missing,
+    small,
   };
 }"""
 
@@ -235,6 +247,8 @@ def problems_with(page) -> list:
     state = page.evaluate(CHECK)
     if state["wider"] > 0:
         found.append(f"scrolls sideways by {state['wider']} px: {state['wide']}")
+    if state["small"]:
+        found.append(f"controls under 24 px: {state['small'][:3]}")
     if state["missing"]:
         found.append(f"aria-describedby points at missing ids {state['missing']}")
     if state["summary"] and not state["title"].startswith("Error:"):
