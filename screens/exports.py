@@ -31,6 +31,8 @@ _OVERVIEW = (
     ),
     ("problems", "problems"),
     *_GRADE,
+    # After the columns DOMAIN.md 8 names, so programs reading those by position still can.
+    ("asl_percent", "asl_percent"),
 )
 _DETAIL = (
     *_LEARNER,
@@ -94,6 +96,7 @@ def overview_csv_rows(rows, run, late: tuple[int, ...]) -> Iterator[tuple]:
 
 
 _PROBLEMS = OVERVIEW_HEADER.index("problems")
+_GRADE_AT, _ESTIMATE = OVERVIEW_HEADER.index("grade"), OVERVIEW_HEADER.index("grade_is_estimate")
 _FIRST_FLAG = len(_LEARNER)
 
 
@@ -107,8 +110,7 @@ def _with_late(chunk: list[tuple], run, late: tuple[int, ...]) -> Iterator[tuple
             index = _FIRST_FLAG + 2 * diploma.COMPONENTS.index(component)
             if row[index]:  # a component of this Diploma
                 row[index], row[index + 1] = codes.UNDETERMINED, ""
-        grade = row[-2]
-        row[-1] = row[-1] if grade else ""
+        row[_ESTIMATE] = row[_ESTIMATE] if row[_GRADE_AT] else ""
         yield row
 
 

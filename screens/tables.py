@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from flags import codes
 from flags.models import COMPONENT_FIELDS
-from flags.templatetags.flag_tags import flag, flag_pair
+from flags.templatetags.flag_tags import flag, flag_cell
 from learners import diploma
 
 from .cohort import LATE_ACTION, LATE_ISSUE
@@ -36,14 +36,19 @@ class FastRowsTable(tables.Table):
             )
             for column in self.columns
         ]
+        # The learner's name heads its row (th scope=row): a screen reader names each cell's row.
+        tags = [
+            ("th", ' scope="row"') if getattr(column.column, "row_header", False) else ("td", "")
+            for column in self.columns
+        ]
         rows = []
         for row in self.page.object_list if self.page else self.rows:
             record = row.record
             cells = []
-            for _column, render, attrs, accessor in columns:
+            for (_column, render, attrs, accessor), (tag, scope) in zip(columns, tags, strict=True):
                 value = getattr(record, accessor)
                 html = render(record=record, value=value) if render else value
-                cells.append(f"<td{attrs}>{conditional_escape(html)}</td>")
+                cells.append(f"<{tag}{scope}{attrs}>{conditional_escape(html)}</{tag}>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         return mark_safe("\n".join(rows))  # noqa: S308 - every part escaped above
 
@@ -76,7 +81,7 @@ class ComponentColumn(tables.Column):
         late = self.component in getattr(record, "late_components", ())
         entry = codes.UNDETERMINED if late else value
         assessment = None if late else getattr(record, f"{self.name}_assessment") or None
-        return flag_pair(self.component, entry, assessment, late)
+        return flag_cell(self.component, entry, assessment, late)
 
     cell = render
 
@@ -88,6 +93,15 @@ class CountColumn(tables.Column):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}, **kwargs)
+
+
+class PercentColumn(CountColumn):
+    """A share of something, or a dash where it does not apply (no ASL in the Diploma)."""
+
+    def render(self, record, value):
+        return "—" if value is None else f"{value}%"
+
+    cell = render
 
 
 class GradeColumn(tables.Column):
@@ -108,9 +122,15 @@ class GradeColumn(tables.Column):
     cell = render
 
 
+class NameColumn(tables.Column):
+    """The learner's name: the row's header."""
+
+    row_header = True
+
+
 class OverviewTable(FastRowsTable):
     uln = LearnerColumn(verbose_name="ULN", order_by=("uln",))
-    name = tables.Column(
+    name = NameColumn(
         verbose_name="Learner", accessor="surname", order_by=("surname", "forename", "uln")
     )
     centre = tables.Column(accessor="centre_id", verbose_name="Centre", order_by=("centre", "uln"))
@@ -129,10 +149,11 @@ class OverviewTable(FastRowsTable):
     wex = ComponentColumn(diploma.WEX)
     problems = CountColumn(order_by=("problems", "surname", "uln"))
     points = GradeColumn(verbose_name="Points (grade)", order_by=("points", "surname", "uln"))
+    asl_percent = PercentColumn(verbose_name="ASL %", order_by=("asl_percent", "surname", "uln"))
 
     class Meta:
         template_name = TEMPLATE
-        attrs = {"class": "data-table overview-table"}
+        attrs = {"class": "data-table overview-table compact-flags"}
         empty_text = "No learners match these filters."
         order_by = ("name",)
 

@@ -1,13 +1,17 @@
 """The cohort screens at work (issue 19): tables that tell the truth about their order."""
 
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Membership
 from flags import codes
+from flags.models import OverviewRow
+from flags.stylesheet import flag_css
 from nonedexcel.models import NonEdexcelQualification
 
 from .builders import snapshot_of
@@ -196,3 +200,62 @@ def test_every_registration_field_says_what_it_autocompletes(client):
     fields = re.findall(r"<input (?![^>]*type=\"hidden\")[^>]*>", text)
     assert fields
     assert all("autocomplete=" in field for field in fields), fields
+
+
+def test_the_flag_stylesheet_is_the_one_the_flag_catalogue_writes():
+    written = (Path(settings.BASE_DIR) / "static" / "css" / "flags.css").read_text()
+
+    assert written == flag_css(), "run: python -m flags.stylesheet > static/css/flags.css"
+    for code in (*codes.ENTRY_FLAGS, *codes.ASSESSMENT_FLAGS):
+        assert f'[data-flag="{code}"]::before' in written
+
+
+def test_it_counts_the_learners_that_match_and_heads_each_row_with_the_learner(
+    client, viewer, centre
+):
+    snapshot_of(centre, [(1, 0), (2, 0), (0, 0)])
+    client.force_login(viewer)
+
+    text = client.get(reverse("overview")).content.decode()
+    one = client.get(reverse("overview"), {"sort": "-problems", "flag": "eligible"})
+
+    assert "3 learners match." in text
+    assert len(re.findall(r'<th scope="row"[^>]*>Snapshot\d\d, Sam</th>', text)) == 3
+    assert 'data-component="PL" data-kind="entry" data-flag="missing">Missing<' in text
+    assert "1 learner matches" in one.content.decode()
+
+
+def test_it_shows_asl_percent_on_the_overview_and_after_the_contract_in_the_export(
+    client, viewer, centre
+):
+    run, (uln,) = snapshot_of(centre, [(1, 0)])
+    OverviewRow.objects.filter(uln=uln).update(asl_percent=40)
+    client.force_login(viewer)
+
+    text = client.get(reverse("overview")).content.decode()
+    export = b"".join(client.get(reverse("overview_export")).streaming_content).decode()
+    header, row = (line.split(",") for line in export.lstrip("\ufeff").splitlines()[:2])
+
+    assert ">ASL %" in text and ">40%<" in text
+    assert header[-1] == "asl_percent" and row[-1] == "40"
+
+
+def test_the_readme_stands_alone_in_a_clone():
+    root = Path(settings.BASE_DIR)
+    readme = (root / "README.md").read_text()
+
+    assert "../shared" not in readme
+    for linked in re.findall(r"\]\((docs/[^)]+)\)", readme):
+        assert (root / linked).is_file(), linked
+    assert "`SITE_URL`" in readme
+
+
+@pytest.mark.parametrize(
+    ("copy", "original"),
+    [("DOMAIN.md", "DOMAIN.md"), ("learner-tracking-faq.txt", "seed/learner-tracking-faq.txt")],
+)
+def test_the_domain_copies_match_the_shared_originals(copy, original):
+    shared = Path(settings.BASE_DIR).parent / "shared" / original
+    if not shared.exists():
+        pytest.skip("no shared originals beside this checkout (a fresh clone)")
+    assert (Path(settings.BASE_DIR) / "docs" / copy).read_text() == shared.read_text()

@@ -109,7 +109,8 @@ def test_it_exports_exactly_the_contract_columns_with_the_filters(client, viewer
 
     assert tuple(table[0]) == OVERVIEW_HEADER
     assert table[0][:7] == ["uln", "surname", "forename", "centre", "line", "level", "award_series"]
-    assert table[0][-4:] == ["problems", "points", "grade", "grade_is_estimate"]
+    # DOMAIN.md 8's columns end with these; ASL % comes after them (issue 19).
+    assert table[0][-5:] == ["problems", "points", "grade", "grade_is_estimate", "asl_percent"]
     [zed] = table[1:]
     record = dict(zip(table[0], zed, strict=True))
     assert record["uln"] == cohort["zed"].uln

@@ -51,19 +51,28 @@ def _flag(component: str, kind: str, code: str, late: bool) -> SafeString:
     )
 
 
-@functools.lru_cache(maxsize=2048)
-def flag_pair(component: str, entry: str, assessment: str | None, late: bool = False) -> SafeString:
-    """A component's entry and assessment flags, one above the other.
-
-    Few distinct badges exist (components × flags), so each is built once per process.
-    """
-    return format_html(
-        '<span class="flag-pair">{} {}</span>',
-        flag(component, codes.ENTRY, entry, late),
-        flag(component, codes.ASSESSMENT, assessment),
-    )
-
-
 @register.filter
 def severity_label(severity: str) -> str:
     return codes.SEVERITY_LABELS.get(severity, severity)
+
+
+@functools.lru_cache(maxsize=4096)
+def flag_cell(component: str, entry: str, assessment: str | None, late: bool = False) -> SafeString:
+    """A component's two flags, compact, for the Overview's 800 a page: each keeps its data-*
+    attributes and words; its symbol, colour and the words "Entry:" and "Assessment:" for
+    screen readers come from the stylesheet (static/css/flags.css, from flags.stylesheet).
+    """
+    assessment = assessment or ""
+    entry_label = codes.entry_flag(entry).label if entry else ""
+    assessment_label = codes.assessment_flag(assessment).label if assessment else ""
+    return format_html(
+        '<span data-component="{}" data-kind="entry" data-flag="{}">{}{}</span>'
+        '<span data-component="{}" data-kind="assessment" data-flag="{}">{}</span>',
+        component,
+        entry,
+        entry_label,
+        mark_safe(LATE_NOTE) if late else "",  # noqa: S308 - a constant
+        component,
+        assessment,
+        assessment_label,
+    )
