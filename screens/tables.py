@@ -1,5 +1,7 @@
 """The Overview and Detail tables (django-tables2), sorted by keys held in the snapshot."""
 
+import functools
+
 import django_tables2 as tables
 from django.db.models import F
 from django.forms.utils import flatatt
@@ -18,6 +20,9 @@ TEMPLATE = "tables/table.html"
 
 
 class FastRowsTable(tables.Table):
+    # Appended to each link to a learner's record (screens.lists.link_suffix).
+    link_suffix = ""
+
     """Renders its page of rows in one pass of Python.
 
     django-tables2 inspects each render method's signature for every cell; on a page of
@@ -29,7 +34,9 @@ class FastRowsTable(tables.Table):
         columns = [
             (
                 column,
-                getattr(column.column, "cell", None)
+                functools.partial(column.column.cell, suffix=self.link_suffix)
+                if isinstance(column.column, LearnerColumn)
+                else getattr(column.column, "cell", None)
                 or getattr(self, f"render_{column.name}", None),
                 flatatt(column.attrs.get("td", {})),
                 str(column.accessor),
@@ -54,8 +61,8 @@ class FastRowsTable(tables.Table):
 
 
 class LearnerColumn(tables.Column):
-    def render(self, record, value=None):
-        return format_html('<a href="/learners/{}/">{}</a>', record.uln, record.uln)
+    def render(self, record, value=None, suffix: str = ""):
+        return format_html('<a href="/learners/{}/{}">{}</a>', record.uln, suffix, record.uln)
 
     cell = render
 

@@ -259,3 +259,31 @@ def test_the_domain_copies_match_the_shared_originals(copy, original):
     if not shared.exists():
         pytest.skip("no shared originals beside this checkout (a fresh clone)")
     assert (Path(settings.BASE_DIR) / "docs" / copy).read_text() == shared.read_text()
+
+
+def test_it_moves_between_learners_of_the_list_a_record_was_opened_from(client, viewer, centre):
+    run, ulns = snapshot_of(centre, [(3, 0), (0, 0), (7, 0), (1, 0)])
+    for uln, n in zip(ulns, range(4), strict=True):
+        LearnerFactory(uln=uln, centre=centre, surname=f"Snapshot{n:02d}", forename="Sam")
+    client.force_login(viewer)
+    listed = "/overview/?sort=-problems&level=A"
+    overview = client.get(listed).content.decode()
+    # Most problems first: 7, 3, 1, 0 (ulns[2], ulns[0], ulns[3], ulns[1]).
+    link = re.search(rf'href="(/learners/{ulns[0]}/\?list=[^"]+)"', overview).group(1)
+
+    record = client.get(link.replace("&amp;", "&")).content.decode()
+
+    assert f'href="{listed.replace("&", "&amp;")}">Back to the list' in record
+    assert "Learner 2 of 4" in record
+    assert re.search(rf'href="/learners/{ulns[2]}/\?list=[^"]+" rel="prev"', record)
+    assert re.search(rf'href="/learners/{ulns[3]}/\?list=[^"]+" rel="next"', record)
+
+
+def test_it_never_leads_back_off_the_site(client, viewer, centre):
+    run, (uln,) = snapshot_of(centre, [(1, 0)])
+    LearnerFactory(uln=uln, centre=centre)
+    client.force_login(viewer)
+
+    for elsewhere in ("https://evil.example/overview/", "//evil.example/overview/", "/admin/"):
+        record = client.get(reverse("learner_record", args=[uln]), {"list": elsewhere})
+        assert "Back to the list" not in record.content.decode()

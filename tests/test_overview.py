@@ -55,7 +55,8 @@ def test_it_lists_only_the_learners_of_the_users_centres(client, viewer, cohort)
     assert {r.uln for r in records} == {cohort[k].uln for k in ("rich", "ada", "zed")}
     text = response.content.decode()
     assert "Built overnight — data as of" in text
-    assert f'href="/learners/{cohort["ada"].uln}/"' in text
+    # The record opened from here leads back to this list (issue 19).
+    assert f'href="/learners/{cohort["ada"].uln}/?list=%2Foverview%2F"' in text
     assert 'data-component="PL" data-kind="entry" data-flag="eligible"' in text
     assert 'aria-sort="ascending"' in text  # sorted by learner name by default
 

@@ -18,6 +18,7 @@ from screens.exports import (
     stream_csv,
 )
 from screens.filters import DetailFilter, OverviewFilter
+from screens.lists import link_suffix
 from screens.tables import DetailTable, OverviewTable
 
 PER_PAGE = 50
@@ -66,6 +67,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     late = cohort.late_changes(run)
     filterset, rows = _filtered(request, OverviewFilter, cohort.overview_rows(run), run, late)
     table = OverviewTable(rows)
+    table.link_suffix = link_suffix(request)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     # Read the page once, then mark components whose data arrived after the snapshot.
     records = [row.record for row in table.page.object_list] if table.page else []
@@ -101,6 +103,7 @@ def detail(request: HttpRequest) -> HttpResponse:
     run = current_run()
     filterset, lines = _detail_filtered(request, run)
     table = DetailTable(lines)
+    table.link_suffix = link_suffix(request)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     return _render(request, "learners/detail.html", run, filterset, table)
 

@@ -19,6 +19,7 @@ from learners.forms import AwardDateForm
 from nonedexcel import records
 from nonedexcel.forms import NonEdexcelForm
 from nonedexcel.models import NonEdexcelQualification
+from screens.lists import LIST_PARAMETER, opened_from
 from screens.record import Record, build_record
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,11 @@ logger = logging.getLogger(__name__)
 def learner_record(request: HttpRequest, uln: str) -> HttpResponse:
     learner = learner_for(request.user, uln)
     note_support_read(request.user, learner)
-    return render_record(request, learner)
+    return render_record(request, learner, from_list=opened_from(request.user, _list_of(request)))
+
+
+def _list_of(request: HttpRequest) -> str:
+    return request.GET.get(LIST_PARAMETER, "")[:2000]
 
 
 @require_POST
@@ -49,7 +54,7 @@ def learner_history(user, uln: str):
 
 
 def render_record(
-    request, learner, *, award_form=None, non_edexcel_form=None, status=200
+    request, learner, *, award_form=None, non_edexcel_form=None, status=200, from_list=None
 ) -> HttpResponse:
     """The page, with forms as given (bound, with errors) or fresh."""
     if award_form is None:
@@ -92,9 +97,23 @@ def render_record(
                 "added_by"
             ),
             "history": learner_history(request.user, learner.uln),
+            "from_list": from_list,
+            **_neighbours(from_list, learner.uln),
         },
         status=status,
     )
+
+
+def _neighbours(from_list, uln: str) -> dict:
+    if from_list is None:
+        return {}
+    position, before, after = from_list.around(uln)
+    return {
+        "list_position": position,
+        "list_length": len(from_list.ulns),
+        "previous_url": from_list.link(before) if before else "",
+        "next_url": from_list.link(after) if after else "",
+    }
 
 
 # Non-Edexcel qualifications, added and removed on the ILR.
