@@ -65,7 +65,7 @@ def test_a_centre_users_journey(new_page, site, tmp_path):
     assert page.get_by_text("The anticipated award date was changed.").is_visible()
 
     page.get_by_label("QAN").fill("500/1234/5")
-    page.get_by_label("Component").select_option("PROJECT")
+    page.get_by_label("Component", exact=True).select_option("PROJECT")
     page.get_by_label("Awarding body").fill("AQA")
     page.get_by_role("button", name="Record qualification").click()
     assert page.get_by_text("The non-Edexcel qualification was recorded.").is_visible()
