@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
+from accounts.models import Membership
 from learners.models import Learner
 
 from .models import Conversation, Message
@@ -281,9 +282,33 @@ def inbox(officer, pages: dict[str, str] | None = None) -> Inbox:
         found[name] = InboxList(page=page, count=page.paginator.count)
     rows = [c for listed in found.values() for c in listed.page.object_list]
     mentions = learner_mentions([c.learner_uln for c in rows])
+    centres = centres_of({c.user_id for c in rows})
     for conversation in rows:
         conversation.mention = mentions.get(conversation.learner_uln)
+        conversation.user_centres = centres.get(conversation.user_id, [])
     return Inbox(**found)
+
+
+def waiting_count() -> int:
+    """Conversations whose user waits for an answer: new ones and claimed ones."""
+    return (
+        Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+        .filter(waiting_since__isnull=False)
+        .count()
+    )
+
+
+def centres_of(user_ids) -> dict[int, list[str]]:
+    """User -> "12345 Northgate College (viewer)" for each centre they hold a role on: who
+    is asking, for the support team."""
+    found: dict[int, list[str]] = {}
+    for user_id, number, name, role in (
+        Membership.objects.filter(user_id__in=user_ids)
+        .order_by("centre_id")
+        .values_list("user_id", "centre_id", "centre__name", "role")
+    ):
+        found.setdefault(user_id, []).append(f"{number} {name} ({role})")
+    return found
 
 
 # --- the transcript -----------------------------------------------------------------------

@@ -227,7 +227,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
             if number is not None:
                 query = {**pages, f"{section['id']}_page": str(number)}
                 section[step] = "?" + urlencode({k: v for k, v in query.items() if v})
-    return render(request, "support/inbox.html", {"sections": sections})
+    return render(
+        request,
+        "support/inbox.html",
+        {"sections": sections, "refresh_seconds": INBOX_REFRESH_SECONDS},
+    )
+
+
+# Often enough that nobody waits long unseen; rarely enough to cost nothing.
+INBOX_REFRESH_SECONDS = 20
 
 
 PAGED_LISTS = ("open", "waiting", "answered", "closed")

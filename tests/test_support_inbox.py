@@ -202,3 +202,46 @@ def test_it_names_learners_in_the_inbox_only_where_the_officer_can_see_them(
     client.force_login(staff)  # awarding-body staff see every centre
     text = client.get(reverse("support_inbox")).content.decode()
     assert "Priya Patel" in text and "Tom Other" in text
+
+
+@pytest.fixture
+def support_staff(db):
+    """Awarding-body support staff: a staff account that answers chats."""
+    user = UserFactory(username="support", first_name="Sue", last_name="Support", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="answer_chat"))
+    return user
+
+
+def test_support_staff_see_how_many_wait_on_every_page(client, support_staff, viewer, centre):
+    opened_at(0, viewer, "Award date")
+    opened_at(5, viewer, "Marks")
+    client.force_login(support_staff)
+
+    text = client.get(reverse("help")).content.decode()
+
+    assert (
+        f'href="{reverse("support_inbox")}" data-inbox-waiting="2">Support inbox (2 waiting)'
+        in text
+    )
+
+
+def test_others_see_the_chat_link_and_no_count(client, viewer):
+    client.force_login(viewer)
+
+    text = client.get(reverse("help")).content.decode()
+
+    assert "data-inbox-waiting" not in text
+    assert "Chat with support" in text
+
+
+def test_the_inbox_says_which_centres_each_person_works_with(
+    client, support_staff, viewer, no_centre, centre
+):
+    opened_at(0, viewer, "Award date")
+    opened_at(1, no_centre, "How do I get access?")
+    client.force_login(support_staff)
+
+    text = client.get(reverse("support_inbox")).content.decode()
+
+    assert "12345 Northgate College (viewer)" in text
+    assert "No role at a centre" in text

@@ -90,3 +90,25 @@ def test_it_shows_the_officers_reply_on_the_users_page_without_reloading(new_pag
     expect(centre_page.get_by_text("This conversation is closed.")).to_be_visible(timeout=10_000)
     expect(centre_page.get_by_label("Your reply")).to_be_hidden()
     assert Conversation.objects.get().messages.count() == 3
+
+
+def test_the_inbox_brings_itself_up_to_date(new_page):
+    centre = CentreFactory(number="12345", name="Northgate College")
+    asker = user("asker", email="asker@example.org", first_name="Ash", last_name="Asker")
+    MembershipFactory(user=asker, centre=centre, role="viewer")
+    officer = user("officer", first_name="Olu", last_name="Officer", is_staff=True)
+    officer.user_permissions.add(Permission.objects.get(codename="answer_chat"))
+    page = new_page()
+    page.clock.install()
+    sign_in(page, "officer")
+    page.goto("/support/inbox/")
+    expect(page.get_by_text("Support inbox (0 waiting)")).to_be_visible()
+
+    from support import chat
+
+    chat.open_conversation(asker, "Marks will not submit", "Help, please.")
+    page.clock.run_for(25_000)
+
+    expect(page.get_by_role("link", name="Marks will not submit")).to_be_visible()
+    expect(page.get_by_text("Support inbox (1 waiting)")).to_be_visible()
+    expect(page.get_by_text("12345 Northgate College (viewer)")).to_be_visible()
