@@ -10,10 +10,12 @@ from django.db.models import Q, QuerySet
 
 from accounts.permissions import visible_centres
 from flags import codes
+from flags.clock import today
 from flags.models import COMPONENT_FIELDS
 from learners import diploma
 
 from . import cohort
+from . import urgency as urgencies
 
 NOT_SET = "none"
 
@@ -107,11 +109,45 @@ class OverviewFilter(CohortFilter):
 
 
 class DetailFilter(CohortFilter):
+    component = django_filters.ChoiceFilter(
+        label="Component",
+        choices=[(c, diploma.COMPONENT_NAMES[c]) for c in diploma.COMPONENTS],
+        empty_label="Any component",
+    )
+    urgency = django_filters.ChoiceFilter(
+        label="Urgency",
+        choices=[(u.code, u.label) for u in urgencies.URGENCIES],
+        method="filter_urgency",
+        empty_label="Any urgency",
+    )
+    due_soon = django_filters.BooleanFilter(
+        label=f"Due in the next {urgencies.DUE_SOON_DAYS} days",
+        method="filter_due_soon",
+        widget=forms.CheckboxInput,
+    )
+    show_info = django_filters.BooleanFilter(
+        label="Show lines for information only",
+        method="filter_info",
+        widget=forms.CheckboxInput,
+    )
     show_ready = django_filters.BooleanFilter(
         label="Show components with nothing to do (ready for aggregation, or waiting)",
         method="filter_ready",
         widget=forms.CheckboxInput,
     )
+
+    def filter_urgency(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(urgencies.condition(value, today()))
+
+    def filter_due_soon(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(urgencies.due_within(today())) if value else queryset
+
+    def filter_info(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        # Hidden unless asked for, by this box or by choosing that urgency: they are not
+        # problems, and the list is to work through.
+        if value or self.form.cleaned_data.get("urgency") == urgencies.INFORMATION:
+            return queryset
+        return queryset.exclude(severity=codes.INFO)
 
     def filter_ready(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         # Hidden by default: an unticked box sends nothing, as a first visit does. A component

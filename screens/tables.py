@@ -14,6 +14,7 @@ from flags.models import COMPONENT_FIELDS
 from flags.templatetags.flag_tags import flag, flag_cell
 from learners import diploma
 
+from . import urgency
 from .cohort import LATE_ACTION, LATE_ISSUE
 
 TEMPLATE = "tables/table.html"
@@ -49,8 +50,13 @@ class FastRowsTable(tables.Table):
             for column in self.columns
         ]
         rows = []
+        previous = None
         for row in self.page.object_list if self.page else self.rows:
             record = row.record
+            heading = self.heading_before(record, previous)
+            if heading:
+                rows.append(heading)
+            previous = record
             cells = []
             for (_column, render, attrs, accessor), (tag, scope) in zip(columns, tags, strict=True):
                 value = getattr(record, accessor)
@@ -58,6 +64,10 @@ class FastRowsTable(tables.Table):
                 cells.append(f"<{tag}{scope}{attrs}>{conditional_escape(html)}</{tag}>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         return mark_safe("\n".join(rows))  # noqa: S308 - every part escaped above
+
+    def heading_before(self, record, previous) -> str:
+        """A row that heads a group of rows, before `record`; none by default."""
+        return ""
 
 
 class LearnerColumn(tables.Column):
@@ -185,6 +195,7 @@ class DetailTable(FastRowsTable):
         accessor="surname",
         order_by=("surname", "forename", "uln", "component_order", "severity_rank"),
     )
+    urgency = tables.Column(accessor="severity", orderable=False)
     component = tables.Column(order_by=("component_order", "surname", "uln"))
     element = tables.Column(orderable=False)
     issue = tables.Column(verbose_name="Problem", orderable=False)
@@ -216,6 +227,48 @@ class DetailTable(FastRowsTable):
             else F("deadline").asc(nulls_last=True)
         )
         return queryset.order_by(deadline, "severity_rank", "surname", "uln"), True
+
+    # The day urgency is judged on; the view sets it (flags.clock.today).
+    today = None
+
+    def render_urgency(self, record, value):
+        found = (
+            None
+            if getattr(record, "late", False)
+            else urgency.of(
+                ready=record.ready,
+                severity=record.severity,
+                flag=record.flag,
+                deadline=record.deadline,
+                day=self.today,
+            )
+        )
+        if found is None:
+            return "—"
+        return format_html(
+            '<span class="urgency urgency--{}" data-urgency="{}">'
+            '<span class="urgency__icon" aria-hidden="true">{}</span> {}</span>',
+            found.tone,
+            found.code,
+            found.symbol,
+            found.label,
+        )
+
+    def heading_before(self, record, previous) -> str:
+        # Grouped by learner when listed by learner: a heading each time the learner changes.
+        by_learner = not self.order_by or self.order_by[0].bare == "name"
+        if not by_learner or (previous is not None and previous.uln == record.uln):
+            return ""
+        return format_html(
+            '<tr class="learner-group"><th colspan="{}" scope="colgroup">'
+            '<a href="/learners/{}/{}">{}, {}</a> <span class="muted">ULN {}</span></th></tr>',
+            len(self.columns),
+            record.uln,
+            self.link_suffix,
+            record.surname,
+            record.forename,
+            record.uln,
+        )
 
     def render_component(self, record, value):
         return diploma.COMPONENT_NAMES.get(value, value)

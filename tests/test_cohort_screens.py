@@ -1,17 +1,20 @@
 """The cohort screens at work (issue 19): tables that tell the truth about their order."""
 
+import datetime
 import re
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Membership
 from flags import codes
-from flags.models import OverviewRow
+from flags.models import DetailLine, OverviewRow
 from flags.stylesheet import flag_css
+from learners import diploma
 from nonedexcel.models import NonEdexcelQualification
 
 from .builders import snapshot_of
@@ -287,3 +290,94 @@ def test_it_never_leads_back_off_the_site(client, viewer, centre):
     for elsewhere in ("https://evil.example/overview/", "//evil.example/overview/", "/admin/"):
         record = client.get(reverse("learner_record", args=[uln]), {"list": elsewhere})
         assert "Back to the list" not in record.content.decode()
+
+
+@pytest.fixture
+def shopping_list(centre):
+    """Two learners' lines on 1 March 2027: overdue, due soon, later, for information."""
+    with time_machine.travel(datetime.datetime(2027, 3, 1, 12, tzinfo=datetime.UTC), tick=False):
+        run, (first, second) = snapshot_of(centre, [(0, 0), (0, 0)])
+    day = datetime.date(2027, 3, 1)
+    lines = [
+        (first, "PL", -3, codes.ACTION, codes.MISSING, "Overdue unit"),
+        (first, "FS_MATHS", 10, codes.URGENT, codes.DUE, "Due soon unit"),
+        (second, "PROJECT", 90, codes.ACTION, codes.MISSING, "Later unit"),
+        (second, "PL", 20, codes.INFO, codes.NOT_OPEN, "Window not open unit"),
+    ]
+    for uln, component, days, severity, flag, element in lines:
+        DetailLine.objects.create(
+            run=run,
+            uln=uln,
+            centre=centre,
+            surname="Snapshot00" if uln == first else "Snapshot01",
+            forename="Sam",
+            line="ENG",
+            level="A",
+            component=component,
+            component_order=diploma.COMPONENTS.index(component),
+            element=element,
+            issue="Something to do.",
+            action="Do it.",
+            deadline=day + datetime.timedelta(days=days),
+            severity=severity,
+            severity_rank=codes.SEVERITY_RANK[severity],
+            flag=flag,
+        )
+    return first, second
+
+
+def _detail(client, user, **params) -> str:
+    """The Detail on 1 March 2027, signed in then (a session from today would have expired)."""
+    with time_machine.travel(datetime.datetime(2027, 3, 1, 12, tzinfo=datetime.UTC), tick=False):
+        client.force_login(user)
+        response = client.get(reverse("detail"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_it_lists_the_detail_by_urgency_and_hides_information_at_first(
+    client, viewer, shopping_list
+):
+    client.force_login(viewer)
+
+    shown = _detail(client, viewer)
+    overdue = _detail(client, viewer, urgency="overdue")
+    soon = _detail(client, viewer, urgency="due-soon")
+    action = _detail(client, viewer, urgency="action")
+    info = _detail(client, viewer, urgency="info")
+    everything = _detail(client, viewer, show_info="on")
+
+    assert 'data-urgency="overdue"' in shown and "Overdue unit" in shown
+    assert "Window not open unit" not in shown  # for information: hidden at first
+    assert "Window not open unit" in everything and 'data-urgency="info"' in everything
+    assert ("Overdue unit" in overdue, "Due soon unit" in overdue) == (True, False)
+    assert ("Due soon unit" in soon, "Later unit" in soon) == (True, False)
+    assert ("Later unit" in action, "Overdue unit" in action) == (True, False)
+    assert "Window not open unit" in info and "Later unit" not in info
+
+
+def test_it_filters_the_detail_by_component_and_by_the_next_30_days(client, viewer, shopping_list):
+    client.force_login(viewer)
+
+    maths = _detail(client, viewer, component="FS_MATHS")
+    month = _detail(client, viewer, due_soon="on")
+
+    assert "Due soon unit" in maths and "Overdue unit" not in maths
+    assert "Due soon unit" in month
+    assert "Overdue unit" not in month and "Later unit" not in month
+
+
+def test_it_groups_the_detail_by_learner_when_listed_by_learner(client, viewer, shopping_list):
+    first, second = shopping_list
+    client.force_login(viewer)
+
+    by_learner = _detail(client, viewer, show_info="on")
+    by_deadline = _detail(client, viewer, show_info="on", sort="deadline")
+
+    headings = re.findall(
+        r'<tr class="learner-group"><th colspan="\d+" scope="colgroup">', by_learner
+    )
+    assert len(headings) == 2
+    assert by_learner.index(f"ULN {first}") < by_learner.index("Overdue unit")
+    assert by_learner.index(f"ULN {second}") < by_learner.index("Later unit")
+    assert 'class="learner-group"' not in by_deadline

@@ -300,8 +300,8 @@ CASES = [
 ]
 
 
-def _export(client, name: str) -> list[dict[str, str]]:
-    response = client.get(reverse(name))
+def _export(client, name: str, **params: str) -> list[dict[str, str]]:
+    response = client.get(reverse(name), params)
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text)))
@@ -320,7 +320,8 @@ def test_the_record_and_the_overnight_export_read_it_as_an_exams_officer_would(
         [row] = [r for r in _export(client, "overview_export") if r["uln"] == learner.uln]
         lines = [
             r
-            for r in _export(client, "detail_export")
+            # Lines for information are hidden unless asked for (issue 19).
+            for r in _export(client, "detail_export", show_info="on")
             if r["uln"] == learner.uln and r["component"] == case.component
         ]
 
@@ -435,8 +436,10 @@ def test_the_detail_labels_a_window_not_yet_open_for_information(client, viewer,
     with time_machine.travel(datetime.datetime(2027, 4, 1, 12, tzinfo=datetime.UTC), tick=False):
         rebuild()
         client.force_login(viewer)
-        text = client.get(reverse("detail")).content.decode()
+        hidden = client.get(reverse("detail")).content.decode()
+        text = client.get(reverse("detail"), {"show_info": "on"}).content.decode()
 
+    assert "the window opens on 1 May 2027" not in hidden  # for information: hidden at first
     assert (
         "For information:</strong> Centre marks not submitted; the window opens on 1 May 2027"
         in text

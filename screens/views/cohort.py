@@ -8,6 +8,7 @@ from django_tables2 import RequestConfig
 from accounts import audit
 from accounts.models import AuditEvent
 from accounts.permissions import visible_centre_numbers
+from flags.clock import today
 from flags.snapshot import current_run
 from screens import cohort
 from screens.exports import (
@@ -104,6 +105,7 @@ def detail(request: HttpRequest) -> HttpResponse:
     filterset, lines = _detail_filtered(request, run)
     table = DetailTable(lines)
     table.link_suffix = link_suffix(request)
+    table.today = today()
     RequestConfig(request, paginate=PAGINATE).configure(table)
     return _render(request, "learners/detail.html", run, filterset, table)
 
