@@ -157,3 +157,21 @@ class DetailFilter(CohortFilter):
         if self.late_changes:
             return queryset.filter(Q(ready=False) | Q(late=True))
         return queryset.filter(ready=False)
+
+
+def applied(filterset: django_filters.FilterSet) -> list[str]:
+    """The filters in force, as a person reads them ("Level: Advanced"), for the printout."""
+    form = filterset.form
+    if not form.is_bound or not form.is_valid():
+        return []
+    said = []
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if value in (None, "", False):
+            continue
+        if value is True:
+            said.append(str(field.label))
+            continue
+        names = {str(key): label for key, label in getattr(field, "choices", [])}
+        said.append(f"{field.label}: {names.get(str(value), value)}")
+    return said

@@ -18,7 +18,7 @@ from screens.exports import (
     overview_csv_rows,
     stream_csv,
 )
-from screens.filters import DetailFilter, OverviewFilter
+from screens.filters import DetailFilter, OverviewFilter, applied
 from screens.lists import link_suffix
 from screens.tables import DetailTable, OverviewTable
 
@@ -59,8 +59,18 @@ def _render(request, template, run, filterset, table) -> HttpResponse:
             "table": table,
             "export_query": request.GET.urlencode(),
             "no_role": visible_centre_numbers(request.user) == [],
+            "filters_applied": applied(filterset),
+            "sorted_by": _sorted_by(table),
         },
     )
+
+
+def _sorted_by(table) -> str:
+    if not table.order_by:
+        return ""
+    alias = table.order_by[0]
+    column = table.columns[alias.bare]
+    return f"{column.header}, {'descending' if alias.is_descending else 'ascending'}"
 
 
 def overview(request: HttpRequest) -> HttpResponse:
