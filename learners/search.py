@@ -45,14 +45,18 @@ def _matching(key: str) -> Q:
     finds Smith-Jones), run together ('OSullivan' finds O'Sullivan), the forename, or a
     forename and surname in either order."""
     words = key.split()
-    found = (
-        Q(surname_key__startswith=key)
-        | Q(surname_key__contains=f" {key}")
-        | Q(forename_key__startswith=key)
-        | Q(surname_squashed__startswith=key.replace(" ", ""))
-    )
+    found = _surname(key) | Q(forename_key__startswith=key)
     for split in range(1, len(words)):
         first, rest = " ".join(words[:split]), " ".join(words[split:])
-        found |= Q(forename_key__startswith=first, surname_key__startswith=rest)
-        found |= Q(surname_key__startswith=first, forename_key__startswith=rest)
+        found |= Q(forename_key__startswith=first) & _surname(rest)
+        found |= _surname(first) & Q(forename_key__startswith=rest)
     return found
+
+
+def _surname(key: str) -> Q:
+    """A surname typed whole, from any of its parts, or run together."""
+    return (
+        Q(surname_key__startswith=key)
+        | Q(surname_key__contains=f" {key}")
+        | Q(surname_squashed__startswith=key.replace(" ", ""))
+    )

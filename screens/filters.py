@@ -137,16 +137,24 @@ class DetailFilter(CohortFilter):
     )
 
     def filter_urgency(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(urgencies.condition(value, today()))
+        # A component whose data arrived since the snapshot has no urgency yet ("—").
+        return self._not_late(queryset.filter(urgencies.condition(value, today())))
 
     def filter_due_soon(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset.filter(urgencies.due_within(today())) if value else queryset
+        if not value:
+            return queryset
+        return self._not_late(queryset.filter(urgencies.condition(urgencies.DUE_SOON, today())))
+
+    def _not_late(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(late=False) if self.late_changes else queryset
 
     def filter_info(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         # Hidden unless asked for, by this box or by choosing that urgency: they are not
         # problems, and the list is to work through.
         if value or self.form.cleaned_data.get("urgency") == urgencies.INFORMATION:
             return queryset
+        if self.late_changes:  # a component with data since the snapshot stays, as for ready
+            return queryset.filter(~Q(severity=codes.INFO) | Q(late=True))
         return queryset.exclude(severity=codes.INFO)
 
     def filter_ready(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
@@ -162,11 +170,12 @@ class DetailFilter(CohortFilter):
 def applied(filterset: django_filters.FilterSet) -> list[str]:
     """The filters in force, as a person reads them ("Level: Advanced"), for the printout."""
     form = filterset.form
-    if not form.is_bound or not form.is_valid():
+    if not form.is_bound:
         return []
+    form.is_valid()  # the fields given well still filter, and are said; the others are not
     said = []
     for name, field in form.fields.items():
-        value = form.cleaned_data.get(name)
+        value = getattr(form, "cleaned_data", {}).get(name)
         if value in (None, "", False):
             continue
         if value is True:

@@ -14,6 +14,9 @@ from .filters import DetailFilter, OverviewFilter
 from .tables import DetailTable, OverviewTable
 
 LIST_PARAMETER = "list"
+# The most rows read to place a learner in their list: a centre's whole Overview, and enough
+# of any Detail. Beyond it (staff reading every centre's lines) the record leads back only.
+MOST_ROWS_READ = 10_000
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def opened_from(user, given: str) -> LearnerList | None:
     table = table_class(filterset.qs)
     if params.get("sort"):
         table.order_by = params["sort"]  # one the table does not offer is left out
-    ordered = table.data.data.values_list("uln", flat=True)
+    ordered = table.data.data.values_list("uln", flat=True)[:MOST_ROWS_READ]
     # The Detail has a line per problem: each learner once, where they first appear.
     ulns = tuple(dict.fromkeys(ordered))
     url = parts.path + (f"?{parts.query}" if parts.query else "")

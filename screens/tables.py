@@ -21,15 +21,15 @@ TEMPLATE = "tables/table.html"
 
 
 class FastRowsTable(tables.Table):
-    # Appended to each link to a learner's record (screens.lists.link_suffix).
-    link_suffix = ""
-
     """Renders its page of rows in one pass of Python.
 
     django-tables2 inspects each render method's signature for every cell; on a page of
     50 learners × 16 columns that is most of the request. The columns below all render
     with (record, value), so the rows are built here instead, with the same methods.
     """
+
+    # Appended to each link to a learner's record (screens.lists.link_suffix).
+    link_suffix = ""
 
     def fast_rows(self) -> SafeString:
         columns = [
@@ -139,6 +139,11 @@ class GradeColumn(tables.Column):
     cell = render
 
 
+def by_number(queryset, field: str, is_descending: bool):
+    number = F(field).desc(nulls_last=True) if is_descending else F(field).asc(nulls_last=True)
+    return queryset.order_by(number, "surname", "forename", "uln")
+
+
 class NameColumn(tables.Column):
     """The learner's name: the row's header."""
 
@@ -177,6 +182,17 @@ class OverviewTable(FastRowsTable):
     def render_name(self, record, value=None):
         return f"{record.surname}, {record.forename}"
 
+    # Numbers sort by the number only, learners with the same one by name either way, and
+    # a learner with no figure (no ASL in their Diploma) last either way.
+    def order_problems(self, queryset, is_descending):
+        return by_number(queryset, "problems", is_descending), True
+
+    def order_points(self, queryset, is_descending):
+        return by_number(queryset, "points", is_descending), True
+
+    def order_asl_percent(self, queryset, is_descending):
+        return by_number(queryset, "asl_percent", is_descending), True
+
     def render_line(self, record, value):
         line = diploma.LINES_OF_LEARNING.get(value)
         return format_html('<abbr title="{}">{}</abbr>', line.name, value) if line else value
@@ -213,6 +229,9 @@ class DetailTable(FastRowsTable):
 
     def render_name(self, record, value=None):
         return f"{record.surname}, {record.forename}"
+
+    def order_points(self, queryset, is_descending):
+        return by_number(queryset, "points", is_descending), True
 
     def render_deadline(self, record, value):
         if value and not getattr(record, "late", False):

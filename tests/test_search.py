@@ -100,6 +100,8 @@ def hard_names(centre):
         "sam": LearnerFactory(forename="Sam", surname="Smith-Jones", centre=centre),
         "liam": LearnerFactory(forename="Liam", surname="O’Sullivan", centre=centre),
         "maria": LearnerFactory(forename="Maria José", surname="de la Cruz", centre=centre),
+        "mary": LearnerFactory(forename="Mary", surname="Evans-Jones", centre=centre),
+        "ann": LearnerFactory(forename="Ann", surname="O'Sullivan", centre=centre),
     }
 
 
@@ -111,10 +113,14 @@ def hard_names(centre):
         ("Suilleabhain", "aoife"),
         ("Smith-Jones", "sam"),
         ("smith jones", "sam"),
-        ("Jones", "sam"),
-        ("O'Sullivan", "liam"),
-        ("OSullivan", "liam"),
-        ("o sullivan", "liam"),
+        ("Sam Jones", "sam"),
+        ("Mary Jones", "mary"),
+        ("Jones Mary", "mary"),
+        ("Maria Cruz", "maria"),
+        ("Ann OSullivan", "ann"),
+        ("Liam O'Sullivan", "liam"),
+        ("Liam OSullivan", "liam"),
+        ("liam o sullivan", "liam"),
         ("de la Cruz", "maria"),
         ("Maria José de la Cruz", "maria"),
         ("de la cruz maria", "maria"),

@@ -10,6 +10,16 @@
     return;
   }
   var every = parseInt(lists.getAttribute("data-refresh-ms"), 10) || 20000;
+  // An inbox left alone stops asking, as the chat does: each fetch would renew the session
+  // and keep an unattended screen signed in for ever.
+  var IDLE_LIMIT_MS = 30 * 60 * 1000;
+  var lastActivity = Date.now();
+  var timer = null;
+  ["keydown", "pointerdown", "focusin"].forEach(function (name) {
+    document.addEventListener(name, function () {
+      lastActivity = Date.now();
+    }, { passive: true });
+  });
 
   function waiting(root) {
     var link = root.querySelector("[data-inbox-waiting]");
@@ -17,6 +27,14 @@
   }
 
   function refresh() {
+    if (Date.now() - lastActivity > IDLE_LIMIT_MS) {
+      window.clearInterval(timer);
+      var stopped = document.querySelector("[data-inbox-stopped]");
+      if (stopped) {
+        stopped.hidden = false;
+      }
+      return;
+    }
     if (document.hidden || lists.contains(document.activeElement)) {
       return;
     }
@@ -49,5 +67,5 @@
       });
   }
 
-  window.setInterval(refresh, every);
+  timer = window.setInterval(refresh, every);
 })();
