@@ -5,7 +5,7 @@ from django.contrib import admin
 from accounts.admin import ReadOnlyAdmin
 from learners.admin import CentreNumberFilter, FeedRecordAdmin, UlnSearchMixin
 
-from .models import DetailLine, OverviewRow, RebuildRun
+from .models import DetailLine, OverviewRow, RebuildRun, SnapshotChange
 
 
 @admin.register(RebuildRun)
@@ -34,4 +34,11 @@ class OverviewRowAdmin(UlnSearchMixin, FeedRecordAdmin):
 class DetailLineAdmin(UlnSearchMixin, FeedRecordAdmin):
     list_display = ("run", "uln", "centre_id", "component", "element", "severity", "deadline")
     list_filter = (CentreNumberFilter,)
+    search_fields = ("=uln",)
+
+
+@admin.register(SnapshotChange)
+class SnapshotChangeAdmin(UlnSearchMixin, FeedRecordAdmin):
+    list_display = ("changed_on", "uln", "centre_id", "component", "kind", "before", "after")
+    list_filter = ("kind", CentreNumberFilter)
     search_fields = ("=uln",)

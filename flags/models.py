@@ -160,3 +160,42 @@ class DetailLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.uln} {self.component}: {self.element or 'ready'}"
+
+
+class SnapshotChange(models.Model):
+    """What one build changed against the build before, per learner and component: a problem
+    that appeared or was resolved, or a flag that changed. Written with the build, in the
+    transaction that makes it current, so a failed or skipped build changes nothing."""
+
+    class Kind(models.TextChoices):
+        NEW_PROBLEM = "new problem", "New problem"
+        RESOLVED = "resolved", "Problem resolved"
+        ENTRY_FLAG = "entry flag", "Entry flag changed"
+        ASSESSMENT_FLAG = "assessment flag", "Assessment flag changed"
+
+    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
+    changed_on = models.DateField(help_text="The date the build was for.")
+    uln = models.CharField("ULN", max_length=10)
+    centre = models.ForeignKey(
+        "accounts.Centre", on_delete=models.DO_NOTHING, db_index=False, db_constraint=False
+    )
+    surname = models.CharField(max_length=100)
+    forename = models.CharField(max_length=100)
+    line = models.CharField(max_length=3)
+    level = models.CharField(max_length=1)
+    award_series = models.CharField(max_length=7, blank=True)
+    component = models.CharField(max_length=10)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+
+    objects = centre_scoped("centre")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["centre", "-changed_on", "surname", "uln"], name="change_centre"),
+            models.Index(fields=["run", "centre", "kind"], name="change_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.changed_on} {self.uln} {self.component}: {self.kind}"

@@ -24,6 +24,7 @@ from learners.feed.bulk import copy_rows
 from learners.models import Learner
 
 from . import codes
+from .changes import record_changes
 from .clock import today
 from .loaders import iter_learners, load_catalogue
 from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun
@@ -131,6 +132,7 @@ def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
         # Before reading anything: a change committed from here on may be missed, so it counts
         # as received since this snapshot (DOMAIN.md 4.4).
         seen = last_committed()
+        previous = current_run()
         run = RebuildRun.objects.create(started_at=timezone.now(), built_for=day, changes_seen=seen)
         try:
             run.learners = _write_snapshot(run, day, chunk_size)
@@ -138,6 +140,8 @@ def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
             with transaction.atomic():
                 # A learner an import moved after this run read them goes to their centre now.
                 follow_learners_to_their_centres()
+                # With the switch, so that a build that fails or is skipped changes nothing.
+                record_changes(previous, run)
                 run.outcome = RebuildRun.Outcome.SUCCEEDED
                 run.finished_at = timezone.now()
                 run.save(update_fields=["outcome", "finished_at", "learners"])

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AccessRequest, AuditEvent, Centre, Membership, User
-from flags.models import DetailLine, OverviewRow, RebuildRun
+from flags.models import DetailLine, OverviewRow, RebuildRun, SnapshotChange
 from flags.snapshot import rebuild
 from learners import models as learner_models
 from nonedexcel.models import NonEdexcelQualification, PendingUpload
@@ -56,6 +56,20 @@ MAKERS: dict[type[Model], Callable[[], Model]] = {
     RebuildRun: lambda: _built(RebuildRun),
     OverviewRow: lambda: _built(OverviewRow),
     DetailLine: lambda: _built(DetailLine),
+    SnapshotChange: lambda: SnapshotChange.objects.create(
+        run=_built(RebuildRun),
+        changed_on="2026-12-01",
+        uln=factories.uln_for(0),
+        centre=factories.CentreFactory(),
+        surname="Jones",
+        forename="Ben",
+        line="ENG",
+        level="A",
+        component="PL",
+        kind=SnapshotChange.Kind.ENTRY_FLAG,
+        before="missing",
+        after="eligible",
+    ),
     NonEdexcelQualification: lambda: NonEdexcelQualification.objects.create(
         learner=factories.LearnerFactory(), qan="500/1234/5", component="ASL"
     ),
@@ -93,6 +107,7 @@ READ_ONLY = [
     RebuildRun,
     OverviewRow,
     DetailLine,
+    SnapshotChange,
     NonEdexcelQualification,
     PendingUpload,
     Conversation,

@@ -1,0 +1,79 @@
+"""What a build changed against the build before it (issue 20): set-based SQL over the two
+snapshots, run in the transaction that makes the new one current.
+
+Only learners in both snapshots are compared: a learner new to the service has no "before",
+and one who left has no "after". A problem is a Detail line that is not ready and not for
+information, known by its learner, component and element; its words may change from day to
+day (deadlines come nearer) without it being a new problem.
+"""
+
+import datetime
+
+from django.db import connection
+
+from . import codes
+from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun, SnapshotChange
+
+KEPT_FOR = datetime.timedelta(days=14)
+_WHO = "n.uln, n.centre_id, n.surname, n.forename, n.line, n.level, n.award_series"
+_COLUMNS = (
+    "run_id, changed_on, uln, centre_id, surname, forename, line, level, award_series, "
+    "component, kind, before, after"
+)
+
+
+def record_changes(previous: RebuildRun | None, current: RebuildRun) -> int:
+    """Write the changes from `previous` to `current`; the number written."""
+    if previous is None:
+        return 0
+    table = SnapshotChange._meta.db_table
+    overview, detail = OverviewRow._meta.db_table, DetailLine._meta.db_table
+    written = 0
+    with connection.cursor() as cursor:
+        for component, name in COMPONENT_FIELDS.items():
+            for kind, column in (
+                (SnapshotChange.Kind.ENTRY_FLAG, f"{name}_entry"),
+                (SnapshotChange.Kind.ASSESSMENT_FLAG, f"{name}_assessment"),
+            ):
+                cursor.execute(
+                    f"INSERT INTO {table} ({_COLUMNS}) "
+                    f"SELECT %s, %s, {_WHO}, %s, %s, p.{column}, n.{column} "
+                    f"FROM {overview} n JOIN {overview} p ON p.uln = n.uln AND p.run_id = %s "
+                    f"WHERE n.run_id = %s AND n.{column} <> p.{column}",
+                    [current.pk, current.built_for, component, kind.value, previous.pk, current.pk],
+                )
+                written += cursor.rowcount
+        problem = "NOT {alias}.ready AND {alias}.severity <> %s"
+        said = "n.element || ': ' || n.issue"
+        for kind, new, old, words in (
+            (SnapshotChange.Kind.NEW_PROBLEM, current, previous, f"'', {said}"),
+            (SnapshotChange.Kind.RESOLVED, previous, current, f"{said}, ''"),
+        ):
+            # The learner as the current snapshot has them (name, centre), whichever side the
+            # problem is on.
+            cursor.execute(
+                f"INSERT INTO {table} ({_COLUMNS}) "
+                f"SELECT %s, %s, o.uln, o.centre_id, o.surname, o.forename, o.line, o.level, "
+                f"o.award_series, n.component, %s, {words} "
+                f"FROM {detail} n "
+                f"JOIN {overview} o ON o.uln = n.uln AND o.run_id = %s "
+                f"JOIN {overview} b ON b.uln = n.uln AND b.run_id = %s "
+                f"WHERE n.run_id = %s AND {problem.format(alias='n')} AND NOT EXISTS ("
+                f"SELECT 1 FROM {detail} m WHERE m.run_id = %s AND m.uln = n.uln "
+                f"AND m.component = n.component AND m.element = n.element "
+                f"AND {problem.format(alias='m')})",
+                [
+                    current.pk,
+                    current.built_for,
+                    kind.value,
+                    current.pk,
+                    previous.pk,
+                    new.pk,
+                    codes.INFO,
+                    old.pk,
+                    codes.INFO,
+                ],
+            )
+            written += cursor.rowcount
+    SnapshotChange.objects.filter(changed_on__lt=current.built_for - KEPT_FOR).delete()
+    return written
