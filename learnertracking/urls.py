@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from screens.views import cohort, home, pages, record, search, unmatched
+from screens.views import changes, cohort, home, pages, record, search, unmatched
 from screens.views import help as help_views
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("overview/export.csv", cohort.overview_export, name="overview_export"),
     path("detail/", cohort.detail, name="detail"),
     path("detail/export.csv", cohort.detail_export, name="detail_export"),
+    path("changes/", changes.changes, name="changes"),
+    path("changes/export.csv", changes.changes_export, name="changes_export"),
     path("search/", search.search, name="search"),
     path("learners/<str:uln>/", record.learner_record, name="learner_record"),
     path("learners/<str:uln>/award-date/", record.edit_award_date, name="edit_award_date"),

@@ -128,3 +128,24 @@ def detail_csv_rows(lines) -> Iterator[tuple]:
         row[_DEADLINE] = row[_DEADLINE].isoformat() if row[_DEADLINE] else ""
         row[-1] = row[-1] if row[-2] else ""
         yield row
+
+
+# Issue 20's changes export, each column once: header and field.
+_CHANGES = (
+    ("uln", "uln"),
+    ("surname", "surname"),
+    ("forename", "forename"),
+    ("centre", "centre_id"),
+    ("component", "component"),
+    ("kind", "kind"),
+    ("before", "before"),
+    ("after", "after"),
+    ("changed_on", "changed_on"),
+)
+CHANGES_HEADER = tuple(header for header, _ in _CHANGES)
+
+
+def changes_csv_rows(changes) -> Iterator[tuple]:
+    for row in changes.values_list(*(field for _, field in _CHANGES)).iterator(chunk_size=CHUNK):
+        *row, changed_on = row
+        yield (*row, changed_on.isoformat())

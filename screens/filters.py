@@ -4,6 +4,8 @@ Every choice is scoped to the user: the centre list holds only their centres, an
 award dates offered are those of their learners in the snapshot.
 """
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
@@ -11,7 +13,8 @@ from django.db.models import Q, QuerySet
 from accounts.permissions import visible_centres
 from flags import codes
 from flags.clock import today
-from flags.models import COMPONENT_FIELDS
+from flags.models import COMPONENT_FIELDS, SnapshotChange
+from flags.snapshot import current_run
 from learners import diploma
 
 from . import cohort
@@ -184,3 +187,30 @@ def applied(filterset: django_filters.FilterSet) -> list[str]:
         names = {str(key): label for key, label in getattr(field, "choices", [])}
         said.append(f"{field.label}: {names.get(str(value), value)}")
     return said
+
+
+class ChangesFilter(CohortFilter):
+    """The changes of the last 14 days, filtered as the Overview is, and by kind and when."""
+
+    LAST_BUILD = "build"
+
+    component = django_filters.ChoiceFilter(
+        label="Component",
+        choices=[(c, diploma.COMPONENT_NAMES[c]) for c in diploma.COMPONENTS],
+        empty_label="Any component",
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Change", choices=SnapshotChange.Kind.choices, empty_label="Any change"
+    )
+    since = django_filters.ChoiceFilter(
+        label="When",
+        choices=[(LAST_BUILD, "Since the last build"), ("7", "In the last 7 days")],
+        method="filter_since",
+        empty_label="In the last 14 days",
+    )
+
+    def filter_since(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == self.LAST_BUILD:
+            run = current_run()
+            return queryset.filter(run=run) if run else queryset.none()
+        return queryset.filter(changed_on__gt=today() - datetime.timedelta(days=int(value)))

@@ -325,3 +325,53 @@ class DetailTable(FastRowsTable):
         if getattr(record, "late", False):
             return "—"
         return value or "—"
+
+
+class ChangesTable(FastRowsTable):
+    changed_on = tables.DateColumn(
+        verbose_name="Build of", format="j M Y", order_by=("changed_on", "surname", "uln")
+    )
+    uln = LearnerColumn(verbose_name="ULN", order_by=("uln", "-changed_on"))
+    name = NameColumn(
+        verbose_name="Learner", accessor="surname", order_by=("surname", "forename", "uln")
+    )
+    centre = tables.Column(accessor="centre_id", verbose_name="Centre", order_by=("centre", "uln"))
+    component = tables.Column(order_by=("component", "surname", "uln"))
+    kind = tables.Column(verbose_name="Change", order_by=("kind", "surname", "uln"))
+    before = tables.Column(orderable=False)
+    after = tables.Column(orderable=False)
+
+    class Meta:
+        template_name = TEMPLATE
+        attrs = {"class": "data-table changes-table"}
+        empty_text = "Nothing changed in the builds these filters select."
+        order_by = ("-changed_on",)
+
+    def render_changed_on(self, record, value):
+        return date_format(value, "j M Y")
+
+    def render_name(self, record, value=None):
+        return f"{record.surname}, {record.forename}"
+
+    def render_component(self, record, value):
+        return diploma.COMPONENT_NAMES.get(value, value)
+
+    def render_kind(self, record, value):
+        return record.get_kind_display()
+
+    def render_before(self, record, value):
+        return _change_side(record, value)
+
+    def render_after(self, record, value):
+        return _change_side(record, value)
+
+
+def _change_side(record, value: str):
+    """A flag as its badge; a problem in its words; nothing as a dash."""
+    if not value:
+        return "—"
+    if record.kind == "entry flag":
+        return flag(record.component, codes.ENTRY, value)
+    if record.kind == "assessment flag":
+        return flag(record.component, codes.ASSESSMENT, value)
+    return value

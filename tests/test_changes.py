@@ -1,6 +1,11 @@
 """What changed overnight (issue 20, part 1): each build compared with the one before."""
 
+import csv
+import io
+import re
+
 import pytest
+from django.urls import reverse
 
 from flags.models import RebuildRun, SnapshotChange
 from flags.snapshot import rebuild
@@ -21,9 +26,10 @@ def two_learners(centre):
 
 
 def _enter_like(source, learner):
+    """The entries `source` has, made for `learner` by the learner's own centre."""
     for entry in Entry.objects.filter(learner=source):
         EntryFactory(
-            centre=entry.centre,
+            centre=learner.centre,
             candidate_number="0002",
             kind=entry.kind,
             unit=entry.unit,
@@ -76,3 +82,50 @@ def test_a_failed_rebuild_records_no_change(two_learners, monkeypatch):
 
     assert RebuildRun.objects.filter(outcome="failed").count() == 1
     assert not SnapshotChange.objects.exists()
+
+
+@pytest.fixture
+def changed(two_learners, other_centre):
+    ada, ben = two_learners
+    elsewhere = LearnerFactory(centre=other_centre, surname="Else", line_id="ENG", level="A")
+    rebuild()
+    _enter_like(ada, ben)
+    _enter_like(ada, elsewhere)
+    Entry.objects.filter(learner=ada, kind="CASHIN").delete()
+    rebuild()
+    return ada, ben, elsewhere
+
+
+def test_the_home_page_says_what_the_last_build_changed(client, viewer, changed):
+    client.force_login(viewer)
+
+    text = client.get(reverse("home")).content.decode()
+
+    assert re.search(r'data-changes-new="[1-9]\d*" data-changes-resolved="[1-9]\d*"', text)
+    assert f'href="{reverse("changes")}?centre=12345&amp;since=build"' in text
+
+
+def test_the_changes_page_and_export_show_only_the_users_centres(client, viewer, changed):
+    ada, ben, elsewhere = changed
+    client.force_login(viewer)
+
+    page = client.get(reverse("changes")).content.decode()
+    export = b"".join(client.get(reverse("changes_export")).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(export.lstrip("\ufeff"))))
+
+    assert rows[0] == [
+        "uln", "surname", "forename", "centre", "component", "kind", "before", "after", "changed_on"
+    ]  # fmt: skip
+    assert {row[0] for row in rows[1:]} == {ada.uln, ben.uln}
+    assert ben.uln in page and ada.uln in page and elsewhere.uln not in page
+    assert ["entry flag", "missing", "eligible"] in [row[5:8] for row in rows if row[0] == ben.uln]
+
+
+def test_the_changes_filter_like_the_overview(client, viewer, changed):
+    ada, ben, _ = changed
+    client.force_login(viewer)
+
+    resolved = client.get(reverse("changes"), {"kind": "resolved", "since": "build"})
+    listed = {row.record.uln for row in resolved.context["table"].page.object_list}
+
+    assert listed == {ben.uln}

@@ -63,6 +63,9 @@ MATRIX = {
     "overview_export": (GET, {}, SIGNED_IN),
     "detail": (GET, {}, SIGNED_IN),
     "detail_export": (GET, {}, SIGNED_IN),
+    # What changed overnight: the user's centres' changes, empty for no role (tests/test_changes).
+    "changes": (GET, {}, SIGNED_IN),
+    "changes_export": (GET, {}, SIGNED_IN),
     "nonedexcel_list": (GET, {}, SIGNED_IN),
     "nonedexcel_template": (GET, {}, SIGNED_IN),
     # Uploading needs an administrator role on some centre; an empty form is refused (400).

@@ -98,7 +98,7 @@ def overview_export(request: HttpRequest) -> HttpResponse:
     filterset, rows = _filtered(request, OverviewFilter, cohort.overview_rows(run), run, late)
     table = OverviewTable(rows)
     RequestConfig(request, paginate=False).configure(table)
-    _record_export(request, "overview.csv", filterset)
+    record_export(request, "overview.csv", filterset)
     return stream_csv(
         "overview.csv", OVERVIEW_HEADER, overview_csv_rows(table.data.data, run, late)
     )
@@ -125,7 +125,7 @@ def detail_export(request: HttpRequest) -> HttpResponse:
     filterset, lines = _detail_filtered(request, run)
     table = DetailTable(lines)
     RequestConfig(request, paginate=False).configure(table)
-    _record_export(request, "detail.csv", filterset)
+    record_export(request, "detail.csv", filterset)
     return stream_csv("detail.csv", DETAIL_HEADER, detail_csv_rows(table.data.data))
 
 
@@ -134,7 +134,7 @@ def detail_export(request: HttpRequest) -> HttpResponse:
 _FILTER_VALUE_KEPT = 40
 
 
-def _record_export(request, name: str, filterset) -> None:
+def record_export(request, name: str, filterset) -> None:
     known = set(filterset.filters) | {"sort"}
     filters = {
         key: request.GET.get(key, "")[:_FILTER_VALUE_KEPT]

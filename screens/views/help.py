@@ -73,6 +73,7 @@ SECTIONS: tuple[Section, ...] = (
                 "non-edexcel", "How do I record qualifications taken with other awarding bodies?"
             ),
             Question("data-updated", "How often is the data updated?"),
+            Question("what-changed", "How do I see what changed overnight?"),
             Question("view-results", "Where can I see learners' results?"),
             Question("estimated-grade", "What is the estimated Diploma grade?"),
             Question("amend-details", "Can I change a learner's details?"),

@@ -1,15 +1,49 @@
 """The home page: the user's centres, the snapshot's age and the readiness picture, and the
 access requests waiting on them or on their centres."""
 
+import hashlib
+
+from django.core.cache import cache
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import AccessRequest, Membership
 from accounts.permissions import reads_every_centre, visible_centres
 from accounts.permissions import roles as roles_of
-from flags.snapshot import current_run
-from screens.cohort import is_stale
+from flags.models import SnapshotChange
+from flags.snapshot import current_run, snapshot_version
+from screens.cohort import STALE_AFTER, is_stale
 from screens.readiness import BAR_WIDTH, legend, readiness
+
+
+def changes_since_last_build(run, numbers: list[str]) -> dict[str, dict[str, int]]:
+    """Centre -> {"new": n, "resolved": m}: what the last build changed, in one query."""
+    if run is None or not numbers:
+        return {}
+    # The same until the next build: worked out once a build per set of centres.
+    key = (
+        f"changes:{snapshot_version(run)}:"
+        + hashlib.sha256(",".join(numbers).encode()).hexdigest()[:16]
+    )
+    counts = cache.get(key)
+    if counts is None:
+        counts = _count_changes(run, numbers)
+        cache.set(key, counts, timeout=STALE_AFTER.total_seconds())
+    return counts
+
+
+def _count_changes(run, numbers: list[str]) -> dict[str, dict[str, int]]:
+    said = {SnapshotChange.Kind.NEW_PROBLEM: "new", SnapshotChange.Kind.RESOLVED: "resolved"}
+    counts: dict[str, dict[str, int]] = {}
+    for centre, kind, n in (
+        SnapshotChange.objects.filter(run=run, centre_id__in=numbers, kind__in=list(said))
+        .values_list("centre_id", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        counts.setdefault(centre, {"new": 0, "resolved": 0})[said[kind]] = n
+    return counts
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -28,6 +62,8 @@ def home(request: HttpRequest) -> HttpResponse:
         number for number, role in my_roles.items() if role == Membership.Role.ADMINISTRATOR
     ]
     run = current_run()
+    since = changes_since_last_build(run, [centre.number for centre, _ in centres])
+    centres = [(centre, role, since.get(centre.number, {})) for centre, role in centres]
     return render(
         request,
         "home.html",
@@ -35,7 +71,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "run": run,
             "reads_every_centre": every_centre,
             "stale": is_stale(run),
-            "readiness": readiness([centre for centre, _ in centres[:20]], run=run),
+            "readiness": readiness([centre for centre, _, _ in centres[:20]], run=run),
             "legend": legend(),
             "bar_width": BAR_WIDTH,
             "centres": centres,

@@ -135,6 +135,8 @@ def viewer_states(site) -> dict[str, State]:
         "overview-invalid-filter": "/overview/?level=Z&award=nonsense&flag=unknown",
         "detail": "/detail/?show_ready=on",
         "detail-invalid-filter": "/detail/?component=NOPE",
+        "changes": "/changes/",
+        "changes-last-build": "/changes/?since=build&kind=resolved",
         "learner-record": f"/learners/{learner.uln}/",
         "search-found": f"/search/?q={learner.surname}",
         "search-none": "/search/?q=Nobodyatall",
