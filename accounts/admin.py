@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import audit, roles
-from .models import AccessRequest, AuditEvent, Centre, Membership, User
+from .models import AccessRequest, AuditEvent, CalendarLink, Centre, Membership, User
 from .permissions import reads_every_centre
 
 LAST_ADMINISTRATOR = (
@@ -446,3 +446,14 @@ class AuditEventAdmin(LearnerDataAdmin):
     search_fields = ("actor_name", "subject", "=learner_uln", "=centre__number")
     search_help_text = "Who acted, whom it was about, a learner's ULN or a centre number."
     show_full_result_count = False
+
+
+@admin.register(CalendarLink)
+class CalendarLinkAdmin(ReadOnlyAdmin):
+    """Who has a calendar link, and when their calendar last read it; never the token."""
+
+    list_display = ("user", "created_at", "last_read_at")
+    fields = ("user", "created_at", "last_read_at")
+    readonly_fields = fields
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")

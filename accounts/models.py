@@ -230,3 +230,19 @@ def accounts_for_address(address: str, active_only: bool = True) -> list[User]:
     found = list(users)
     found += [u for u in unresolved if canonical_email_or_none(u.email) == key]
     return found
+
+
+class CalendarLink(models.Model):
+    """A person's secret calendar address (issue 20): their centres' deadlines, read by a
+    calendar program that cannot sign in. Only the token's hash is kept; making a new link
+    or stopping it ends the old one at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_link"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar link of {self.user}"

@@ -244,6 +244,8 @@ THROTTLE_RATES = {
     "chat-conversation": ("30/h", "10/h"),
     "chat-message": ("240/h", "60/h"),
     "chat-transcript": ("20/h", "3/h"),
+    # Calendar links that no one has, per address: guessing one is guessing a password.
+    "calendar": ("30/h", None),
 }
 
 # The largest request body accepted: the bulk upload's 2 MB file with room for the form

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from screens.views import changes, cohort, home, pages, record, search, unmatched
+from screens.views import calendar, changes, cohort, home, pages, record, search, unmatched
 from screens.views import help as help_views
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("overview/export.csv", cohort.overview_export, name="overview_export"),
     path("detail/", cohort.detail, name="detail"),
     path("detail/export.csv", cohort.detail_export, name="detail_export"),
+    path("calendar/", calendar.calendar_link, name="calendar_link"),
+    path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     path("changes/", changes.changes, name="changes"),
     path("changes/export.csv", changes.changes_export, name="changes_export"),
     path("search/", search.search, name="search"),

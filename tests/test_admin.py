@@ -10,7 +10,7 @@ from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AccessRequest, AuditEvent, Centre, Membership, User
+from accounts.models import AccessRequest, AuditEvent, CalendarLink, Centre, Membership, User
 from flags.models import DetailLine, OverviewRow, RebuildRun, SnapshotChange
 from flags.snapshot import rebuild
 from learners import models as learner_models
@@ -25,6 +25,9 @@ CONFIRMED = {"confirmed": "yes"}
 MAKERS: dict[type[Model], Callable[[], Model]] = {
     User: lambda: factories.UserFactory(username="someone", organisation="Northshire LA"),
     Centre: factories.CentreFactory,
+    CalendarLink: lambda: CalendarLink.objects.create(
+        user=factories.UserFactory(), token_hash="0" * 64
+    ),
     Membership: factories.MembershipFactory,
     AccessRequest: lambda: AccessRequest.objects.create(
         user=factories.UserFactory(), centre=factories.CentreFactory(), role="viewer"
@@ -104,6 +107,7 @@ READ_ONLY = [
     learner_models.ChangedComponent,
     AccessRequest,
     AuditEvent,
+    CalendarLink,
     RebuildRun,
     OverviewRow,
     DetailLine,

@@ -65,6 +65,10 @@ MATRIX = {
     "detail_export": (GET, {}, SIGNED_IN),
     # What changed overnight: the user's centres' changes, empty for no role (tests/test_changes).
     "changes": (GET, {}, SIGNED_IN),
+    # The calendar link is its owner's; the feed answers a token, not a session: one no one
+    # has is not found, whoever asks.
+    "calendar_link": (GET, {}, SIGNED_IN),
+    "calendar_feed": (GET, {"token": "no-such-token"}, dict.fromkeys(ROLES, 404)),
     "changes_export": (GET, {}, SIGNED_IN),
     "nonedexcel_list": (GET, {}, SIGNED_IN),
     "nonedexcel_template": (GET, {}, SIGNED_IN),

@@ -136,6 +136,7 @@ def viewer_states(site) -> dict[str, State]:
         "detail": "/detail/?show_ready=on",
         "detail-invalid-filter": "/detail/?component=NOPE",
         "changes": "/changes/",
+        "calendar": "/calendar/",
         "changes-last-build": "/changes/?since=build&kind=resolved",
         "learner-record": f"/learners/{learner.uln}/",
         "search-found": f"/search/?q={learner.surname}",
