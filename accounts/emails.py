@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import AccessRequest, User
+from .models import AccessRequest, Membership, User
 
 # The password the feed gives a new centre user: unusable until they set their own.
 FEED_PASSWORD = "!feed"  # noqa: S105 - an unusable-password marker, not a password
@@ -96,6 +96,42 @@ def send_decision(access_request: AccessRequest) -> None:
         "emails/access_decision.txt",
         {"request": access_request, "link": settings.SITE_URL.rstrip("/") + reverse("home")},
     )
+
+
+@shared_task(name="accounts.tell_administrators_of_request", ignore_result=True)
+def tell_administrators_of_request(request_id: int) -> int:
+    """Each active administrator of the centre is told of a request for access to it, with a
+    link to decide; the number told. Given the request's id only, as account emails are."""
+    access_request = (
+        AccessRequest.objects.select_related("user", "centre")
+        .filter(pk=request_id, status=AccessRequest.Status.PENDING)
+        .first()
+    )
+    if access_request is None or access_request.centre is None:
+        return 0
+    centre = access_request.centre
+    asker = access_request.user
+    link = settings.SITE_URL.rstrip("/") + reverse("manage_users", args=[centre.number])
+    administrators = User.objects.filter(
+        is_active=True,
+        memberships__centre=centre,
+        memberships__role=Membership.Role.ADMINISTRATOR,
+    ).exclude(email="")
+    told = 0
+    for administrator in administrators.distinct():
+        _send(
+            administrator.email,
+            "emails/access_requested.txt",
+            {
+                "request": access_request,
+                "centre": centre,
+                "administrator": administrator,
+                "name": asker.get_full_name() or asker.get_username(),
+                "link": link,
+            },
+        )
+        told += 1
+    return told
 
 
 def invite_new_centre_users() -> int:

@@ -5,6 +5,7 @@ centre's administrators manage its users (so no one grants above their own role)
 the last active centre-user administrator of a centre can be neither removed nor demoted.
 """
 
+import functools
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -199,6 +200,11 @@ def request_access(user: User, centre_number: str, role: str) -> AccessRequest:
             centre=centre,
             subject=user.email or user.get_username(),
             after={"role": role, "centre": centre_number},
+        )
+        # Queued whether or not a centre has the number, so that nothing the requester sees
+        # tells; the task tells the centre's administrators, if there is a centre.
+        transaction.on_commit(
+            functools.partial(emails.tell_administrators_of_request.delay, access_request.pk)
         )
     return access_request
 

@@ -271,3 +271,47 @@ def test_a_change_of_role_is_seen_by_the_next_check_in_the_same_request(
     # Leaving a centre oneself.
     roles.revoke(no_centre, Membership.objects.get(pk=membership.pk))
     assert visible_centre_numbers(no_centre) == []
+
+
+def test_the_centres_administrators_are_told_of_a_request_for_access(
+    client,
+    no_centre,
+    administrator,
+    centre_user,
+    viewer,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    gone = UserFactory(username="gone@example.org", email="gone@example.org", is_active=False)
+    MembershipFactory(user=gone, centre=centre_user.memberships.get().centre, role="administrator")
+    no_centre.first_name, no_centre.last_name, no_centre.organisation = (
+        "Nia",
+        "Newcomer",
+        "Northshire LA",
+    )
+    no_centre.save()
+    client.force_login(no_centre)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("request_access"), {"centre": "12345", "role": "viewer"})
+
+    told = sorted(message.to[0] for message in mailoutbox)
+    assert told == sorted([administrator.email, centre_user.email])  # not the viewer, not gone
+    message = mailoutbox[0]
+    assert message.subject == "Nia Newcomer asks for access to centre 12345"
+    assert (
+        "Northshire LA" in message.body and "viewer role at 12345 Northgate College" in message.body
+    )
+    assert "/centres/12345/users/" in message.body
+
+
+def test_a_request_to_a_number_no_centre_has_tells_no_one(
+    client, no_centre, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(no_centre)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("request_access"), {"centre": "99999", "role": "viewer"})
+
+    assert response.status_code == 302
+    assert mailoutbox == []
