@@ -349,6 +349,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "nonedexcel.delete_expired_uploads",
         "schedule": crontab(minute=55),
     },
+    "email-unread-chat-answers": {
+        "task": "support.email_unread_answers",
+        "schedule": crontab(),  # every minute
+    },
     "mark-abandoned-imports": {
         "task": "learners.mark_abandoned_imports",
         "schedule": crontab(minute=40),

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.core.paginator import Page, Paginator
 from django.db import transaction
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -215,6 +216,7 @@ def messages_after(conversation: Conversation, viewer, after: int = 0) -> tuple[
         if shown and characters > POLL_CHARACTERS:
             break
         shown.append(serialise(message, viewer))
+    _note_read(conversation, viewer, shown)
     return shown, len(shown) < len(messages)
 
 
@@ -223,7 +225,80 @@ def latest_messages(conversation: Conversation, viewer) -> tuple[list[dict], int
     messages = Message.objects.filter(conversation=conversation).select_related("author")
     latest = list(messages.order_by("-pk")[:PAGE_MESSAGES])[::-1]
     earlier = messages.filter(pk__lt=latest[0].pk).count() if len(latest) == PAGE_MESSAGES else 0
-    return [serialise(message, viewer) for message in latest], earlier
+    shown = [serialise(message, viewer) for message in latest]
+    _note_read(conversation, viewer, shown)
+    return shown, earlier
+
+
+def _note_read(conversation: Conversation, viewer, shown: list[dict]) -> None:
+    """The owner has now been shown these: the team's answers among them need no email."""
+    answers = [m["id"] for m in shown if m["from_support"]]
+    if not answers or viewer.pk != conversation.user_id:
+        return
+    newest = answers[-1]
+    if newest > conversation.user_read_up_to:
+        Conversation.objects.filter(pk=conversation.pk, user_read_up_to__lt=newest).update(
+            user_read_up_to=newest
+        )
+        conversation.user_read_up_to = newest
+
+
+# An answer the person has not been shown this long after it was written is emailed to them:
+# they have gone away (or asked out of hours), as the chat page promises.
+UNREAD_FOR = datetime.timedelta(minutes=5)
+
+
+def email_unread_answers() -> int:
+    """Email each person the team's answers they have not been shown for UNREAD_FOR, once
+    each; the number of emails sent."""
+    cutoff = timezone.now() - UNREAD_FOR
+    waiting = (
+        Message.objects.filter(
+            from_support=True,
+            emailed_at=None,
+            created_at__lte=cutoff,
+            pk__gt=F("conversation__user_read_up_to"),
+        )
+        .values_list("conversation_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for conversation_id in list(waiting):
+        with transaction.atomic():
+            conversation = (
+                Conversation.objects.select_for_update()
+                .select_related("user")
+                .get(pk=conversation_id)
+            )
+            unread = list(
+                Message.objects.filter(
+                    conversation=conversation,
+                    from_support=True,
+                    emailed_at=None,
+                    created_at__lte=cutoff,
+                    pk__gt=conversation.user_read_up_to,
+                )
+                .select_related("author")
+                .order_by("pk")
+            )
+            if not unread:
+                continue  # read, or sent, a moment ago
+            if conversation.user.email and conversation.user.is_active:
+                _send_answers(conversation, unread)
+                sent += 1
+            # Marked even with no address to send to: it is not tried again each minute.
+            Message.objects.filter(pk__in=[m.pk for m in unread]).update(emailed_at=timezone.now())
+    return sent
+
+
+def _send_answers(conversation: Conversation, answers: list[Message]) -> None:
+    link = settings.SITE_URL.rstrip("/") + reverse("support_conversation", args=[conversation.pk])
+    body = render_to_string(
+        "emails/support_answer.txt",
+        {"conversation": conversation, "answers": answers, "link": link},
+    )
+    subject = " ".join(f"Support has answered: {conversation.subject}".split())[:200]
+    send_mail(subject, body, None, [conversation.user.email])
 
 
 def poll(conversation: Conversation, viewer, after: int) -> dict:

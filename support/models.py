@@ -35,6 +35,9 @@ class Conversation(models.Model):
     # The oldest user message the team has not answered yet; None once they reply. The
     # inbox orders by it, so whoever has waited longest is seen first.
     waiting_since = models.DateTimeField(null=True, blank=True)
+    # The newest message the person who asked has been shown: a team answer above it was
+    # not seen, and is emailed to them after a while (support.chat.email_unread_answers).
+    user_read_up_to = models.BigIntegerField(default=0)
 
     class Meta:
         permissions = [("answer_chat", "Can answer live chat conversations")]
@@ -63,6 +66,7 @@ class Message(models.Model):
     body = models.TextField(max_length=MAX_MESSAGE_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
     from_support = models.BooleanField(default=False)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

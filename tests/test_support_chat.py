@@ -428,10 +428,69 @@ def test_it_keeps_a_conversation_for_exactly_the_retention_period(viewer, settin
 
 
 def test_it_schedules_the_deletion_daily():
-    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if "support" in e["task"]]
+    entries = [
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "support.delete_old_conversations"
+    ]
 
     assert [e["task"] for e in entries] == ["support.delete_old_conversations"]
     assert entries[0]["schedule"].hour == {5} and entries[0]["schedule"].day_of_week == set(
         range(7)
     )
     assert "support.delete_old_conversations" in celery_app.tasks
+
+
+def _at(hour: int, minute: int):
+    moment = datetime.datetime(2026, 12, 2, hour, minute, tzinfo=datetime.UTC)
+    return time_machine.travel(moment, tick=False)
+
+
+def test_it_emails_unread_answers_every_minute():
+    [entry] = [
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "support.email_unread_answers"
+    ]
+    assert entry["schedule"].minute == set(range(60))
+    assert "support.email_unread_answers" in celery_app.tasks
+
+
+def test_an_answer_left_unread_for_five_minutes_is_emailed_once(
+    client, viewer, officer, mailoutbox
+):
+    with time_machine.travel(
+        datetime.datetime(2026, 12, 2, 10, 0, tzinfo=datetime.UTC), tick=False
+    ):
+        conversation = chat.open_conversation(viewer, "Award date", "It will not save.")
+        chat.post_message(conversation, officer, "Which learner is it?")
+    with time_machine.travel(
+        datetime.datetime(2026, 12, 2, 10, 4, tzinfo=datetime.UTC), tick=False
+    ):
+        assert chat.email_unread_answers() == 0  # not five minutes yet
+    with time_machine.travel(
+        datetime.datetime(2026, 12, 2, 10, 6, tzinfo=datetime.UTC), tick=False
+    ):
+        assert chat.email_unread_answers() == 1
+        assert chat.email_unread_answers() == 0  # once
+
+    [message] = mailoutbox
+    assert message.to == [viewer.email]
+    assert "Which learner is it?" in message.body
+    assert f"/support/conversations/{conversation.pk}/" in message.body
+
+
+def test_an_answer_the_person_saw_is_not_emailed(client, viewer, officer, mailoutbox):
+    with time_machine.travel(
+        datetime.datetime(2026, 12, 2, 10, 0, tzinfo=datetime.UTC), tick=False
+    ):
+        conversation = chat.open_conversation(viewer, "Award date", "It will not save.")
+        chat.post_message(conversation, officer, "Which learner is it?")
+        client.force_login(viewer)
+        client.get(reverse("support_messages", args=[conversation.pk]))  # the page's poll
+    with time_machine.travel(
+        datetime.datetime(2026, 12, 2, 10, 9, tzinfo=datetime.UTC), tick=False
+    ):
+        assert chat.email_unread_answers() == 0
+
+    assert mailoutbox == []
