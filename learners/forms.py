@@ -21,3 +21,20 @@ class AwardDateForm(forms.Form):
             code__lte=f"{registered_on.year + 6:04d}-12",
         ).values_list("code", "name")
         self.fields["award_series"].choices = [("", "Not set"), *series]
+
+
+class BulkAwardDateForm(forms.Form):
+    award_series = forms.ChoiceField(
+        label="Anticipated award date",
+        required=False,
+        help_text="For every learner listed; learners registered after it keep theirs.",
+    )
+    # The Overview's filters, as its query string, carried from the list to the confirmation.
+    filters = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
+
+    def __init__(self, *args, today: datetime.date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        series = Series.objects.filter(
+            code__gte=f"{today.year - 1:04d}-01", code__lte=f"{today.year + 6:04d}-12"
+        ).values_list("code", "name")
+        self.fields["award_series"].choices = [("", "Not set (clear it)"), *series]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from screens.views import calendar, changes, cohort, home, pages, record, search, unmatched
+from screens.views import awards, calendar, changes, cohort, home, pages, record, search, unmatched
 from screens.views import help as help_views
 
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("support.urls")),
     path("overview/", cohort.overview, name="overview"),
     path("overview/export.csv", cohort.overview_export, name="overview_export"),
+    path("overview/award-date/", awards.bulk_award_date, name="bulk_award_date"),
     path("detail/", cohort.detail, name="detail"),
     path("detail/export.csv", cohort.detail_export, name="detail_export"),
     path("calendar/", calendar.calendar_link, name="calendar_link"),

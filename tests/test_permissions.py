@@ -65,6 +65,12 @@ MATRIX = {
     "detail_export": (GET, {}, SIGNED_IN),
     # What changed overnight: the user's centres' changes, empty for no role (tests/test_changes).
     "changes": (GET, {}, SIGNED_IN),
+    # Award dates for many: administrators of some centre; everyone else is refused (403).
+    "bulk_award_date": (
+        GET,
+        {},
+        {**dict.fromkeys(ROLES, 403), "anonymous": "login", "administrator": 200},
+    ),
     # The calendar link is its owner's; the feed answers a token, not a session: one no one
     # has is not found, whoever asks.
     "calendar_link": (GET, {}, SIGNED_IN),

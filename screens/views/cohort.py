@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django_tables2 import RequestConfig
 
 from accounts import audit
-from accounts.models import AuditEvent
-from accounts.permissions import visible_centre_numbers
+from accounts.models import AuditEvent, Membership
+from accounts.permissions import roles, visible_centre_numbers
 from flags.clock import today
 from flags.snapshot import current_run
 from screens import cohort
@@ -59,6 +59,9 @@ def _render(request, template, run, filterset, table) -> HttpResponse:
             "table": table,
             "export_query": request.GET.urlencode(),
             "no_role": visible_centre_numbers(request.user) == [],
+            "administers": any(
+                role == Membership.Role.ADMINISTRATOR for role in roles(request.user).values()
+            ),
             "filters_applied": applied(filterset),
             "sorted_by": _sorted_by(table),
         },

@@ -165,6 +165,7 @@ def administrator_states(site) -> dict[str, State]:
         "upload-preview": f"/nonedexcel/upload/{site['upload'].pk}/",
         "upload-errors": f"/nonedexcel/upload/{site['bad_upload'].pk}/",
         "non-edexcel": "/nonedexcel/",
+        "bulk-award-date": "/overview/award-date/?level=A",
         "remove-record-confirm": f"/learners/{learner.uln}/non-edexcel/{site['record'].pk}/remove/",
         "remove-role-confirm": f"/centres/{number}/users/{site['viewer_membership'].pk}/revoke/",
     }

@@ -1,0 +1,65 @@
+"""Award dates for many learners at once (issue 20): the Overview's learners, as filtered, at
+the centres the user administers; asked, then done in one transaction."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import administered_centres
+from base.confirm import confirmed
+from flags.clock import today
+from flags.snapshot import current_run
+from learners import diploma
+from learners.awards import set_award_dates
+from learners.forms import BulkAwardDateForm
+from screens import cohort
+from screens.filters import OverviewFilter, applied
+
+
+def _learners(request: HttpRequest, filters: str) -> tuple[list[str], list[str]]:
+    """The ULNs the Overview lists with these filters at centres the user administers, and
+    the filters in words."""
+    centres = list(administered_centres(request.user).values_list("number", flat=True))
+    if not centres:
+        raise PermissionDenied("Only a centre's administrators can change award dates.")
+    run = current_run()
+    filterset = OverviewFilter(
+        QueryDict(filters),
+        queryset=cohort.overview_rows(run).filter(centre_id__in=centres),
+        user=request.user,
+        award_series=cohort.award_series_offered(run, request.user),
+        late_changes=cohort.late_changes(run),
+    )
+    return list(filterset.qs.order_by().values_list("uln", flat=True)), applied(filterset)
+
+
+@require_http_methods(["GET", "POST"])
+def bulk_award_date(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    initial = {"filters": request.GET.urlencode()}
+    form = BulkAwardDateForm(data, initial=initial, today=today())
+    filters = form.data.get("filters", "") if data is not None else initial["filters"]
+    ulns, said = _learners(request, filters)
+    overview = f"{reverse('overview')}?{filters}" if filters else reverse("overview")
+    context = {"form": form, "count": len(ulns), "filters_said": said, "overview": overview}
+    if data is None or not form.is_valid():
+        return render(
+            request, "learners/bulk_award_date.html", context, status=400 if data else 200
+        )
+    series = form.cleaned_data["award_series"]
+    if not confirmed(request):
+        context["series_name"] = diploma.series_name(series) if series else "not set"
+        return render(request, "learners/bulk_award_date_confirm.html", context)
+    done = set_award_dates(request.user, ulns, series)
+    learners = f"{done.changed} learner{'s' if done.changed != 1 else ''}"
+    words = f"The anticipated award date of {learners} was "
+    words += f"set to {diploma.series_name(series)}." if series else "cleared."
+    if done.already:
+        words += f" {done.already} already had it."
+    if done.too_early:
+        words += f" {done.too_early} registered after it kept theirs."
+    messages.success(request, words)
+    return redirect(overview)
