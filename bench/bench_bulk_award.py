@@ -5,14 +5,11 @@ in the same run: one plain UPDATE of the same rows. Builds its own database
 (`learnertracking_bench_awards`). Usage: `.venv/bin/python bench/bench_bulk_award.py`.
 """
 
-import datetime
 import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import demo_site
+
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
 DATABASE = "learnertracking_bench_awards"
 LEARNERS = 5000
@@ -27,40 +24,15 @@ def main() -> None:
         cursor.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
         cursor.execute(f"CREATE DATABASE {DATABASE}")
     admin.close()
-    os.environ.update(
-        DATABASE_URL=f"{SERVER}/{DATABASE}",
-        DJANGO_SETTINGS_MODULE="learnertracking.settings",
-        ALLOWED_HOSTS="testserver",
-        DEBUG="1",
-    )
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    centre = demo_site.build(f"{SERVER}/{DATABASE}", learners=LEARNERS, seed=11)
     from django.db import connection
     from django.test import Client
     from django_scopes import scopes_disabled
 
-    from accounts.models import Centre, Membership, User
-    from demo.deliveries import generate
-    from flags.snapshot import rebuild
-    from learners.feed.importer import import_delivery
     from learners.models import Learner
-    from screens.management.commands.setup_demo import SHIPPED_CATALOGUE
 
-    call_command("migrate", verbosity=0)
-    folder = Path(tempfile.mkdtemp(prefix="lt-awards-"))
-    with scopes_disabled():
-        assert import_delivery(SHIPPED_CATALOGUE).imported
-        generate(folder, centres=1, learners=LEARNERS, seed=11, today=datetime.date.today())
-        assert import_delivery(folder).imported
-        rebuild()
-        centre = Centre.objects.get()
-        user = User.objects.create_user("bench-admin@example.org", "bench-admin@example.org")
-        Membership.objects.create(user=user, centre=centre, role=Membership.Role.ADMINISTRATOR)
-        series = "2027-06"
+    user = demo_site.person(centre, "bench-admin@example.org", "administrator")
+    series = "2027-06"
 
     with connection.cursor() as cursor:
         started = time.perf_counter()

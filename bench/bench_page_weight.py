@@ -9,13 +9,11 @@ page must say. Usage: `.venv/bin/python bench/bench_page_weight.py [--learners N
 """
 
 import argparse
-import datetime
-import os
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import demo_site
+
 TARGET_KB = 100
 
 
@@ -24,42 +22,12 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=300)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="lt-weight-"))
-    os.environ.update(
-        DATABASE_URL=f"sqlite:///{folder / 'weight.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="learnertracking.settings",
-        ALLOWED_HOSTS="testserver",
-        DEBUG="1",
+    centre = demo_site.build(
+        f"sqlite:///{folder / 'weight.sqlite3'}", learners=args.learners, seed=7
     )
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
     from django.test import Client
-    from django_scopes import scopes_disabled
 
-    from accounts.models import Centre, Membership, User
-    from demo.deliveries import generate
-    from flags.snapshot import rebuild
-    from learners.feed.importer import import_delivery
-    from screens.management.commands.setup_demo import SHIPPED_CATALOGUE
-
-    call_command("migrate", verbosity=0)
-    with scopes_disabled():
-        assert import_delivery(SHIPPED_CATALOGUE).imported
-        generate(
-            folder / "delivery",
-            centres=1,
-            learners=args.learners,
-            seed=7,
-            today=datetime.date.today(),
-        )
-        assert import_delivery(folder / "delivery").imported
-        rebuild()
-        centre = Centre.objects.get()
-        viewer = User.objects.create_user("weight@example.org", "weight@example.org")
-        Membership.objects.create(user=viewer, centre=centre, role=Membership.Role.VIEWER)
+    viewer = demo_site.person(centre, "weight@example.org", "viewer")
 
     client = Client()
     client.force_login(viewer)

@@ -59,8 +59,10 @@ def _flag_fields() -> dict[str, models.Field]:
     return fields
 
 
-class OverviewRowBase(models.Model):
-    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
+class WhoItIsAbout(models.Model):
+    """The learner a snapshot row is about, as the build found them: the pages sort and filter
+    on these without reading the learners."""
+
     uln = models.CharField("ULN", max_length=10)
     centre = models.ForeignKey(
         "accounts.Centre", on_delete=models.DO_NOTHING, db_index=False, db_constraint=False
@@ -70,13 +72,20 @@ class OverviewRowBase(models.Model):
     line = models.CharField(max_length=3)
     level = models.CharField(max_length=1)
     award_series = models.CharField(max_length=7, blank=True)
+
+    objects = centre_scoped("centre")
+
+    class Meta:
+        abstract = True
+
+
+class OverviewRowBase(WhoItIsAbout):
+    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
     problems = models.PositiveIntegerField(default=0)
     points = models.PositiveIntegerField(default=0)
     grade = models.CharField(max_length=2, blank=True)
     grade_is_estimate = models.BooleanField(default=False)
     asl_percent = models.PositiveSmallIntegerField(null=True, blank=True)
-
-    objects = centre_scoped("centre")
 
     class Meta:
         abstract = True
@@ -112,19 +121,10 @@ OverviewRow = type(
 )
 
 
-class DetailLine(models.Model):
+class DetailLine(WhoItIsAbout):
     """One line of the shopping list: a problem, or a component ready for aggregation."""
 
     run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
-    uln = models.CharField("ULN", max_length=10)
-    centre = models.ForeignKey(
-        "accounts.Centre", on_delete=models.DO_NOTHING, db_index=False, db_constraint=False
-    )
-    surname = models.CharField(max_length=100)
-    forename = models.CharField(max_length=100)
-    line = models.CharField(max_length=3)
-    level = models.CharField(max_length=1)
-    award_series = models.CharField(max_length=7, blank=True)
     component = models.CharField(max_length=10)
     component_order = models.PositiveSmallIntegerField()
     # 0 for the first line of the learner's component: a component whose data arrived since
@@ -145,8 +145,6 @@ class DetailLine(models.Model):
     grade = models.CharField(max_length=2, blank=True)
     grade_is_estimate = models.BooleanField(default=False)
 
-    objects = centre_scoped("centre")
-
     class Meta:
         indexes = [
             models.Index(fields=["run", "centre", "surname", "uln"], name="detail_learner"),
@@ -162,7 +160,7 @@ class DetailLine(models.Model):
         return f"{self.uln} {self.component}: {self.element or 'ready'}"
 
 
-class SnapshotChange(models.Model):
+class SnapshotChange(WhoItIsAbout):
     """What one build changed against the build before, per learner and component: a problem
     that appeared or was resolved, or a flag that changed. Written with the build, in the
     transaction that makes it current, so a failed or skipped build changes nothing."""
@@ -175,21 +173,10 @@ class SnapshotChange(models.Model):
 
     run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
     changed_on = models.DateField(help_text="The date the build was for.")
-    uln = models.CharField("ULN", max_length=10)
-    centre = models.ForeignKey(
-        "accounts.Centre", on_delete=models.DO_NOTHING, db_index=False, db_constraint=False
-    )
-    surname = models.CharField(max_length=100)
-    forename = models.CharField(max_length=100)
-    line = models.CharField(max_length=3)
-    level = models.CharField(max_length=1)
-    award_series = models.CharField(max_length=7, blank=True)
     component = models.CharField(max_length=10)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     before = models.TextField(blank=True)
     after = models.TextField(blank=True)
-
-    objects = centre_scoped("centre")
 
     class Meta:
         indexes = [
