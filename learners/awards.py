@@ -54,11 +54,15 @@ class BulkAwardDates:
 def set_award_dates(actor, ulns: Iterable[str], award_series: str) -> BulkAwardDates:
     """Set (or clear, with "") the anticipated award series of many learners in one
     transaction, one audit event each, as change_award_date does for one."""
-    first_month = _first_day(award_series) if award_series else None
+    return choose_award_dates(actor, dict.fromkeys(ulns, award_series))
+
+
+def choose_award_dates(actor, choices: dict[str, str]) -> BulkAwardDates:
+    """Each learner's own anticipated award series ("" to clear), in one transaction."""
     with transaction.atomic():
         learners = list(
             Learner.objects.select_for_update()
-            .filter(uln__in=list(ulns))
+            .filter(uln__in=list(choices))
             .order_by("uln")
             .values_list(
                 "uln",
@@ -73,15 +77,20 @@ def set_award_dates(actor, ulns: Iterable[str], award_series: str) -> BulkAwardD
         changing, already, too_early = [], 0, 0
         for learner in learners:
             uln, centre, surname, forename, before, chosen, registered_on = learner
-            if first_month is not None and registered_on.replace(day=1) > first_month:
+            award_series = choices[uln]
+            if award_series and registered_on.replace(day=1) > _first_day(award_series):
                 too_early += 1
             elif before == award_series and chosen:
                 already += 1
             else:
-                changing.append(learner)
-        Learner.objects.filter(uln__in=[row[0] for row in changing]).update(
-            award_series=award_series, award_series_edited=True
-        )
+                changing.append((*learner, award_series))
+        by_series: dict[str, list[str]] = {}
+        for row in changing:
+            by_series.setdefault(row[-1], []).append(row[0])
+        for award_series, ulns in by_series.items():
+            Learner.objects.filter(uln__in=ulns).update(
+                award_series=award_series, award_series_edited=True
+            )
         AuditEvent.objects.bulk_create(
             [
                 AuditEvent(
@@ -92,9 +101,9 @@ def set_award_dates(actor, ulns: Iterable[str], award_series: str) -> BulkAwardD
                     learner_uln=uln,
                     subject=f"{uln} {surname}, {forename} (set for many)"[:254],
                     before={"award_series": before or "not set"},
-                    after={"award_series": award_series or "not set"},
+                    after={"award_series": after or "not set"},
                 )
-                for uln, centre, surname, forename, before, _chosen, _registered in changing
+                for uln, centre, surname, forename, before, _chosen, _registered, after in changing
             ],
             batch_size=1000,
         )

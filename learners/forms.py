@@ -38,3 +38,9 @@ class BulkAwardDateForm(forms.Form):
             code__gte=f"{today.year - 1:04d}-01", code__lte=f"{today.year + 6:04d}-12"
         ).values_list("code", "name")
         self.fields["award_series"].choices = [("", "Not set (clear it)"), *series]
+
+
+class AwardFileForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", help_text="Columns: uln,award_series (YYYY-MM; empty clears it)"
+    )

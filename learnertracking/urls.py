@@ -12,6 +12,7 @@ urlpatterns = [
     path("overview/", cohort.overview, name="overview"),
     path("overview/export.csv", cohort.overview_export, name="overview_export"),
     path("overview/award-date/", awards.bulk_award_date, name="bulk_award_date"),
+    path("overview/award-date/file/", awards.award_file, name="bulk_award_file"),
     path("detail/", cohort.detail, name="detail"),
     path("detail/export.csv", cohort.detail_export, name="detail_export"),
     path("calendar/", calendar.calendar_link, name="calendar_link"),

@@ -2,8 +2,10 @@
 the administrator administers, asked first, one audit event each."""
 
 import datetime
+import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import AuditEvent
@@ -70,3 +72,58 @@ def test_a_viewer_cannot_set_award_dates(client, viewer, cohort):
 
     assert response.status_code == 403
     assert not Learner.objects.filter(award_series_edited=True).exists()
+
+
+def _upload(client, text: str):
+    upload = SimpleUploadedFile("awards.csv", text.encode(), content_type="text/csv")
+    return client.post(reverse("bulk_award_file"), {"file": upload})
+
+
+def test_it_sets_each_learners_date_from_a_file_after_showing_it(client, administrator, cohort):
+    ours, late, foundation, theirs = cohort
+    SeriesFactory(code="2028-06", name="June 2028")
+    client.force_login(administrator)
+
+    preview = _upload(
+        client, f"uln,award_series\n{ours[0].uln},2027-06\n{ours[1].uln},2028-06\n{ours[2].uln},\n"
+    )
+
+    assert preview.status_code == 200
+    assert "3 learners will have the award date the file gives" in preview.content.decode()
+    assert not Learner.objects.filter(award_series_edited=True).exists()
+    checked = re.search(r'name="checked" value="([^"]+)"', preview.content.decode()).group(1)
+
+    client.post(reverse("bulk_award_file"), {"checked": checked})
+
+    got = dict(Learner.objects.filter(award_series_edited=True).values_list("uln", "award_series"))
+    assert got == {ours[0].uln: "2027-06", ours[1].uln: "2028-06", ours[2].uln: ""}
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.AWARD_DATE_CHANGED).count() == 3
+
+
+def test_it_refuses_the_whole_file_for_one_bad_row(client, administrator, cohort):
+    ours, late, foundation, theirs = cohort
+    client.force_login(administrator)
+
+    preview = _upload(
+        client,
+        "uln,award_series\n"
+        f"{ours[0].uln},2027-06\n"
+        f"{theirs.uln},2027-06\n"  # another centre's learner
+        f"{late.uln},2027-06\n"  # registered after June 2027
+        "123,2027-06\n"
+        f"{ours[1].uln},June\n",
+    )
+    text = preview.content.decode()
+
+    assert preview.status_code == 400
+    assert "The file has 4 problems: nothing will be changed" in text
+    assert "no learner with this ULN at a centre you administer" in text
+    assert "before the learner was registered" in text
+    assert 'name="checked"' not in text
+    assert not Learner.objects.filter(award_series_edited=True).exists()
+
+
+def test_a_viewer_cannot_use_the_award_file(client, viewer, cohort):
+    client.force_login(viewer)
+
+    assert client.get(reverse("bulk_award_file")).status_code == 403

@@ -71,6 +71,11 @@ MATRIX = {
         {},
         {**dict.fromkeys(ROLES, 403), "anonymous": "login", "administrator": 200},
     ),
+    "bulk_award_file": (
+        GET,
+        {},
+        {**dict.fromkeys(ROLES, 403), "anonymous": "login", "administrator": 200},
+    ),
     # The calendar link is its owner's; the feed answers a token, not a session: one no one
     # has is not found, whoever asks.
     "calendar_link": (GET, {}, SIGNED_IN),

@@ -2,6 +2,7 @@
 the centres the user administers; asked, then done in one transaction."""
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -13,8 +14,9 @@ from base.confirm import confirmed
 from flags.clock import today
 from flags.snapshot import current_run
 from learners import diploma
-from learners.awards import set_award_dates
-from learners.forms import BulkAwardDateForm
+from learners.awardfile import AwardFileCheck, check_award_rows, read_award_file
+from learners.awards import choose_award_dates, set_award_dates
+from learners.forms import AwardFileForm, BulkAwardDateForm
 from screens import cohort
 from screens.filters import OverviewFilter, applied
 
@@ -63,3 +65,56 @@ def bulk_award_date(request: HttpRequest) -> HttpResponse:
         words += f" {done.too_early} registered after it kept theirs."
     messages.success(request, words)
     return redirect(overview)
+
+
+_SALT = "award-file"
+_KEPT_FOR = 60 * 60  # seconds a checked file waits for its confirmation
+
+
+@require_http_methods(["GET", "POST"])
+def award_file(request: HttpRequest) -> HttpResponse:
+    """Award dates from a file: checked whole, shown, then written all or nothing."""
+    administered = set(administered_centres(request.user).values_list("number", flat=True))
+    if not administered:
+        raise PermissionDenied("Only a centre's administrators can change award dates.")
+    if request.method == "POST" and "checked" in request.POST:
+        return _confirm_file(request, administered)
+    form = AwardFileForm(request.POST or None, request.FILES or None)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        rows, errors = read_award_file(form.cleaned_data["file"].read())
+        check = (
+            check_award_rows(rows, administered) if not errors else AwardFileCheck(errors=errors)
+        )
+        context |= {
+            "check": check,
+            "checked": signing.dumps(rows, salt=f"{_SALT}:{request.user.pk}", compress=True),
+        }
+        return render(request, "learners/award_file.html", context, status=200 if check.ok else 400)
+    return render(request, "learners/award_file.html", context, status=400 if form.errors else 200)
+
+
+def _confirm_file(request: HttpRequest, administered: set[str]) -> HttpResponse:
+    try:
+        rows = signing.loads(
+            request.POST["checked"], salt=f"{_SALT}:{request.user.pk}", max_age=_KEPT_FOR
+        )
+    except signing.BadSignature:
+        messages.error(request, "That upload has expired: upload the file again.")
+        return redirect("bulk_award_file")
+    # Checked again: the learners or your centres may have changed since the preview.
+    check = check_award_rows([tuple(row) for row in rows], administered)
+    if not check.ok:
+        return render(
+            request,
+            "learners/award_file.html",
+            {"form": AwardFileForm(), "check": check},
+            status=400,
+        )
+    done = choose_award_dates(request.user, check.choices)
+    messages.success(
+        request,
+        f"The anticipated award date of {done.changed} learner{'s' if done.changed != 1 else ''} "
+        f"was set from the file.{f' {done.already} already had theirs.' if done.already else ''}",
+    )
+    return redirect("overview")
