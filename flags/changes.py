@@ -51,26 +51,32 @@ def record_changes(previous: RebuildRun | None, current: RebuildRun) -> int:
         ):
             # The learner as the current snapshot has them (name, centre), whichever side the
             # problem is on.
+            # The lines of one build that the other lacks, by EXCEPT: a sort or a hash in both
+            # databases, where NOT EXISTS was a scan of the other build for each line on SQLite.
             cursor.execute(
                 f"INSERT INTO {table} ({_COLUMNS}) "
                 f"SELECT %s, %s, o.uln, o.centre_id, o.surname, o.forename, o.line, o.level, "
                 f"o.award_series, n.component, %s, {words} "
                 f"FROM {detail} n "
+                f"JOIN (SELECT uln, component, element FROM {detail} m "
+                f"WHERE m.run_id = %s AND {problem.format(alias='m')} "
+                f"EXCEPT SELECT uln, component, element FROM {detail} m "
+                f"WHERE m.run_id = %s AND {problem.format(alias='m')}) k "
+                f"ON k.uln = n.uln AND k.component = n.component AND k.element = n.element "
                 f"JOIN {overview} o ON o.uln = n.uln AND o.run_id = %s "
                 f"JOIN {overview} b ON b.uln = n.uln AND b.run_id = %s "
-                f"WHERE n.run_id = %s AND {problem.format(alias='n')} AND NOT EXISTS ("
-                f"SELECT 1 FROM {detail} m WHERE m.run_id = %s AND m.uln = n.uln "
-                f"AND m.component = n.component AND m.element = n.element "
-                f"AND {problem.format(alias='m')})",
+                f"WHERE n.run_id = %s AND {problem.format(alias='n')}",
                 [
                     current.pk,
                     current.built_for,
                     kind.value,
-                    current.pk,
-                    previous.pk,
                     new.pk,
                     codes.INFO,
                     old.pk,
+                    codes.INFO,
+                    current.pk,
+                    previous.pk,
+                    new.pk,
                     codes.INFO,
                 ],
             )

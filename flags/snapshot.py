@@ -27,7 +27,7 @@ from . import codes
 from .changes import record_changes
 from .clock import today
 from .loaders import iter_learners, load_catalogue
-from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun
+from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun, SnapshotChange
 from .rules import LearnerFlags, evaluate_or_report
 
 logger = logging.getLogger(__name__)
@@ -315,11 +315,13 @@ def follow_learners_to_their_centres() -> int:
         moved = {uln for (uln,) in cursor.fetchall()}
         if moved:
             # One join over the Detail's lines: it has no index that starts with the ULN.
-            cursor.execute(
-                f"UPDATE {detail} SET centre_id = {learners}.centre_id FROM {learners} "
-                f"WHERE {detail}.uln = {learners}.uln "
-                f"AND {detail}.centre_id <> {learners}.centre_id"
-            )
+            # The changes of 14 days go with them: the old centre may no longer see them.
+            for table in (detail, SnapshotChange._meta.db_table):
+                cursor.execute(
+                    f"UPDATE {table} SET centre_id = {learners}.centre_id FROM {learners} "
+                    f"WHERE {table}.uln = {learners}.uln "
+                    f"AND {table}.centre_id <> {learners}.centre_id"
+                )
             transaction.on_commit(_count_a_move)
     return len(moved)
 

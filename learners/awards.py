@@ -51,18 +51,21 @@ class BulkAwardDates:
     too_early: int  # registered after the series: no award before registration (DOMAIN 4.7)
 
 
-def set_award_dates(actor, ulns: Iterable[str], award_series: str) -> BulkAwardDates:
+def set_award_dates(
+    actor, ulns: Iterable[str], award_series: str, *, centres: Iterable[str]
+) -> BulkAwardDates:
     """Set (or clear, with "") the anticipated award series of many learners in one
     transaction, one audit event each, as change_award_date does for one."""
-    return choose_award_dates(actor, dict.fromkeys(ulns, award_series))
+    return choose_award_dates(actor, dict.fromkeys(ulns, award_series), centres=centres)
 
 
-def choose_award_dates(actor, choices: dict[str, str]) -> BulkAwardDates:
-    """Each learner's own anticipated award series ("" to clear), in one transaction."""
+def choose_award_dates(actor, choices: dict[str, str], *, centres: Iterable[str]) -> BulkAwardDates:
+    """Each learner's own anticipated award series ("" to clear), in one transaction; only
+    learners registered now at `centres` (those the actor administers) are touched."""
     with transaction.atomic():
         learners = list(
             Learner.objects.select_for_update()
-            .filter(uln__in=list(choices))
+            .filter(uln__in=list(choices), centre_id__in=list(centres))
             .order_by("uln")
             .values_list(
                 "uln",

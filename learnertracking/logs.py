@@ -31,6 +31,8 @@ _PARAM_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 _NUMERIC_PARAMS = frozenset({"page", "p", "after"})
 # Sign-in links: the token is a credential for as long as it is valid.
 _ACCOUNT_LINK = re.compile(r"(/accounts/(?:confirm|reset)/)[^/\s?\"']+/[^/\s?\"']+")
+# Calendar links: the token is the credential a calendar program reads with, every hour.
+_CALENDAR_LINK = re.compile(r"(/calendar/)[^/\s?\"']+(\.ics)")
 # PostgreSQL's constraint errors quote the offending values: names, dates of birth.
 _PG_FAILING_ROW = re.compile(r"(Failing row contains \().*")
 _PG_KEY = re.compile(r"(Key \([^)\n]*\)=\().*(\) (?:already exists|is not present|conflicts))")
@@ -94,6 +96,7 @@ def scrub_query(query: str) -> str:
 def scrub(text: str) -> str:
     text = _QUERY.sub(lambda match: "?" + scrub_query(match.group(1)), text)
     text = _ACCOUNT_LINK.sub(r"\1[uid]/[token]", text)
+    text = _CALENDAR_LINK.sub(r"\1[token]\2", text)
     text = _PG_FAILING_ROW.sub(rf"\g<1>{REDACTED})", text)
     text = _PG_KEY.sub(rf"\g<1>{REDACTED}\g<2>", text)
     text = _PG_COPY.sub(rf"\g<1>{REDACTED}", text)

@@ -6,6 +6,7 @@ else gets 404, so a guessed id reveals nothing.
 """
 
 import datetime
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +26,8 @@ from accounts.models import Membership
 from learners.models import Learner
 
 from .models import Conversation, Message
+
+logger = logging.getLogger(__name__)
 
 ANSWER_PERMISSION = "support.answer_chat"
 # Each inbox list is paged, with its true count.
@@ -259,35 +262,44 @@ def email_unread_answers() -> int:
             created_at__lte=cutoff,
             pk__gt=F("conversation__user_read_up_to"),
         )
+        .order_by()
         .values_list("conversation_id", flat=True)
         .distinct()
     )
     sent = 0
     for conversation_id in list(waiting):
-        with transaction.atomic():
-            conversation = (
-                Conversation.objects.select_for_update()
-                .select_related("user")
-                .get(pk=conversation_id)
+        try:
+            sent += _email_conversation(conversation_id, cutoff)
+        except Exception:
+            logger.exception("Could not email the answers of conversation %s", conversation_id)
+    return sent
+
+
+def _email_conversation(conversation_id: int, cutoff) -> int:
+    """Email one conversation's unseen answers, under its lock; 1 when an email went."""
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update().select_related("user").get(pk=conversation_id)
+        )
+        unread = list(
+            Message.objects.filter(
+                conversation=conversation,
+                from_support=True,
+                emailed_at=None,
+                created_at__lte=cutoff,
+                pk__gt=conversation.user_read_up_to,
             )
-            unread = list(
-                Message.objects.filter(
-                    conversation=conversation,
-                    from_support=True,
-                    emailed_at=None,
-                    created_at__lte=cutoff,
-                    pk__gt=conversation.user_read_up_to,
-                )
-                .select_related("author")
-                .order_by("pk")
-            )
-            if not unread:
-                continue  # read, or sent, a moment ago
-            if conversation.user.email and conversation.user.is_active:
-                _send_answers(conversation, unread)
-                sent += 1
-            # Marked even with no address to send to: it is not tried again each minute.
-            Message.objects.filter(pk__in=[m.pk for m in unread]).update(emailed_at=timezone.now())
+            .select_related("author")
+            .order_by("pk")
+        )
+        if not unread:
+            return 0  # read, or sent, a moment ago
+        sent = 0
+        if conversation.user.email and conversation.user.is_active:
+            _send_answers(conversation, unread)
+            sent = 1
+        # Marked even with no address to send to: it is not tried again each minute.
+        Message.objects.filter(pk__in=[m.pk for m in unread]).update(emailed_at=timezone.now())
     return sent
 
 

@@ -46,7 +46,9 @@ def test_it_asks_then_sets_the_date_of_every_learner_matching_the_filters(
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.AWARD_DATE_CHANGED).exists()
 
     done = client.post(
-        url, {"filters": "level=A", "award_series": "2027-06", "confirmed": "yes"}, follow=True
+        url,
+        {"filters": "level=A", "award_series": "2027-06", "confirmed": "yes", "count": "4"},
+        follow=True,
     )
 
     assert "The anticipated award date of 3 learners was set to June 2027." in done.content.decode()
@@ -127,3 +129,32 @@ def test_a_viewer_cannot_use_the_award_file(client, viewer, cohort):
     client.force_login(viewer)
 
     assert client.get(reverse("bulk_award_file")).status_code == 403
+
+
+def test_it_refuses_filters_that_are_not_valid_rather_than_widen_the_change(
+    client, administrator, cohort
+):
+    client.force_login(administrator)
+
+    response = client.post(
+        reverse("bulk_award_date"),
+        {"filters": "level=Z", "award_series": "2027-06", "confirmed": "yes", "count": "5"},
+    )
+
+    assert response.status_code == 302
+    assert not Learner.objects.filter(award_series_edited=True).exists()
+
+
+def test_it_asks_again_when_the_list_changed_since_the_question(client, administrator, cohort):
+    client.force_login(administrator)
+
+    response = client.post(
+        reverse("bulk_award_date"),
+        {"filters": "level=A", "award_series": "2027-06", "confirmed": "yes", "count": "3"},
+    )
+
+    assert response.status_code == 409
+    assert "The list has changed since you were asked: 4 learners now match" in (
+        response.content.decode()
+    )
+    assert not Learner.objects.filter(award_series_edited=True).exists()

@@ -89,3 +89,21 @@ def test_guessing_links_is_limited(client, settings):
 
     assert statuses[:3] == [404, 404, 404]
     assert statuses[3:] == [429, 429]
+
+
+def test_an_address_that_guessed_too_often_waits_even_with_a_right_link(
+    client, viewer, deadlines, settings
+):
+    client.force_login(viewer)
+    url = _make_link(client)
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "calendar": ("2/h", None)}
+    for n in range(2):
+        client.get(reverse("calendar_feed", args=[f"guess{n}"]))
+
+    assert client.get(url).status_code == 429
+
+
+def test_the_link_never_reaches_the_logs():
+    from learnertracking.logs import scrub
+
+    assert scrub("GET /calendar/AbC-123_xyz.ics HTTP/1.1") == "GET /calendar/[token].ics HTTP/1.1"

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from flags.models import RebuildRun, SnapshotChange
-from flags.snapshot import rebuild
-from learners.models import Entry
+from flags.snapshot import follow_learners_to_their_centres, rebuild
+from learners.models import Entry, Learner
 
 from .builders import learner_with_everything
 from .factories import EntryFactory, LearnerFactory
@@ -73,10 +73,16 @@ def test_a_failed_rebuild_records_no_change(two_learners, monkeypatch):
     rebuild()
     _enter_like(ada, ben)
 
-    def fail():
-        raise RuntimeError("the switch failed")
+    from flags import snapshot
 
-    monkeypatch.setattr("flags.snapshot.follow_learners_to_their_centres", fail)
+    recorded = snapshot.record_changes
+
+    def record_then_fail(previous, current):
+        recorded(previous, current)
+        assert SnapshotChange.objects.filter(run=current).exists()  # written, then undone
+        raise RuntimeError("the switch failed after the changes were written")
+
+    monkeypatch.setattr("flags.snapshot.record_changes", record_then_fail)
     with pytest.raises(RuntimeError):
         rebuild()
 
@@ -129,3 +135,16 @@ def test_the_changes_filter_like_the_overview(client, viewer, changed):
     listed = {row.record.uln for row in resolved.context["table"].page.object_list}
 
     assert listed == {ben.uln}
+
+
+def test_a_learners_changes_go_with_them_to_their_new_centre(two_learners, other_centre):
+    ada, ben = two_learners
+    rebuild()
+    _enter_like(ada, ben)
+    rebuild()
+    assert set(SnapshotChange.objects.values_list("centre_id", flat=True)) == {"12345"}
+
+    Learner.objects.filter(pk=ben.pk).update(centre=other_centre)
+    follow_learners_to_their_centres()
+
+    assert set(SnapshotChange.objects.values_list("centre_id", flat=True)) == {"54321"}

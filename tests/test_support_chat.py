@@ -494,3 +494,26 @@ def test_an_answer_the_person_saw_is_not_emailed(client, viewer, officer, mailou
         assert chat.email_unread_answers() == 0
 
     assert mailoutbox == []
+
+
+def test_one_answer_that_cannot_be_emailed_does_not_stop_the_others(
+    viewer, officer, no_centre, mailoutbox, monkeypatch
+):
+    with _at(10, 0):
+        refused = chat.open_conversation(no_centre, "Marks", "Help.")
+        chat.post_message(refused, officer, "An answer that cannot be sent.")
+        fine = chat.open_conversation(viewer, "Award date", "It will not save.")
+        chat.post_message(fine, officer, "Which learner is it?")
+    send = chat._send_answers
+
+    def refuse_one(conversation, answers):
+        if conversation.pk == refused.pk:
+            raise ConnectionRefusedError("the mail server refused this address")
+        send(conversation, answers)
+
+    monkeypatch.setattr(chat, "_send_answers", refuse_one)
+    with _at(10, 6):
+        assert chat.email_unread_answers() == 1
+
+    assert [message.to for message in mailoutbox] == [[viewer.email]]
+    assert not Message.objects.filter(conversation=refused, emailed_at__isnull=False).exists()

@@ -21,9 +21,10 @@ from screens import cohort
 from screens.filters import OverviewFilter, applied
 
 
-def _learners(request: HttpRequest, filters: str) -> tuple[list[str], list[str]]:
-    """The ULNs the Overview lists with these filters at centres the user administers, and
-    the filters in words."""
+def _learners(request: HttpRequest, filters: str) -> tuple[list[str], list[str], list[str]]:
+    """The ULNs the Overview lists with these filters at centres the user administers, the
+    filters in words, and those centres. Filters that are not valid are refused: dropped,
+    they would widen the change to every learner."""
     centres = list(administered_centres(request.user).values_list("number", flat=True))
     if not centres:
         raise PermissionDenied("Only a centre's administrators can change award dates.")
@@ -35,7 +36,14 @@ def _learners(request: HttpRequest, filters: str) -> tuple[list[str], list[str]]
         award_series=cohort.award_series_offered(run, request.user),
         late_changes=cohort.late_changes(run),
     )
-    return list(filterset.qs.order_by().values_list("uln", flat=True)), applied(filterset)
+    if filterset.is_bound and not filterset.form.is_valid():
+        raise BadFilters
+    ulns = list(filterset.qs.order_by().values_list("uln", flat=True))
+    return ulns, applied(filterset), centres
+
+
+class BadFilters(Exception):
+    pass
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,18 +52,27 @@ def bulk_award_date(request: HttpRequest) -> HttpResponse:
     initial = {"filters": request.GET.urlencode()}
     form = BulkAwardDateForm(data, initial=initial, today=today())
     filters = form.data.get("filters", "") if data is not None else initial["filters"]
-    ulns, said = _learners(request, filters)
     overview = f"{reverse('overview')}?{filters}" if filters else reverse("overview")
+    try:
+        ulns, said, centres = _learners(request, filters)
+    except BadFilters:
+        messages.error(request, "Those filters are not valid: choose them again on the Overview.")
+        return redirect(overview)
     context = {"form": form, "count": len(ulns), "filters_said": said, "overview": overview}
     if data is None or not form.is_valid():
         return render(
             request, "learners/bulk_award_date.html", context, status=400 if data else 200
         )
     series = form.cleaned_data["award_series"]
+    context["series_name"] = diploma.series_name(series) if series else "not set"
     if not confirmed(request):
-        context["series_name"] = diploma.series_name(series) if series else "not set"
         return render(request, "learners/bulk_award_date_confirm.html", context)
-    done = set_award_dates(request.user, ulns, series)
+    if request.POST.get("count") != str(len(ulns)):
+        # The list changed between the question and the answer (a rebuild, an import): the
+        # answer was to another number of learners, so it is asked again.
+        context["changed_since"] = True
+        return render(request, "learners/bulk_award_date_confirm.html", context, status=409)
+    done = set_award_dates(request.user, ulns, series, centres=centres)
     learners = f"{done.changed} learner{'s' if done.changed != 1 else ''}"
     words = f"The anticipated award date of {learners} was "
     words += f"set to {diploma.series_name(series)}." if series else "cleared."
@@ -111,7 +128,7 @@ def _confirm_file(request: HttpRequest, administered: set[str]) -> HttpResponse:
             {"form": AwardFileForm(), "check": check},
             status=400,
         )
-    done = choose_award_dates(request.user, check.choices)
+    done = choose_award_dates(request.user, check.choices, centres=administered)
     messages.success(
         request,
         f"The anticipated award date of {done.changed} learner{'s' if done.changed != 1 else ''} "

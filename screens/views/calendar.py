@@ -31,12 +31,15 @@ def calendar_link(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    # Guessing tokens costs a wait, as guessing passwords does: an address that has guessed
+    # wrong too often is not answered, even with a right one, until its wait is over.
+    rate = rates("calendar")[0]
+    wait = over(request, "calendar", "address", address_key(request), rate, count=False)
+    if wait:
+        return too_many(request, wait)
     owner = links.owner_of(token)
     if owner is None:
-        # Guessing tokens costs a wait, as guessing passwords does.
-        wait = over(request, "calendar", "address", address_key(request), rates("calendar")[0])
-        if wait:
-            return too_many(request, wait)
+        over(request, "calendar", "address", address_key(request), rate)
         raise Http404("No such calendar")
     response = HttpResponse(deadlines(owner, today()), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="learner-tracking.ics"'
