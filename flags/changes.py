@@ -81,5 +81,5 @@ def record_changes(previous: RebuildRun | None, current: RebuildRun) -> int:
                 ],
             )
             written += cursor.rowcount
-    SnapshotChange.objects.filter(changed_on__lt=current.built_for - KEPT_FOR).delete()
+    SnapshotChange.objects.filter(changed_on__lte=current.built_for - KEPT_FOR).delete()
     return written

@@ -182,6 +182,8 @@ class SnapshotChange(WhoItIsAbout):
         indexes = [
             models.Index(fields=["centre", "-changed_on", "surname", "uln"], name="change_centre"),
             models.Index(fields=["run", "centre", "kind"], name="change_run"),
+            # The daily delete of what is older than 14 days.
+            models.Index(fields=["changed_on"], name="change_changed_on"),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,12 @@
 """What changed overnight (issue 20, part 1): each build compared with the one before."""
 
 import csv
+import datetime
 import io
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from flags.models import RebuildRun, SnapshotChange
@@ -148,3 +150,19 @@ def test_a_learners_changes_go_with_them_to_their_new_centre(two_learners, other
     follow_learners_to_their_centres()
 
     assert set(SnapshotChange.objects.values_list("centre_id", flat=True)) == {"54321"}
+
+
+def test_it_keeps_fourteen_days_of_changes(two_learners):
+    ada, ben = two_learners
+    with time_machine.travel(datetime.datetime(2026, 11, 1, 4, tzinfo=datetime.UTC), tick=False):
+        rebuild()
+        _enter_like(ada, ben)
+        rebuild()
+    assert SnapshotChange.objects.filter(changed_on=datetime.date(2026, 11, 1)).exists()
+
+    with time_machine.travel(datetime.datetime(2026, 11, 14, 4, tzinfo=datetime.UTC), tick=False):
+        rebuild()
+    assert SnapshotChange.objects.filter(changed_on=datetime.date(2026, 11, 1)).exists()
+    with time_machine.travel(datetime.datetime(2026, 11, 15, 4, tzinfo=datetime.UTC), tick=False):
+        rebuild()
+    assert not SnapshotChange.objects.filter(changed_on=datetime.date(2026, 11, 1)).exists()
