@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0009_calendar_link'),
-        ('flags', '0005_snapshot_changes'),
+        ("accounts", "0009_calendar_link"),
+        ("flags", "0005_snapshot_changes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='snapshotchange',
-            index=models.Index(fields=['changed_on'], name='change_changed_on'),
+            model_name="snapshotchange",
+            index=models.Index(fields=["changed_on"], name="change_changed_on"),
         ),
     ]
