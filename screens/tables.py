@@ -30,12 +30,16 @@ class FastRowsTable(tables.Table):
 
     # Appended to each link to a learner's record (screens.lists.link_suffix).
     link_suffix = ""
+    # Each learner with a box to choose them by (administrators, on the Overview).
+    selectable = False
 
     def fast_rows(self) -> SafeString:
         columns = [
             (
                 column,
-                functools.partial(column.column.cell, suffix=self.link_suffix)
+                functools.partial(
+                    column.column.cell, suffix=self.link_suffix, selectable=self.selectable
+                )
                 if isinstance(column.column, LearnerColumn)
                 else getattr(column.column, "cell", None)
                 or getattr(self, f"render_{column.name}", None),
@@ -71,8 +75,19 @@ class FastRowsTable(tables.Table):
 
 
 class LearnerColumn(tables.Column):
-    def render(self, record, value=None, suffix: str = ""):
-        return format_html('<a href="/learners/{}/{}">{}</a>', record.uln, suffix, record.uln)
+    def render(self, record, value=None, suffix: str = "", selectable: bool = False):
+        link = format_html('<a href="/learners/{}/{}">{}</a>', record.uln, suffix, record.uln)
+        if not selectable:
+            return link
+        # A box of the form that sets award dates for the learners chosen (screens.views.awards).
+        return format_html(
+            '<input type="checkbox" name="uln" value="{}" form="choose-learners" '
+            'aria-label="Choose {}, {}"> {}',
+            record.uln,
+            record.surname,
+            record.forename,
+            link,
+        )
 
     cell = render
 

@@ -41,7 +41,7 @@ def test_it_asks_then_sets_the_date_of_every_learner_matching_the_filters(
     form = client.get(url, {"level": "A"}).content.decode()
     asked = client.post(url, {"filters": "level=A", "award_series": "2027-06"}).content.decode()
 
-    assert "For the 4 learners the Overview lists with these filters (Level: Advanced)" in form
+    assert "For the 4 learners listed by the Overview with these filters (Level: Advanced)" in form
     assert "Set the anticipated award date of 4 learners to June 2027?" in asked
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.AWARD_DATE_CHANGED).exists()
 
@@ -158,3 +158,29 @@ def test_it_asks_again_when_the_list_changed_since_the_question(client, administ
         response.content.decode()
     )
     assert not Learner.objects.filter(award_series_edited=True).exists()
+
+
+def test_it_sets_the_date_of_the_learners_chosen_one_by_one(client, administrator, cohort):
+    ours, late, foundation, theirs = cohort
+    client.force_login(administrator)
+
+    overview = client.get(reverse("overview"), {"level": "A"}).content.decode()
+    chosen = f"level=A&uln={ours[0].uln}&uln={ours[2].uln}&uln={theirs.uln}"
+    form = client.get(f"{reverse('bulk_award_date')}?{chosen}").content.decode()
+    client.post(
+        reverse("bulk_award_date"),
+        {"filters": chosen, "award_series": "2027-06", "confirmed": "yes", "count": "2"},
+    )
+
+    assert f'name="uln" value="{ours[0].uln}" form="choose-learners"' in overview
+    assert "For the 2 learners you chose on the Overview" in form  # not another centre's
+    edited = set(Learner.objects.filter(award_series_edited=True).values_list("uln", flat=True))
+    assert edited == {ours[0].uln, ours[2].uln}
+
+
+def test_viewers_get_no_boxes_to_choose_learners(client, viewer, cohort):
+    client.force_login(viewer)
+
+    overview = client.get(reverse("overview")).content.decode()
+
+    assert 'form="choose-learners"' not in overview and 'id="choose-learners"' not in overview

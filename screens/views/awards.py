@@ -38,8 +38,16 @@ def _learners(request: HttpRequest, filters: str) -> tuple[list[str], list[str],
     )
     if filterset.is_bound and not filterset.form.is_valid():
         raise BadFilters
-    ulns = list(filterset.qs.order_by().values_list("uln", flat=True))
+    rows = filterset.qs.order_by()
+    chosen = QueryDict(filters).getlist("uln")
+    if chosen:  # learners chosen one by one on the Overview, among those it lists
+        rows = rows.filter(uln__in=chosen[:MOST_CHOSEN])
+    ulns = list(rows.values_list("uln", flat=True))
     return ulns, applied(filterset), centres
+
+
+# A page of the Overview is 50 learners; a few pages' worth chosen in one go is plenty.
+MOST_CHOSEN = 1000
 
 
 class BadFilters(Exception):
@@ -58,7 +66,13 @@ def bulk_award_date(request: HttpRequest) -> HttpResponse:
     except BadFilters:
         messages.error(request, "Those filters are not valid: choose them again on the Overview.")
         return redirect(overview)
-    context = {"form": form, "count": len(ulns), "filters_said": said, "overview": overview}
+    context = {
+        "form": form,
+        "count": len(ulns),
+        "filters_said": said,
+        "overview": overview,
+        "chosen": bool(QueryDict(filters).getlist("uln")),
+    }
     if data is None or not form.is_valid():
         return render(
             request, "learners/bulk_award_date.html", context, status=400 if data else 200

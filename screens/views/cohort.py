@@ -59,13 +59,15 @@ def _render(request, template, run, filterset, table) -> HttpResponse:
             "table": table,
             "export_query": request.GET.urlencode(),
             "no_role": visible_centre_numbers(request.user) == [],
-            "administers": any(
-                role == Membership.Role.ADMINISTRATOR for role in roles(request.user).values()
-            ),
+            "administers": _administers(request.user),
             "filters_applied": applied(filterset),
             "sorted_by": _sorted_by(table),
         },
     )
+
+
+def _administers(user) -> bool:
+    return any(role == Membership.Role.ADMINISTRATOR for role in roles(user).values())
 
 
 def _sorted_by(table) -> str:
@@ -82,6 +84,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     filterset, rows = _filtered(request, OverviewFilter, cohort.overview_rows(run), run, late)
     table = OverviewTable(rows)
     table.link_suffix = link_suffix(request)
+    table.selectable = _administers(request.user)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     # Read the page once, then mark components whose data arrived after the snapshot.
     records = [row.record for row in table.page.object_list] if table.page else []

@@ -166,6 +166,8 @@ def administrator_states(site) -> dict[str, State]:
         "upload-errors": f"/nonedexcel/upload/{site['bad_upload'].pk}/",
         "non-edexcel": "/nonedexcel/",
         "bulk-award-date": "/overview/award-date/?level=A",
+        "overview-choosing": "/overview/?level=A",
+        "award-file": "/overview/award-date/file/",
         "remove-record-confirm": f"/learners/{learner.uln}/non-edexcel/{site['record'].pk}/remove/",
         "remove-role-confirm": f"/centres/{number}/users/{site['viewer_membership'].pk}/revoke/",
     }
