@@ -677,29 +677,11 @@ def _take_units(
                 published = max(
                     series.results_published_on, gen.today + gen.rng.randint(7, 35) * _DAY
                 )
-                grade = _grade(gen, learner)
-                results.append(
-                    (
-                        uln,
-                        series.code,
-                        unit.code,
-                        grade,
-                        _points(unit, grade, points),
-                        gen.iso(published),
-                    )
-                )
+                results.append(_unit_result(gen, learner, uln, series, unit, points, published))
             continue
         if status == "resulted" or (status == "pending" and pending_results):
-            grade = _grade(gen, learner)
             results.append(
-                (
-                    uln,
-                    series.code,
-                    unit.code,
-                    grade,
-                    _points(unit, grade, points),
-                    gen.iso(series.results_published_on),
-                )
+                _unit_result(gen, learner, uln, series, unit, points, series.results_published_on)
             )
         if status != "resulted":
             all_resulted = False
@@ -709,6 +691,12 @@ def _take_units(
         ):
             marks_rows.append((uln, series.code, unit.code, gen.submitted_on(learner, series)))
     return last, all_resulted
+
+
+def _unit_result(gen, learner, uln, series, unit, points, published) -> tuple:
+    """A unit result row: a grade drawn for the learner, its points, published that day."""
+    grade = _grade(gen, learner)
+    return (uln, series.code, unit.code, grade, _points(unit, grade, points), gen.iso(published))
 
 
 def _points(unit: CatalogueUnit, grade: str, points: bool) -> str | int:
