@@ -23,7 +23,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import audit, roles
-from .models import AccessRequest, AuditEvent, CalendarLink, Centre, Membership, User
+from .models import (
+    AccessRequest,
+    AuditEvent,
+    CalendarLink,
+    Centre,
+    Membership,
+    User,
+    WeeklyDigest,
+)
 from .permissions import reads_every_centre
 
 LAST_ADMINISTRATOR = (
@@ -180,7 +188,10 @@ class UserAdmin(AuditedMembershipsMixin, DjangoUserAdmin):
     form = StaffUserChangeForm
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Organisation and invitation", {"fields": ("organisation", "invited_at")}),
+        (
+            "Organisation, invitation and notifications",
+            {"fields": ("organisation", "invited_at", "weekly_digest")},
+        ),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
@@ -457,3 +468,17 @@ class CalendarLinkAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email")
+
+
+@admin.register(WeeklyDigest)
+class WeeklyDigestAdmin(ReadOnlyAdmin):
+    """Who was sent the weekly digest, which week and when; a week with nothing to say for
+    them shows as not emailed."""
+
+    list_display = ("user", "week", "sent_at", "emailed")
+    list_filter = ("emailed", "week")
+    fields = list_display
+    readonly_fields = fields
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+    date_hierarchy = "week"

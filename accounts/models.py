@@ -32,6 +32,14 @@ class User(AbstractUser):
         help_text="When the latest confirm-your-address email went to this registration.",
     )
 
+    # The weekly digest: None takes the default, which is to send it to a centre's
+    # administrators only; a person's own choice on the Notifications page overrides it.
+    weekly_digest = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Weekly digest by email: unset sends it to centre administrators only.",
+    )
+
     @property
     def awaiting_confirmation(self) -> bool:
         return self.confirmation_sent_at is not None and not self.is_active
@@ -246,3 +254,24 @@ class CalendarLink(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar link of {self.user}"
+
+
+class WeeklyDigest(models.Model):
+    """A person's digest of one week, written in the transaction that sends it: a second
+    run of that week (beat fired twice, a retry after a dead worker) finds it and sends
+    nothing, and a run that died before its commit left nothing, so the next one sends."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="weekly_digests")
+    week = models.DateField(help_text="The Monday of the week it was for.")
+    sent_at = models.DateTimeField()
+    # A person whose centres had nothing to say that week was sent nothing: the row still
+    # says the week is done, so a later run that week does not send them a late one.
+    emailed = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "week"], name="one_digest_a_person_a_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.week}"

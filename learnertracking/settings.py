@@ -353,6 +353,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "support.email_unread_answers",
         "schedule": crontab(),  # every minute
     },
+    # Monday 07:00, then each hour until noon for anyone a dead worker or a refused send
+    # left out: screens.digest sends each person one a week however often it runs.
+    "send-weekly-digests": {
+        "task": "screens.send_weekly_digests",
+        "schedule": crontab(minute=0, hour="7-12", day_of_week="mon"),
+    },
     "mark-abandoned-imports": {
         "task": "learners.mark_abandoned_imports",
         "schedule": crontab(minute=40),

@@ -1,7 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from screens.views import awards, calendar, changes, cohort, home, pages, record, search, unmatched
+from screens.views import (
+    awards,
+    calendar,
+    changes,
+    cohort,
+    home,
+    notifications,
+    pages,
+    record,
+    search,
+    unmatched,
+)
 from screens.views import help as help_views
 
 urlpatterns = [
@@ -18,6 +29,8 @@ urlpatterns = [
     path("calendar/", calendar.calendar_link, name="calendar_link"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     path("changes/", changes.changes, name="changes"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/digest/", notifications.digest_preview, name="digest_preview"),
     path("changes/export.csv", changes.changes_export, name="changes_export"),
     path("search/", search.search, name="search"),
     path("learners/<str:uln>/", record.learner_record, name="learner_record"),

@@ -10,7 +10,15 @@ from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AccessRequest, AuditEvent, CalendarLink, Centre, Membership, User
+from accounts.models import (
+    AccessRequest,
+    AuditEvent,
+    CalendarLink,
+    Centre,
+    Membership,
+    User,
+    WeeklyDigest,
+)
 from flags.models import DetailLine, OverviewRow, RebuildRun, SnapshotChange
 from flags.snapshot import rebuild
 from learners import models as learner_models
@@ -27,6 +35,9 @@ MAKERS: dict[type[Model], Callable[[], Model]] = {
     Centre: factories.CentreFactory,
     CalendarLink: lambda: CalendarLink.objects.create(
         user=factories.UserFactory(), token_hash="0" * 64
+    ),
+    WeeklyDigest: lambda: WeeklyDigest.objects.create(
+        user=factories.UserFactory(), week="2026-12-07", sent_at="2026-12-07T07:00:00Z"
     ),
     Membership: factories.MembershipFactory,
     AccessRequest: lambda: AccessRequest.objects.create(
@@ -108,6 +119,7 @@ READ_ONLY = [
     AccessRequest,
     AuditEvent,
     CalendarLink,
+    WeeklyDigest,
     RebuildRun,
     OverviewRow,
     DetailLine,

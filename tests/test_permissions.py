@@ -81,6 +81,9 @@ MATRIX = {
     "calendar_link": (GET, {}, SIGNED_IN),
     "calendar_feed": (GET, {"token": "no-such-token"}, dict.fromkeys(ROLES, 404)),
     "changes_export": (GET, {}, SIGNED_IN),
+    # Each person's own choice of the weekly digest, and what theirs would say.
+    "notifications": (GET, {}, SIGNED_IN),
+    "digest_preview": (GET, {}, SIGNED_IN),
     "nonedexcel_list": (GET, {}, SIGNED_IN),
     "nonedexcel_template": (GET, {}, SIGNED_IN),
     # Uploading needs an administrator role on some centre; an empty form is refused (400).

@@ -75,6 +75,7 @@ SECTIONS: tuple[Section, ...] = (
             Question("data-updated", "How often is the data updated?"),
             Question("what-changed", "How do I see what changed overnight?"),
             Question("calendar", "Can I see my centres' deadlines in my calendar?"),
+            Question("weekly-digest", "Can I be reminded of what is due by email?"),
             Question("view-results", "Where can I see learners' results?"),
             Question("estimated-grade", "What is the estimated Diploma grade?"),
             Question("amend-details", "Can I change a learner's details?"),

@@ -137,6 +137,8 @@ def viewer_states(site) -> dict[str, State]:
         "detail-invalid-filter": "/detail/?component=NOPE",
         "changes": "/changes/",
         "calendar": "/calendar/",
+        "notifications": "/notifications/",
+        "digest-preview": "/notifications/digest/",
         "changes-last-build": "/changes/?since=build&kind=resolved",
         "learner-record": f"/learners/{learner.uln}/",
         "search-found": f"/search/?q={learner.surname}",
@@ -168,6 +170,8 @@ def administrator_states(site) -> dict[str, State]:
         "bulk-award-date": "/overview/award-date/?level=A",
         "overview-choosing": "/overview/?level=A",
         "award-file": "/overview/award-date/file/",
+        "notifications": "/notifications/",
+        "digest-preview": "/notifications/digest/",
         "remove-record-confirm": f"/learners/{learner.uln}/non-edexcel/{site['record'].pk}/remove/",
         "remove-role-confirm": f"/centres/{number}/users/{site['viewer_membership'].pk}/revoke/",
     }

@@ -1,0 +1,284 @@
+"""The weekly digest (issue 20): on Monday morning each person who wants it is told, for each
+of their centres, what is overdue, what falls due in the next 14 days, which problems are new
+since the week before and who is waiting for access, each with a link to the filtered page.
+
+Exactly once a person a week: the WeeklyDigest row is written in the transaction that sends
+the mail, so a second run of the week finds it, and a run that died before its commit left
+nothing behind for the next run (beat fires again on the hour that morning) to trip over.
+"""
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from accounts.models import AccessRequest, Centre, Membership, User, WeeklyDigest
+from flags import codes
+from flags.models import DetailLine, SnapshotChange
+from flags.snapshot import current_run
+from learners import diploma
+
+from . import urgency
+
+logger = logging.getLogger(__name__)
+
+SENT_AT = datetime.time(7, 0)  # Monday, Europe/London
+AHEAD = datetime.timedelta(days=14)
+# Beat fires again on the hour until noon for whoever a dead worker or a refused send left
+# out; after Monday a week's digest is stale and is not sent late.
+LATE_BY_AT_MOST = datetime.timedelta(hours=17)
+MOST_LINES = 30  # of each list in one centre's part; the link shows the rest
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A number of learners with something to do for one component (and unit or claim)."""
+
+    what: str
+    learners: int
+    link: str
+
+
+@dataclass
+class CentreNews:
+    number: str
+    name: str
+    overdue: list[Tally] = field(default_factory=list)
+    overdue_link: str = ""
+    deadlines: list[tuple[datetime.date, list[Tally]]] = field(default_factory=list)
+    new_problems: int = 0
+    new_problems_link: str = ""
+    waiting: int = 0
+    waiting_link: str = ""
+
+    def has_news(self) -> bool:
+        return bool(self.overdue or self.deadlines or self.new_problems or self.waiting)
+
+
+def week_due(moment: datetime.datetime) -> datetime.date | None:
+    """The Monday of the week whose digest is due at `moment`; None once it is too late."""
+    local = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
+    monday = local.date() - datetime.timedelta(days=local.weekday())
+    starts = datetime.datetime.combine(monday, SENT_AT, tzinfo=local.tzinfo)
+    if local < starts:
+        return None
+    return monday if local - starts <= LATE_BY_AT_MOST else None
+
+
+def _url(name: str, args=(), **query) -> str:
+    base = settings.SITE_URL.rstrip("/") + reverse(name, args=args)
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def _what(component: str, element: str) -> str:
+    name = diploma.COMPONENT_NAMES.get(component, component)
+    return f"{name}: {element}" if element else name
+
+
+def wants_digest() -> Q:
+    """People sent the digest: their own choice, or by default a centre's administrators."""
+    administers = Q(memberships__role=Membership.Role.ADMINISTRATOR)
+    return Q(weekly_digest=True) | (Q(weekly_digest=None) & administers)
+
+
+class Newsroom:
+    """Each centre's news for one week, read from the database once per centre however many
+    people it goes to."""
+
+    def __init__(self, week: datetime.date, day: datetime.date) -> None:
+        self.week, self.day = week, day
+        self.run = current_run()
+        self._news: dict[str, CentreNews] = {}
+
+    def load(self, centres: set[str]) -> None:
+        wanted = sorted(centres - self._news.keys())
+        if not wanted:
+            return
+        names = dict(Centre.objects.filter(number__in=wanted).values_list("number", "name"))
+        news = {c: CentreNews(number=c, name=names.get(c, "")) for c in wanted}
+        with scopes_disabled():
+            if self.run is not None:
+                self._problems(news, wanted)
+            waiting = (
+                AccessRequest.objects.filter(
+                    centre_id__in=wanted, status=AccessRequest.Status.PENDING
+                )
+                .values("centre_id")
+                .annotate(n=Count("pk"))
+            )
+            for row in waiting:
+                item = news[row["centre_id"]]
+                item.waiting = row["n"]
+                item.waiting_link = _url("manage_users", args=[item.number])
+        self._news.update(news)
+
+    def _problems(self, news: dict[str, CentreNews], wanted: list[str]) -> None:
+        lines = DetailLine.objects.filter(run=self.run, centre_id__in=wanted)
+        overdue = (
+            lines.filter(urgency.condition(urgency.OVERDUE, self.day))
+            .values("centre_id", "component", "element")
+            .annotate(learners=Count("uln", distinct=True))
+            .order_by("centre_id", "-learners", "component", "element")
+        )
+        for row in overdue:
+            item = news[row["centre_id"]]
+            if not item.overdue:
+                item.overdue_link = _url("detail", centre=item.number, urgency=urgency.OVERDUE)
+            if len(item.overdue) < MOST_LINES:
+                link = _url(
+                    "detail",
+                    centre=item.number,
+                    component=row["component"],
+                    urgency=urgency.OVERDUE,
+                )
+                item.overdue.append(
+                    Tally(_what(row["component"], row["element"]), row["learners"], link)
+                )
+        due = (
+            lines.filter(ready=False, deadline__gte=self.day, deadline__lte=self.day + AHEAD)
+            .exclude(severity=codes.INFO)
+            .exclude(flag=codes.OVERDUE)
+            .values("centre_id", "deadline", "component", "element")
+            .annotate(learners=Count("uln", distinct=True))
+            .order_by("centre_id", "deadline", "component", "element")
+        )
+        by_day: dict[str, dict[datetime.date, list[Tally]]] = defaultdict(dict)
+        for row in due:
+            days = by_day[row["centre_id"]]
+            link = _url(
+                "detail",
+                centre=row["centre_id"],
+                component=row["component"],
+                urgency=urgency.DUE_SOON,
+            )
+            if sum(len(v) for v in days.values()) < MOST_LINES:
+                days.setdefault(row["deadline"], []).append(
+                    Tally(_what(row["component"], row["element"]), row["learners"], link)
+                )
+        for centre, days in by_day.items():
+            news[centre].deadlines = sorted(days.items())
+        # The week's builds: after last Monday's digest, up to this morning's.
+        new = (
+            SnapshotChange.objects.filter(
+                centre_id__in=wanted,
+                kind=SnapshotChange.Kind.NEW_PROBLEM,
+                changed_on__gt=self.week - datetime.timedelta(days=7),
+                changed_on__lte=self.day,
+            )
+            .values("centre_id")
+            .annotate(n=Count("pk"))
+        )
+        for row in new:
+            item = news[row["centre_id"]]
+            item.new_problems = row["n"]
+            item.new_problems_link = _url(
+                "changes", centre=item.number, kind=SnapshotChange.Kind.NEW_PROBLEM, since="7"
+            )
+
+    def for_person(self, roles: dict[str, str]) -> list[CentreNews]:
+        """The person's centres that have something to say; who waits for access is said
+        only to a centre's administrators."""
+        self.load(set(roles))
+        told = []
+        for centre, role in sorted(roles.items()):
+            item = self._news[centre]
+            if role != Membership.Role.ADMINISTRATOR and item.waiting:
+                item = CentreNews(**{**item.__dict__, "waiting": 0, "waiting_link": ""})
+            if item.has_news():
+                told.append(item)
+        return told
+
+
+def context(user: User, week: datetime.date, centres: list[CentreNews]) -> dict:
+    return {
+        "user": user,
+        "week": week,
+        "centres": centres,
+        "ahead_days": AHEAD.days,
+        "notifications_link": _url("notifications"),
+        "site_link": _url("home"),
+    }
+
+
+def render(user: User, week: datetime.date, centres: list[CentreNews]) -> EmailMultiAlternatives:
+    context_ = context(user, week, centres)
+    subject = f"Learner Tracking: your week from {week:%-d %B %Y}"
+    text = render_to_string("emails/digest.txt", context_)
+    html = render_to_string("emails/digest.html", context_)
+    message = EmailMultiAlternatives(subject, text, None, [user.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def recipients(week: datetime.date):
+    """Active people with an address who want the digest and have not had this week's."""
+    return (
+        User.objects.filter(wants_digest(), is_active=True)
+        .exclude(email="")
+        .exclude(weekly_digests__week=week)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def send_weekly_digests(moment: datetime.datetime | None = None) -> int:
+    """Send the week's digest to whoever is still owed it; the number of emails sent."""
+    moment = moment or timezone.now()
+    week = week_due(moment)
+    if week is None:
+        return 0
+    day = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE)).date()
+    newsroom = Newsroom(week, day)
+    memberships = defaultdict(dict)
+    people = list(recipients(week))
+    for user_id, centre, role in Membership.objects.filter(user__in=people).values_list(
+        "user_id", "centre_id", "role"
+    ):
+        memberships[user_id][centre] = role
+    # Every centre's news at once: a few queries however many people and centres.
+    newsroom.load({centre for roles in memberships.values() for centre in roles})
+    sent = 0
+    for person in people:
+        try:
+            sent += _send_one(person, week, newsroom, memberships[person.pk])
+        except Exception:
+            # The others still get theirs; this person is tried again on the next tick.
+            logger.exception("Could not send the weekly digest to user %s", person.pk)
+    return sent
+
+
+def _send_one(person: User, week: datetime.date, newsroom: Newsroom, roles: dict) -> int:
+    centres = newsroom.for_person(roles)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WeeklyDigest.objects.create(
+                    user=person, week=week, sent_at=timezone.now(), emailed=bool(centres)
+                )
+        except IntegrityError:
+            return 0  # another run sent it a moment ago
+        if not centres:
+            return 0
+        # Inside the transaction: if the send fails, or the worker dies before the commit,
+        # the row goes with it and the next run sends.
+        render(person, week, centres).send()
+    return 1
+
+
+def preview(user: User, moment: datetime.datetime) -> tuple[datetime.date, list[CentreNews]]:
+    """What the person's digest would say now, for the Notifications page."""
+    local = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
+    week = local.date() - datetime.timedelta(days=local.weekday())
+    roles = dict(Membership.objects.filter(user=user).values_list("centre_id", "role"))
+    return week, Newsroom(week, local.date()).for_person(roles)

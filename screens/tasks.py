@@ -1,0 +1,13 @@
+import datetime
+
+from celery import shared_task
+
+from . import digest
+
+
+@shared_task(name="screens.send_weekly_digests", ignore_result=True)
+def send_weekly_digests(at: str | None = None) -> int:
+    """Monday 07:00 (Europe/London) and each hour after until noon: the week's digest to
+    whoever is still owed it. `at`, an ISO time, stands for now (a test's clock, or a
+    catch-up run by hand); beat gives none."""
+    return digest.send_weekly_digests(datetime.datetime.fromisoformat(at) if at else None)

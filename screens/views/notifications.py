@@ -1,0 +1,69 @@
+"""Notifications: each person's choice of the weekly digest, and what it would say now."""
+
+from csp.constants import NONCE
+from csp.decorators import csp_update
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import Membership
+from screens import digest
+
+ON, OFF = "on", "off"
+
+
+class DigestChoiceForm(forms.Form):
+    weekly_digest = forms.ChoiceField(
+        label="Weekly digest by email",
+        choices=[(ON, "Send me the weekly digest"), (OFF, "Do not send me the weekly digest")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether to receive the weekly digest."},
+    )
+
+
+def _receives(user) -> bool:
+    if user.weekly_digest is not None:
+        return user.weekly_digest
+    return Membership.objects.filter(user=user, role=Membership.Role.ADMINISTRATOR).exists()
+
+
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    receives = _receives(user)
+    form = DigestChoiceForm(
+        request.POST or None, initial={"weekly_digest": ON if receives else OFF}
+    )
+    if request.method == "POST" and form.is_valid():
+        user.weekly_digest = form.cleaned_data["weekly_digest"] == ON
+        user.save(update_fields=["weekly_digest"])
+        messages.success(
+            request,
+            "You will receive the weekly digest each Monday morning."
+            if user.weekly_digest
+            else "You will not receive the weekly digest.",
+        )
+        return redirect("notifications")
+    context = {
+        "form": form,
+        "receives": receives,
+        "chosen": user.weekly_digest is not None,
+        "has_email": bool(user.email),
+    }
+    return render(request, "learners/notifications.html", context)
+
+
+@require_GET
+@csp_update({"style-src": [NONCE]})
+def digest_preview(request: HttpRequest) -> HttpResponse:
+    """The person's digest as it would be sent now: the email's own HTML."""
+    week, centres = digest.preview(request.user, timezone.now())
+    html = render_to_string(
+        "emails/digest.html",
+        {**digest.context(request.user, week, centres), "csp_nonce": str(request.csp_nonce)},
+    )
+    return HttpResponse(html)
