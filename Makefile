@@ -15,7 +15,11 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py setup_demo --delivery $(DEMO_DIR)
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@# Celery beat beside the server: with no broker it runs each scheduled task in its own
+	@# process (the nightly rebuild, the weekly digest, unread chat answers each minute).
+	mkdir -p var; DEBUG=1 $(VENV)/bin/celery -A learnertracking beat -l warning \
+	  --schedule var/celerybeat-schedule & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

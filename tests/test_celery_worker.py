@@ -131,3 +131,55 @@ def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
         sender.close()
         worker.terminate()
         worker.wait(timeout=20)
+
+
+def test_a_worker_sends_the_access_request_and_unread_answer_emails(
+    tmp_path, centre, administrator, viewer, staff
+):
+    """The event emails of issue 20, point 3, sent through Redis as production sends them:
+    the request's by the page (on commit), the answers' by beat each minute, by name."""
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from accounts.models import AccessRequest
+    from support import chat
+    from support.models import Message
+
+    from .factories import UserFactory
+    from .processes import mails_in, start_mail_worker
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker must share the test database: PostgreSQL only")
+    asker = UserFactory(username="asker@example.org", first_name="Ada", last_name="Asker")
+    request = AccessRequest.objects.create(user=asker, centre=centre, role="viewer")
+    conversation = chat.open_conversation(viewer, "Award date will not save", "Hello")
+    answer = chat.post_message(conversation, staff, "Use the ILR's award date form.")
+    Message.objects.filter(pk=answer.pk).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=6)
+    )
+    queue = f"test-mail-{os.getpid()}"
+    sender = Celery("sender", broker=REDIS_URL)
+    worker = start_mail_worker(tmp_path, queue)
+    try:
+        sender.send_task("accounts.tell_administrators_of_request", args=[request.pk], queue=queue)
+        beat_sends = settings.CELERY_BEAT_SCHEDULE["email-unread-chat-answers"]["task"]
+        sender.send_task(beat_sends, queue=queue)
+        sender.send_task(beat_sends, queue=queue)  # the next minute: nothing new to send
+        assert wait_for(lambda: len(mails_in(tmp_path)) >= 2, 60), "the emails did not come"
+        assert wait_for(lambda: sender.connection().default_channel.client.llen(queue) == 0)
+        time.sleep(1)
+    finally:
+        sender.close()
+        worker.terminate()
+        worker.wait(timeout=20)
+
+    mails = {address: (subject, body) for address, subject, body in mails_in(tmp_path)}
+    assert len(mails_in(tmp_path)) == 2
+    subject, body = mails["admin@la.example.org"]
+    assert "Ada Asker" in body and "/centres/12345/users/" in body
+    subject, body = mails["viewer@consortium.example.org"]
+    assert subject == "Support has answered: Award date will not save"
+    assert "Use the ILR's award date form." in body
+    assert Message.objects.get(pk=answer.pk).emailed_at is not None

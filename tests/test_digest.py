@@ -4,8 +4,6 @@ administrators by default and viewers who ask, nothing for a centre with nothing
 import datetime
 import os
 import signal
-import subprocess
-import sys
 import time
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -290,39 +288,6 @@ def test_the_preview_shows_only_the_persons_own_centres(client, news, other_view
 
 # --- through beat's own schedule, Redis and a real worker, one of them killed mid-run --------
 
-# A worker that writes its mail to files the test reads; with SLOW_DIGEST, each digest takes a
-# second to write, so the worker can be killed between one person's and the next.
-DIGEST_WORKER = """
-import os, sys, time, django
-django.setup()
-from django.conf import settings
-settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-settings.EMAIL_FILE_PATH = sys.argv.pop(1)
-from screens import digest
-if os.environ.get("SLOW_DIGEST"):
-    render = digest.render
-    def slow(*args):
-        time.sleep(1)
-        return render(*args)
-    digest.render = slow
-from learnertracking.celery import app
-app.worker_main(sys.argv[1:])
-"""
-
-
-def _mails(folder) -> list[tuple[str, str]]:
-    """(address, body) of each mail the workers wrote."""
-    import email
-
-    found = []
-    for path in sorted(folder.iterdir()):
-        for raw in path.read_bytes().split(b"-" * 79):
-            if raw.strip():
-                message = email.message_from_bytes(raw.lstrip())
-                text = message.get_payload()[0].get_payload(decode=True).decode()
-                found.append((message["To"], text))
-    return found
-
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
@@ -335,21 +300,14 @@ def test_two_weeks_of_beat_send_each_person_one_digest_a_week_through_a_worker(
 
     from learnertracking.celery import app
 
-    from .processes import ROOT, shared_database_env, wait_for
+    from .processes import mails_in, start_mail_worker, wait_for
 
     viewer.weekly_digest = True
     viewer.save(update_fields=["weekly_digest"])
     queue = f"test-digest-{os.getpid()}"
 
-    def start(slow: bool) -> subprocess.Popen:
-        env = shared_database_env(
-            REDIS_URL=os.environ["REDIS_URL"], SLOW_DIGEST="1" if slow else ""
-        )
-        args = ["worker", "--pool=solo", "--without-heartbeat", "--without-mingle"]
-        args += ["--without-gossip", "-l", "warning", "-Q", queue]
-        return subprocess.Popen(
-            [sys.executable, "-c", DIGEST_WORKER, str(tmp_path), *args], cwd=ROOT, env=env
-        )
+    def start(slow: bool):
+        return start_mail_worker(tmp_path, queue, SLOW_DIGEST="1" if slow else "")
 
     beat = settings.CELERY_BEAT_SCHEDULE["send-weekly-digests"]
     start_at = datetime.datetime(2026, 12, 6, 23, 0, tzinfo=LONDON)
@@ -393,15 +351,15 @@ def test_two_weeks_of_beat_send_each_person_one_digest_a_week_through_a_worker(
         worker.kill()
         worker.wait(timeout=20)
 
-    mails = _mails(tmp_path)
-    addresses = sorted(address for address, _ in mails)
+    mails = mails_in(tmp_path)
+    addresses = sorted(address for address, _, _ in mails)
     assert addresses == sorted(
         ["admin@la.example.org", "exams@northgate.example.org", "viewer@consortium.example.org"] * 2
     )
     first, second = DAY, DAY + datetime.timedelta(days=7)
     assert set(WeeklyDigest.objects.values_list("week", flat=True)) == {first, second}
     assert not WeeklyDigest.objects.get(user=other_administrator, week=second).emailed
-    bodies = [body for address, body in mails if address == "admin@la.example.org"]
+    bodies = [body for address, _, body in mails if address == "admin@la.example.org"]
     week_one, week_two = sorted(bodies, key=lambda b: "14 December" in b)
     assert "Thursday 10 December 2026\n- Principal learning: Unit B: 2 learners" in week_one
     assert "New problems since last week: 1" in week_one
