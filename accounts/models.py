@@ -267,6 +267,9 @@ class WeeklyDigest(models.Model):
     # A person whose centres had nothing to say that week was sent nothing: the row still
     # says the week is done, so a later run that week does not send them a late one.
     emailed = models.BooleanField(default=True)
+    refused = models.CharField(
+        max_length=500, blank=True, help_text="What the mail server said, if it refused for good."
+    )
 
     class Meta:
         constraints = [

@@ -299,6 +299,9 @@ else:
             "Set EMAIL_URL to an SMTP server (smtp://, smtp+tls:// or smtp+ssl://) when DEBUG "
             "is off."
         )
+# Seconds to wait on the mail server: a stuck one must not hold a worker, or the row a digest
+# is written with, for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Learner Tracking <noreply@localhost>")
 # The support team, shown on Contact and in the footer.
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="diplomaops@example.org")

@@ -2,20 +2,25 @@
 of their centres, what is overdue, what falls due in the next 14 days, which problems are new
 since the week before and who is waiting for access, each with a link to the filtered page.
 
-Exactly once a person a week: the WeeklyDigest row is written in the transaction that sends
-the mail, so a second run of the week finds it, and a run that died before its commit left
-nothing behind for the next run (beat fires again on the hour that morning) to trip over.
+One a person a week: the WeeklyDigest row is written in the transaction that sends the
+mail, so a second run of the week finds it (or, running at the same moment, waits on the
+row's unique key and then finds it), and a run that died before its commit left nothing
+behind for the next run (beat fires again on the hour that morning). The one gap is a
+process that dies after the mail server accepted the mail and before the commit: that person
+is sent it again on the next tick. A mail server that refuses the address for good is
+noted, and not tried again that week.
 """
 
 import datetime
 import logging
+import smtplib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
@@ -34,11 +39,11 @@ from . import urgency
 logger = logging.getLogger(__name__)
 
 SENT_AT = datetime.time(7, 0)  # Monday, Europe/London
-AHEAD = datetime.timedelta(days=14)
+AHEAD = datetime.timedelta(days=14)  # today and the 13 days after
 # Beat fires again on the hour until noon for whoever a dead worker or a refused send left
-# out; after Monday a week's digest is stale and is not sent late.
-LATE_BY_AT_MOST = datetime.timedelta(hours=17)
-MOST_LINES = 30  # of each list in one centre's part; the link shows the rest
+# out; after that a week's digest is stale and is not sent late.
+LATE_BY_AT_MOST = datetime.timedelta(hours=5, minutes=59)
+MOST_LINES = 30  # of each list in one centre's part; "and N more" links to the rest
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,11 @@ class CentreNews:
     number: str
     name: str
     overdue: list[Tally] = field(default_factory=list)
+    overdue_more: int = 0
     overdue_link: str = ""
     deadlines: list[tuple[datetime.date, list[Tally]]] = field(default_factory=list)
+    deadlines_more: int = 0
+    deadlines_link: str = ""
     new_problems: int = 0
     new_problems_link: str = ""
     waiting: int = 0
@@ -66,11 +74,20 @@ class CentreNews:
         return bool(self.overdue or self.deadlines or self.new_problems or self.waiting)
 
 
+def _local(moment: datetime.datetime) -> datetime.datetime:
+    return timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
+
+
+def send_time(week: datetime.date) -> datetime.datetime:
+    """When the digest of the week starting that Monday is due."""
+    return datetime.datetime.combine(week, SENT_AT, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
 def week_due(moment: datetime.datetime) -> datetime.date | None:
     """The Monday of the week whose digest is due at `moment`; None once it is too late."""
-    local = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
+    local = _local(moment)
     monday = local.date() - datetime.timedelta(days=local.weekday())
-    starts = datetime.datetime.combine(monday, SENT_AT, tzinfo=local.tzinfo)
+    starts = send_time(monday)
     if local < starts:
         return None
     return monday if local - starts <= LATE_BY_AT_MOST else None
@@ -84,6 +101,12 @@ def _url(name: str, args=(), **query) -> str:
 def _what(component: str, element: str) -> str:
     name = diploma.COMPONENT_NAMES.get(component, component)
     return f"{name}: {element}" if element else name
+
+
+def _detail_link(row: dict, **query) -> str:
+    """The Detail filtered to the lines a count of the digest counts."""
+    narrowing = {"element": row["element"]} if row["element"] else {}
+    return _url("detail", centre=row["centre_id"], component=row["component"], **narrowing, **query)
 
 
 def wants_digest() -> Q:
@@ -133,20 +156,17 @@ class Newsroom:
         )
         for row in overdue:
             item = news[row["centre_id"]]
-            if not item.overdue:
-                item.overdue_link = _url("detail", centre=item.number, urgency=urgency.OVERDUE)
-            if len(item.overdue) < MOST_LINES:
-                link = _url(
-                    "detail",
-                    centre=item.number,
-                    component=row["component"],
-                    urgency=urgency.OVERDUE,
-                )
-                item.overdue.append(
-                    Tally(_what(row["component"], row["element"]), row["learners"], link)
-                )
+            item.overdue_link = _url("detail", centre=item.number, urgency=urgency.OVERDUE)
+            if len(item.overdue) == MOST_LINES:
+                item.overdue_more += 1
+                continue
+            link = _detail_link(row, urgency=urgency.OVERDUE)
+            item.overdue.append(
+                Tally(_what(row["component"], row["element"]), row["learners"], link)
+            )
+        last_day = self.day + AHEAD - datetime.timedelta(days=1)
         due = (
-            lines.filter(ready=False, deadline__gte=self.day, deadline__lte=self.day + AHEAD)
+            lines.filter(ready=False, deadline__gte=self.day, deadline__lte=last_day)
             .exclude(severity=codes.INFO)
             .exclude(flag=codes.OVERDUE)
             .values("centre_id", "deadline", "component", "element")
@@ -155,26 +175,27 @@ class Newsroom:
         )
         by_day: dict[str, dict[datetime.date, list[Tally]]] = defaultdict(dict)
         for row in due:
-            days = by_day[row["centre_id"]]
-            link = _url(
-                "detail",
-                centre=row["centre_id"],
-                component=row["component"],
-                urgency=urgency.DUE_SOON,
+            item, days = news[row["centre_id"]], by_day[row["centre_id"]]
+            item.deadlines_link = _url(
+                "detail", centre=item.number, due_from=self.day, due_to=last_day
             )
-            if sum(len(v) for v in days.values()) < MOST_LINES:
-                days.setdefault(row["deadline"], []).append(
-                    Tally(_what(row["component"], row["element"]), row["learners"], link)
-                )
+            if sum(len(v) for v in days.values()) == MOST_LINES:
+                item.deadlines_more += 1
+                continue
+            link = _detail_link(row, due_from=row["deadline"], due_to=row["deadline"])
+            days.setdefault(row["deadline"], []).append(
+                Tally(_what(row["component"], row["element"]), row["learners"], link)
+            )
         for centre, days in by_day.items():
             news[centre].deadlines = sorted(days.items())
-        # The week's builds: after last Monday's digest, up to this morning's.
+        # The builds that became current since last week's digest went out, up to this
+        # week's: each build in exactly one week, whenever in the morning a person's is sent.
         new = (
             SnapshotChange.objects.filter(
                 centre_id__in=wanted,
                 kind=SnapshotChange.Kind.NEW_PROBLEM,
-                changed_on__gt=self.week - datetime.timedelta(days=7),
-                changed_on__lte=self.day,
+                run__finished_at__gt=send_time(self.week - datetime.timedelta(days=7)),
+                run__finished_at__lte=send_time(self.week),
             )
             .values("centre_id")
             .annotate(n=Count("pk"))
@@ -211,12 +232,22 @@ def context(user: User, week: datetime.date, centres: list[CentreNews]) -> dict:
     }
 
 
-def render(user: User, week: datetime.date, centres: list[CentreNews]) -> EmailMultiAlternatives:
+def render(
+    user: User, week: datetime.date, centres: list[CentreNews], connection=None
+) -> EmailMultiAlternatives:
     context_ = context(user, week, centres)
     subject = f"Learner Tracking: your week from {week:%-d %B %Y}"
     text = render_to_string("emails/digest.txt", context_)
     html = render_to_string("emails/digest.html", context_)
-    message = EmailMultiAlternatives(subject, text, None, [user.email])
+    message = EmailMultiAlternatives(
+        subject,
+        text,
+        None,
+        [user.email],
+        connection=connection,
+        # Mail programs offer "unsubscribe" by it: it leads to the page that stops it.
+        headers={"List-Unsubscribe": f"<{context_['notifications_link']}>"},
+    )
     message.attach_alternative(html, "text/html")
     return message
 
@@ -238,32 +269,42 @@ def send_weekly_digests(moment: datetime.datetime | None = None) -> int:
     week = week_due(moment)
     if week is None:
         return 0
-    day = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE)).date()
-    newsroom = Newsroom(week, day)
-    memberships = defaultdict(dict)
+    newsroom = Newsroom(week, _local(moment).date())
     people = list(recipients(week))
-    for user_id, centre, role in Membership.objects.filter(user__in=people).values_list(
-        "user_id", "centre_id", "role"
-    ):
+    memberships = defaultdict(dict)
+    for user_id, centre, role in Membership.objects.filter(
+        user__in=recipients(week).values("pk")
+    ).values_list("user_id", "centre_id", "role"):
         memberships[user_id][centre] = role
     # Every centre's news at once: a few queries however many people and centres.
     newsroom.load({centre for roles in memberships.values() for centre in roles})
     sent = 0
-    for person in people:
-        try:
-            sent += _send_one(person, week, newsroom, memberships[person.pk])
-        except Exception:
-            # The others still get theirs; this person is tried again on the next tick.
-            logger.exception("Could not send the weekly digest to user %s", person.pk)
+    # One connection to the mail server for the run (EMAIL_TIMEOUT bounds each wait on it).
+    with get_connection() as connection:
+        for person in people:
+            try:
+                sent += _send_one(person, week, newsroom, memberships[person.pk], connection)
+            except Exception:
+                # The others still get theirs; this person is tried again on the next tick.
+                logger.exception("Could not send the weekly digest to user %s", person.pk)
     return sent
 
 
-def _send_one(person: User, week: datetime.date, newsroom: Newsroom, roles: dict) -> int:
+def _refused_for_good(exc: smtplib.SMTPException) -> bool:
+    """A 5xx answer about the address: sending again next hour would be refused again."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
+def _send_one(
+    person: User, week: datetime.date, newsroom: Newsroom, roles: dict, connection
+) -> int:
     centres = newsroom.for_person(roles)
     with transaction.atomic():
         try:
             with transaction.atomic():
-                WeeklyDigest.objects.create(
+                digest = WeeklyDigest.objects.create(
                     user=person, week=week, sent_at=timezone.now(), emailed=bool(centres)
                 )
         except IntegrityError:
@@ -272,13 +313,22 @@ def _send_one(person: User, week: datetime.date, newsroom: Newsroom, roles: dict
             return 0
         # Inside the transaction: if the send fails, or the worker dies before the commit,
         # the row goes with it and the next run sends.
-        render(person, week, centres).send()
+        try:
+            render(person, week, centres, connection).send()
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+            if not _refused_for_good(exc):
+                raise
+            logger.warning("The mail server refused user %s's weekly digest", person.pk)
+            digest.emailed = False
+            digest.refused = f"{type(exc).__name__}: {exc}"[:500]
+            digest.save(update_fields=["emailed", "refused"])
+            return 0
     return 1
 
 
 def preview(user: User, moment: datetime.datetime) -> tuple[datetime.date, list[CentreNews]]:
     """What the person's digest would say now, for the Notifications page."""
-    local = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
+    local = _local(moment)
     week = local.date() - datetime.timedelta(days=local.weekday())
     roles = dict(Membership.objects.filter(user=user).values_list("centre_id", "role"))
     return week, Newsroom(week, local.date()).for_person(roles)

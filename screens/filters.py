@@ -128,6 +128,21 @@ class DetailFilter(CohortFilter):
         method="filter_due_soon",
         widget=forms.CheckboxInput,
     )
+    element = django_filters.CharFilter(
+        label="Unit or claim",
+        method="filter_element",
+        max_length=200,
+    )
+    due_from = django_filters.DateFilter(
+        label="Last day from",
+        method="filter_due_from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    due_to = django_filters.DateFilter(
+        label="Last day up to",
+        method="filter_due_to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     show_info = django_filters.BooleanFilter(
         label="Show lines for information only",
         method="filter_info",
@@ -147,6 +162,17 @@ class DetailFilter(CohortFilter):
         if not value:
             return queryset
         return self._not_late(queryset.filter(urgencies.condition(urgencies.DUE_SOON, today())))
+
+    def filter_element(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(element=value.strip()) if value.strip() else queryset
+
+    # A component whose data arrived since the snapshot has no known deadline yet, as it has
+    # no urgency: the deadlines are the snapshot's.
+    def filter_due_from(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return self._not_late(queryset.filter(deadline__gte=value))
+
+    def filter_due_to(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return self._not_late(queryset.filter(deadline__lte=value))
 
     def _not_late(self, queryset: QuerySet) -> QuerySet:
         return queryset.filter(late=False) if self.late_changes else queryset

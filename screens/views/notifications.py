@@ -25,10 +25,12 @@ class DigestChoiceForm(forms.Form):
     )
 
 
-def _receives(user) -> bool:
-    if user.weekly_digest is not None:
-        return user.weekly_digest
+def _by_default(user) -> bool:
     return Membership.objects.filter(user=user, role=Membership.Role.ADMINISTRATOR).exists()
+
+
+def _receives(user) -> bool:
+    return user.weekly_digest if user.weekly_digest is not None else _by_default(user)
 
 
 @require_http_methods(["GET", "POST"])
@@ -39,12 +41,15 @@ def notifications(request: HttpRequest) -> HttpResponse:
         request.POST or None, initial={"weekly_digest": ON if receives else OFF}
     )
     if request.method == "POST" and form.is_valid():
-        user.weekly_digest = form.cleaned_data["weekly_digest"] == ON
+        wanted = form.cleaned_data["weekly_digest"] == ON
+        # The default kept as the default: an administrator who later becomes a viewer
+        # stops receiving it, as any viewer who never asked.
+        user.weekly_digest = None if wanted == _by_default(user) else wanted
         user.save(update_fields=["weekly_digest"])
         messages.success(
             request,
             "You will receive the weekly digest each Monday morning."
-            if user.weekly_digest
+            if wanted
             else "You will not receive the weekly digest.",
         )
         return redirect("notifications")
