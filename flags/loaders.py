@@ -139,16 +139,20 @@ def load_learner(uln: str) -> LearnerData:
     return _bundle(learner, {name: list(qs) for name, qs in rows.items()})
 
 
-def iter_learners(chunk_size: int = 5000) -> Iterator[tuple[dict, LearnerData]]:
-    """Every learner, by ULN, as (registration, input): seven queries per chunk.
+def iter_learners(
+    chunk_size: int = 5000, after: str = "", upto: str = ""
+) -> Iterator[tuple[dict, LearnerData]]:
+    """Every learner, by ULN, as (registration, input): seven queries per chunk. With `after`
+    and `upto`, those whose ULN is after the one and up to the other (a rebuild's shard).
 
     Each chunk is a ULN range, so its rows come from index range scans rather than long
     IN lists; rows held by ULN for people who are not learners fall outside every chunk.
     """
-    last = ""
+    last = after
+    learners = Learner.objects.filter(uln__lte=upto) if upto else Learner.objects.all()
     while True:
         registrations = list(
-            Learner.objects.filter(uln__gt=last)
+            learners.filter(uln__gt=last)
             .order_by("uln")
             .values_list(*LEARNER_FIELDS, "centre_id", "surname", "forename")[:chunk_size]
         )

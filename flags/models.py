@@ -36,6 +36,14 @@ class RebuildRun(models.Model):
     not_checked = models.PositiveIntegerField(
         default=0, help_text="Learners the rules could not read: shown as not checked."
     )
+    # Built by Celery workers (the nightly run), each claiming shards as it goes, rather than
+    # in one process (the command, the embedded default).
+    on_workers = models.BooleanField(default=False)
+    # When a worker last claimed a shard (or the run was started): a run on workers whose
+    # tasks are still queued is alive though nobody holds its shards yet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set by the one worker that makes the finished run current.
+    switching = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at"]
@@ -47,6 +55,32 @@ class RebuildRun(models.Model):
     @property
     def duration(self):
         return self.finished_at - self.started_at if self.finished_at else None
+
+
+class RebuildShard(models.Model):
+    """A range of learners, by ULN, of one rebuild. Whichever worker claims it holds its row
+    locked while it builds, and commits its snapshot rows with `done`: a worker killed
+    half-way leaves it pending, for another worker to take at once."""
+
+    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, related_name="shards")
+    number = models.PositiveIntegerField()
+    after_uln = models.CharField(max_length=10, blank=True, help_text="Learners after this ULN…")
+    upto_uln = models.CharField(
+        max_length=10, blank=True, help_text="…up to this one (empty: to the last)."
+    )
+    done = models.BooleanField(default=False)
+    learners = models.PositiveIntegerField(default=0)
+    not_checked = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="one_shard_number_a_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"Shard {self.number} of run {self.run_id}"
 
 
 def _flag_fields() -> dict[str, models.Field]:

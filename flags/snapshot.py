@@ -1,20 +1,28 @@
 """The overnight rebuild of the snapshot the Overview and Detail read (DOMAIN.md 4.4).
 
 The same loaders and rules as the live ILR, streamed over every learner in chunks and
-written with COPY under a new run. Readers use the latest run that succeeded, so the
-switch to the new snapshot is the one UPDATE that marks the run succeeded; a run that
-fails or is killed leaves the previous snapshot in place. Two rebuilds never run at once:
-on PostgreSQL an advisory lock decides, and the loser records itself as skipped.
+written with COPY under a new run. The learners are split into shards (ranges of ULNs);
+each is built in one transaction by whichever process claims it: one process in turn (the
+command, the embedded default), or as many Celery workers as there are (flags.tasks), each
+taking the next shard nobody holds. A worker killed half-way loses its shard's rows with its
+transaction, and the shard is pending again for the others.
+
+Readers use the latest run that succeeded, so the switch to the new snapshot is the one
+UPDATE that marks the run succeeded, made once by the process that finds every shard done; a
+run that fails or is killed leaves the previous snapshot in place. Two rebuilds never run at
+once: a second finds the first alive (its builders hold a lock; its queued tasks have not gone
+quiet) and records itself as skipped, or finds it dead and marks it failed.
 """
 
 import contextlib
+import datetime
 import itertools
 import logging
 import threading
 from collections.abc import Iterator
 
 from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -27,13 +35,27 @@ from . import codes
 from .changes import record_changes
 from .clock import today
 from .loaders import iter_learners, load_catalogue
-from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun, SnapshotChange
+from .models import (
+    COMPONENT_FIELDS,
+    DetailLine,
+    OverviewRow,
+    RebuildRun,
+    RebuildShard,
+    SnapshotChange,
+)
 from .rules import LearnerFlags, evaluate_or_report
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 5000
+# Learners a shard: small enough that two or more workers share the work evenly, large
+# enough that each shard's fixed cost (its transaction, its catalogue) is small.
+SHARD_LEARNERS = 10_000
+# A run on workers whose tasks wait in the queue is alive this long after its last sign of
+# life (its start, or a worker claiming a shard); then the next rebuild takes over.
+QUIET_ALLOWED = datetime.timedelta(minutes=5)
 _LOCK_KEY = 0x4C54_5242  # "LTRB": the advisory lock of the rebuild
+_RUN_CLASS = 0x4C54_5253  # "LTRS", with a run's id: held (shared) by its builders
 _PROCESS_LOCK = threading.Lock()  # SQLite: one process serves the embedded default
 
 # Who the row is about, first in both tables (_overview_row and _detail_lines give them).
@@ -98,6 +120,7 @@ def current_run() -> RebuildRun | None:
 
 @contextlib.contextmanager
 def _rebuild_lock() -> Iterator[bool]:
+    """Held while a rebuild starts, and by a rebuild in one process for as long as it runs."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
@@ -117,51 +140,231 @@ def _rebuild_lock() -> Iterator[bool]:
             _PROCESS_LOCK.release()
 
 
-@scopes_disabled()
-def rebuild(chunk_size: int = CHUNK_SIZE) -> RebuildRun:
-    """Build a new snapshot of every learner now; the run says how it went (every centre's:
-    unscoped)."""
+@contextlib.contextmanager
+def _building(run_id: int) -> Iterator[None]:
+    """Held (shared) by every process building the run's shards: a run nobody holds and whose
+    workers have gone quiet is dead."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock_shared(%s, %s)", [_RUN_CLASS, run_id])
+    try:
+        yield
+    finally:
+        # A broken connection has lost the lock already: do not hide the real error.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_shared(%s, %s)", [_RUN_CLASS, run_id])
+
+
+def _alive(run: RebuildRun) -> bool:
+    """Whether a run still marked running is being built (or about to be, by queued tasks)."""
+    if connection.vendor != "postgresql":
+        return False  # one process: the lock this process holds says nobody else builds
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUN_CLASS, run.pk])
+        if not cursor.fetchone()[0]:
+            return True  # a process is building it now
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_CLASS, run.pk])
+    quiet_since = run.heartbeat_at or run.started_at
+    return run.on_workers and timezone.now() - quiet_since < QUIET_ALLOWED
+
+
+def _skipped(day) -> RebuildRun:
+    now = timezone.now()
+    logger.warning("Rebuild skipped: another rebuild is running")
+    return RebuildRun.objects.create(
+        started_at=now, finished_at=now, built_for=day, outcome=RebuildRun.Outcome.SKIPPED
+    )
+
+
+def _start(on_workers: bool, shard_size: int) -> RebuildRun:
+    """The run and its shards, under the rebuild lock; a skipped run if another is alive."""
     day = today()
+    for running in RebuildRun.objects.filter(outcome=RebuildRun.Outcome.RUNNING):
+        if _alive(running):
+            return _skipped(day)
+        # Killed (its processes gone): the next snapshot starts clean; its rows go once the
+        # new one is current.
+        RebuildRun.objects.filter(pk=running.pk).update(
+            outcome=RebuildRun.Outcome.FAILED,
+            finished_at=timezone.now(),
+            error="Did not finish (killed?)",
+        )
+    # Before reading anything: a change committed from here on may be missed, so it counts
+    # as received since this snapshot (DOMAIN.md 4.4).
+    seen = last_committed()
+    now = timezone.now()
+    run = RebuildRun.objects.create(
+        started_at=now, built_for=day, changes_seen=seen, on_workers=on_workers, heartbeat_at=now
+    )
+    _plan_shards(run, shard_size)
+    return run
+
+
+def _plan_shards(run: RebuildRun, shard_size: int) -> None:
+    """Ranges of `shard_size` learners by ULN, the last open-ended (a learner registered
+    while the run builds may fall in any range, as they would in one process)."""
+    bounds, number = [], 0
+    ulns = Learner.objects.order_by("uln").values_list("uln", flat=True)
+    for number, uln in enumerate(ulns.iterator(chunk_size=50_000), start=1):
+        if number % shard_size == 0:
+            bounds.append(uln)
+    if bounds and number % shard_size == 0:
+        bounds.pop()  # the last learner: the open-ended shard takes the last range
+    shards, after = [], ""
+    for number, upto in enumerate([*bounds, ""]):
+        shards.append(RebuildShard(run=run, number=number, after_uln=after, upto_uln=upto))
+        after = upto
+    RebuildShard.objects.bulk_create(shards)
+
+
+@scopes_disabled()
+def rebuild(chunk_size: int = CHUNK_SIZE, shard_size: int = SHARD_LEARNERS) -> RebuildRun:
+    """Build a new snapshot of every learner now, in this process; the run says how it went
+    (every centre's: unscoped)."""
     with _rebuild_lock() as acquired:
         if not acquired:
-            now = timezone.now()
-            logger.warning("Rebuild skipped: another rebuild is running")
-            return RebuildRun.objects.create(
-                started_at=now, finished_at=now, built_for=day, outcome=RebuildRun.Outcome.SKIPPED
-            )
-        # Before reading anything: a change committed from here on may be missed, so it counts
-        # as received since this snapshot (DOMAIN.md 4.4).
-        seen = last_committed()
-        previous = current_run()
-        run = RebuildRun.objects.create(started_at=timezone.now(), built_for=day, changes_seen=seen)
-        try:
-            run.learners = _write_snapshot(run, day, chunk_size)
-            _refresh_statistics("ANALYZE")
-            with transaction.atomic():
-                # A learner an import moved after this run read them goes to their centre now.
-                follow_learners_to_their_centres()
-                # With the switch, so that a build that fails or is skipped changes nothing.
-                record_changes(previous, run)
-                run.outcome = RebuildRun.Outcome.SUCCEEDED
-                run.finished_at = timezone.now()
-                run.save(update_fields=["outcome", "finished_at", "learners"])
-        except BaseException as exc:
-            # Killed or failed: the previous snapshot stays the current one.
-            RebuildRun.objects.filter(pk=run.pk).update(
-                outcome=RebuildRun.Outcome.FAILED,
-                finished_at=timezone.now(),
-                error=f"{type(exc).__name__}: {exc}"[:2000],
-            )
-            logger.exception("Rebuild %s failed", run.pk)
-            raise
-        _discard_old_snapshots(run)
-        try:
-            _refresh_statistics("VACUUM (ANALYZE)")
-        except DatabaseError:
-            # The new snapshot is already current; autovacuum will get there.
-            logger.warning("Vacuum after rebuild %s failed", run.pk, exc_info=True)
-        logger.info("Rebuild %s: %s learners in %s", run.pk, run.learners, run.duration)
+            return _skipped(today())
+        run = _start(on_workers=False, shard_size=shard_size)
+        if run.outcome == RebuildRun.Outcome.RUNNING:
+            build_shards(run.pk, chunk_size)
+            run.refresh_from_db()
         return run
+
+
+@scopes_disabled()
+def start_on_workers(shard_size: int = SHARD_LEARNERS) -> RebuildRun:
+    """The nightly rebuild's first step: the run and its shards, for workers to build
+    (flags.tasks); a skipped run if another rebuild is alive."""
+    with _rebuild_lock() as acquired:
+        if not acquired:
+            return _skipped(today())
+        return _start(on_workers=True, shard_size=shard_size)
+
+
+@scopes_disabled()
+def build_shards(run_id: int, chunk_size: int = CHUNK_SIZE) -> int:
+    """Build the run's pending shards one after another until none is left, waiting for
+    those other workers hold (and taking over one whose worker died); then, if every shard
+    is done, make the run current, once. The number of shards built here."""
+    built = 0
+    with _building(run_id):
+        catalogue = None
+        while RebuildRun.objects.filter(pk=run_id, outcome=RebuildRun.Outcome.RUNNING).update(
+            heartbeat_at=timezone.now()
+        ):
+            run = RebuildRun.objects.get(pk=run_id)
+            try:
+                with transaction.atomic():
+                    shard = _claim(run_id)
+                    if shard is None:
+                        break
+                    catalogue = catalogue or load_catalogue()
+                    shard.learners, shard.not_checked = _write_shard(
+                        run, shard, catalogue, chunk_size
+                    )
+                    shard.done, shard.finished_at = True, timezone.now()
+                    shard.save(update_fields=["learners", "not_checked", "done", "finished_at"])
+            except BaseException as exc:
+                _fail(run_id, exc)
+                raise
+            built += 1
+            logger.info("Rebuild %s: %s", run_id, progress(run, *shard_counts(run_id)))
+        else:
+            return built  # failed, or made current, by another worker
+    _switch_when_done(run_id)
+    return built
+
+
+def _claim(run_id: int) -> RebuildShard | None:
+    """A pending shard, locked for this transaction; None when every shard is done."""
+    pending = RebuildShard.objects.filter(run_id=run_id, done=False).order_by("number")
+    if not connection.features.has_select_for_update_skip_locked:
+        return pending.first()  # SQLite: one process builds them all
+    while True:
+        shard = pending.select_for_update(skip_locked=True).first()
+        if shard is not None or not pending.exists():
+            return shard
+        # Every pending shard is another worker's: wait for one. Still pending once it is
+        # ours, its worker died half-way (its rows went with its transaction).
+        shard = pending.select_for_update().first()
+        if shard is not None:
+            return shard
+
+
+def progress(run: RebuildRun, shards: int, done: int, learners: int) -> str:
+    """How far a run has got, as its shards commit: for the log and the admin."""
+    said = f"{done} of {shards} shards, {learners:,} learners"
+    if run.outcome != RebuildRun.Outcome.RUNNING or not done:
+        return said
+    elapsed = max((timezone.now() - run.started_at).total_seconds(), 0.001)
+    left = (shards - done) * elapsed / done
+    return f"{said}, {learners / elapsed:,.0f} learners/s, about {left:,.0f} s left"
+
+
+def shard_counts(run_id: int) -> tuple[int, int, int]:
+    """(shards, shards done, learners done) of a run."""
+    totals = RebuildShard.objects.filter(run_id=run_id).aggregate(
+        all_shards=models.Count("pk"),
+        shards_done=models.Count("pk", filter=models.Q(done=True)),
+        learners_done=models.Sum("learners", filter=models.Q(done=True)),
+    )
+    return totals["all_shards"], totals["shards_done"], totals["learners_done"] or 0
+
+
+def _fail(run_id: int, exc: BaseException) -> None:
+    # Killed or failed: the previous snapshot stays the current one.
+    RebuildRun.objects.filter(pk=run_id, outcome=RebuildRun.Outcome.RUNNING).update(
+        outcome=RebuildRun.Outcome.FAILED,
+        finished_at=timezone.now(),
+        error=f"{type(exc).__name__}: {exc}"[:2000],
+    )
+    logger.exception("Rebuild %s failed", run_id)
+
+
+def _switch_when_done(run_id: int) -> None:
+    claimed = (
+        RebuildRun.objects.filter(pk=run_id, outcome=RebuildRun.Outcome.RUNNING, switching=False)
+        .exclude(shards__done=False)
+        .update(switching=True)
+    )
+    if claimed:
+        _switch(RebuildRun.objects.get(pk=run_id))
+
+
+def _switch(run: RebuildRun) -> None:
+    """Make the built run the current snapshot, in one transaction with its changes."""
+    totals = run.shards.aggregate(
+        learners=models.Sum("learners"), not_checked=models.Sum("not_checked")
+    )
+    run.learners, run.not_checked = totals["learners"] or 0, totals["not_checked"] or 0
+    try:
+        if run.not_checked > max(NOT_CHECKED_ALLOWED, run.learners * NOT_CHECKED_SHARE):
+            RebuildRun.objects.filter(pk=run.pk).update(not_checked=run.not_checked)
+            raise TooManyNotChecked(
+                f"the rules failed on {run.not_checked} of {run.learners} learners"
+            )
+        previous = current_run()
+        _refresh_statistics("ANALYZE")
+        with transaction.atomic():
+            # A learner an import moved after this run read them goes to their centre now.
+            follow_learners_to_their_centres()
+            # With the switch, so that a build that fails or is skipped changes nothing.
+            record_changes(previous, run)
+            run.outcome = RebuildRun.Outcome.SUCCEEDED
+            run.finished_at = timezone.now()
+            run.save(update_fields=["outcome", "finished_at", "learners", "not_checked"])
+    except BaseException as exc:
+        _fail(run.pk, exc)
+        raise
+    _discard_old_snapshots(run)
+    try:
+        _refresh_statistics("VACUUM (ANALYZE)")
+    except DatabaseError:
+        # The new snapshot is already current; autovacuum will get there.
+        logger.warning("Vacuum after rebuild %s failed", run.pk, exc_info=True)
+    logger.info("Rebuild %s: %s learners in %s", run.pk, run.learners, run.duration)
 
 
 # A few learners whose data the rules cannot read are their own problem (shown as not
@@ -177,15 +380,15 @@ class TooManyNotChecked(Exception):
     pass
 
 
-def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
-    catalogue = load_catalogue()
+def _write_shard(run: RebuildRun, shard: RebuildShard, catalogue, chunk_size: int) -> tuple:
+    """The snapshot rows of the shard's learners; (learners, not checked)."""
     count = not_checked = 0
-    learners = iter_learners(chunk_size)
+    learners = iter_learners(chunk_size, after=shard.after_uln, upto=shard.upto_uln)
     with connection.cursor() as cursor:
         while chunk := list(itertools.islice(learners, chunk_size)):
             overview, detail = [], []
             for registration, data in chunk:
-                flags, error = evaluate_or_report(data, catalogue, day)
+                flags, error = evaluate_or_report(data, catalogue, run.built_for)
                 if error is not None:
                     not_checked += 1
                     # Named by the error's type: its words may quote the learner's data.
@@ -197,16 +400,10 @@ def _write_snapshot(run: RebuildRun, day, chunk_size: int) -> int:
                     )
                 overview.append(_overview_row(run.pk, registration, data, flags))
                 detail.extend(_detail_lines(run.pk, registration, data, flags))
-            # One transaction a chunk: SQLite would otherwise commit (and sync) every row.
-            with transaction.atomic():
-                copy_rows(cursor, OverviewRow._meta.db_table, OVERVIEW_COLUMNS, overview)
-                copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, detail)
+            copy_rows(cursor, OverviewRow._meta.db_table, OVERVIEW_COLUMNS, overview)
+            copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, detail)
             count += len(chunk)
-    run.not_checked = not_checked
-    RebuildRun.objects.filter(pk=run.pk).update(not_checked=not_checked)
-    if not_checked > max(NOT_CHECKED_ALLOWED, count * NOT_CHECKED_SHARE):
-        raise TooManyNotChecked(f"the rules failed on {not_checked} of {count} learners")
-    return count
+    return count, not_checked
 
 
 def _overview_row(run_id: int, registration: dict, data, flags: LearnerFlags) -> tuple:

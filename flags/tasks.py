@@ -1,19 +1,44 @@
 from celery import shared_task
+from django.conf import settings
 
-from .snapshot import rebuild
+from .snapshot import build_shards, rebuild, start_on_workers
 
-# Acknowledged on receipt (acks_late off): a rebuild that outlives the broker's visibility
-# timeout is not delivered again, and a killed one waits for the next night.
+# Acknowledged on receipt (acks_late off): a task that outlives the broker's visibility
+# timeout is not delivered again. A shard whose worker is killed is taken over by the other
+# workers building the run; if every worker dies, the run waits for the next night's, which
+# finds it dead and starts clean.
 HARD_LIMIT = 60 * 60
 
 
 @shared_task(
+    bind=True,
     name="flags.rebuild_overview",
     acks_late=False,
     soft_time_limit=HARD_LIMIT - 60,
     time_limit=HARD_LIMIT,
     ignore_result=True,
 )
-def rebuild_overview() -> int:
-    """The nightly rebuild of the Overview snapshot (the rebuild_overview command runs it now)."""
-    return rebuild().pk
+def rebuild_overview(self) -> int:
+    """The nightly rebuild of the Overview snapshot: the run and its shards, then one task
+    per worker that may take them (REBUILD_TASKS). In-process (the embedded default), the
+    whole rebuild at once, as the rebuild_overview command runs it."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return rebuild(shard_size=settings.REBUILD_SHARD_LEARNERS).pk
+    run = start_on_workers(shard_size=settings.REBUILD_SHARD_LEARNERS)
+    # To the workers of the queue the rebuild came from.
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    for _ in range(min(run.shards.count(), settings.REBUILD_TASKS)):
+        build_rebuild_shards.apply_async((run.pk,), queue=queue)
+    return run.pk
+
+
+@shared_task(
+    name="flags.build_rebuild_shards",
+    acks_late=False,
+    soft_time_limit=HARD_LIMIT - 60,
+    time_limit=HARD_LIMIT,
+    ignore_result=True,
+)
+def build_rebuild_shards(run_id: int) -> int:
+    """Shards of the run until none is left; the last worker to finish makes it current."""
+    return build_shards(run_id)

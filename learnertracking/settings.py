@@ -332,6 +332,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than any task may run, so Redis never hands a running task to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# The nightly rebuild sends one task per worker process that may build its shards at once:
+# more than the processes there are costs nothing (the extra ones find no shard left).
+REBUILD_TASKS = env.int("REBUILD_TASKS", default=8)
+REBUILD_SHARD_LEARNERS = env.int("REBUILD_SHARD_LEARNERS", default=10_000)
 # Nightly, outside the 01:00-03:00 window in which the clocks change.
 CELERY_BEAT_SCHEDULE = {
     "rebuild-overview": {

@@ -19,7 +19,7 @@ from accounts.models import (
     User,
     WeeklyDigest,
 )
-from flags.models import DetailLine, OverviewRow, RebuildRun, SnapshotChange
+from flags.models import DetailLine, OverviewRow, RebuildRun, RebuildShard, SnapshotChange
 from flags.snapshot import rebuild
 from learners import models as learner_models
 from nonedexcel.models import NonEdexcelQualification, PendingUpload
@@ -68,6 +68,7 @@ MAKERS: dict[type[Model], Callable[[], Model]] = {
         component="PL",
     ),
     RebuildRun: lambda: _built(RebuildRun),
+    RebuildShard: lambda: _built(RebuildShard),
     OverviewRow: lambda: _built(OverviewRow),
     DetailLine: lambda: _built(DetailLine),
     SnapshotChange: lambda: SnapshotChange.objects.create(
@@ -121,6 +122,7 @@ READ_ONLY = [
     CalendarLink,
     WeeklyDigest,
     RebuildRun,
+    RebuildShard,
     OverviewRow,
     DetailLine,
     SnapshotChange,

@@ -1,9 +1,11 @@
-"""The rebuild through a real Celery worker and Redis, the way production runs it, and a
-worker killed (SIGKILL) half-way through one.
+"""The rebuild through real Celery workers and Redis, the way production runs it: shared by
+two workers, one of them killed (SIGKILL) half-way through a shard, and with every worker
+killed.
 
 Needs PostgreSQL and Redis (CI has both: `.ci/run` sets REDIS_URL); skipped elsewhere.
 """
 
+import datetime
 import os
 import signal
 import subprocess
@@ -14,8 +16,9 @@ import pytest
 from celery import Celery
 from django.db import connection
 
+from flags import snapshot
 from flags.models import OverviewRow, RebuildRun
-from flags.snapshot import current_run, rebuild
+from flags.snapshot import current_run, rebuild, start_on_workers
 
 from .factories import LearnerFactory
 from .processes import ROOT, shared_database_env, wait_for
@@ -39,24 +42,24 @@ WORKER_ARGS = [
     "warning",
 ]
 
-# A worker whose rebuild is slowed down, two learners a chunk, so it can be killed half-way.
+# A worker whose rebuild is slowed down (a fifth of a second a learner), so that it can be
+# killed half-way through a shard.
 SLOW_WORKER = """
 import sys, time, django
 django.setup()
-from flags import snapshot, tasks
+from flags import snapshot
 evaluate = snapshot.evaluate_or_report
 def slow(*args):
     time.sleep(0.2)
     return evaluate(*args)
 snapshot.evaluate_or_report = slow
-tasks.rebuild = lambda: snapshot.rebuild(chunk_size=2)
 from learnertracking.celery import app
 app.worker_main(sys.argv[1:])
 """
 
 
-def start_worker(queue: str, slow: bool = False) -> subprocess.Popen:
-    env = shared_database_env(REDIS_URL=REDIS_URL)
+def start_worker(queue: str, slow: bool = False, **env: str) -> subprocess.Popen:
+    env = shared_database_env(REDIS_URL=REDIS_URL, **env)
     command = (
         [sys.executable, "-c", SLOW_WORKER]
         if slow
@@ -65,7 +68,60 @@ def start_worker(queue: str, slow: bool = False) -> subprocess.Popen:
     return subprocess.Popen([*command, *WORKER_ARGS, "-Q", queue], cwd=ROOT, env=env)
 
 
-def test_a_worker_killed_mid_rebuild_leaves_the_old_snapshot_and_the_next_run_succeeds(centre):
+def _running_shards(run) -> bool:
+    """Whether a worker holds one of the run's shards (its row is locked) right now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM flags_rebuildshard WHERE run_id = %s AND NOT done "
+            "AND id NOT IN (SELECT id FROM flags_rebuildshard WHERE run_id = %s "
+            "FOR UPDATE SKIP LOCKED)",
+            [run.pk, run.pk],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_two_workers_share_the_rebuild_and_one_killed_mid_shard_loses_nothing(centre):
+    """Two workers build the shards; one is killed (SIGKILL) half-way through one. Its shard
+    goes back to pending with its rows, the other worker builds it, and the run becomes
+    current with every learner exactly once. A rebuild started meanwhile is skipped."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the workers must share the test database: PostgreSQL only")
+    for n in range(24):
+        LearnerFactory(centre=centre, surname=f"Shard{n:02d}")
+    old = rebuild()
+    queue = f"test-shards-{os.getpid()}"
+    sender = Celery("sender", broker=REDIS_URL)
+    shards = {"REBUILD_SHARD_LEARNERS": "4"}  # six shards, about a second each
+    workers = [start_worker(queue, slow=True, **shards) for _ in range(2)]
+    try:
+        sender.send_task("flags.rebuild_overview", queue=queue)
+        assert wait_for(lambda: RebuildRun.objects.filter(outcome="running").exists(), 60)
+        run = RebuildRun.objects.get(outcome="running")
+        assert wait_for(lambda: run.shards.filter(done=True).exists() and _running_shards(run), 60)
+
+        assert start_on_workers().outcome == RebuildRun.Outcome.SKIPPED  # it is alive
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(timeout=20)
+        assert current_run() == old  # not yet
+
+        assert wait_for(lambda: current_run() != old, 60), "the other worker did not finish"
+    finally:
+        sender.close()
+        for worker in workers:
+            worker.kill()
+            worker.wait(timeout=20)
+
+    run.refresh_from_db()
+    assert current_run() == run
+    assert run.learners == 24
+    assert run.shards.count() == 6 and not run.shards.filter(done=False).exists()
+    rows = OverviewRow.objects.filter(run=run)
+    assert rows.count() == 24 and rows.values("uln").distinct().count() == 24
+
+
+def test_every_worker_killed_leaves_the_old_snapshot_and_the_next_run_starts_clean(
+    centre, monkeypatch
+):
     if connection.vendor != "postgresql":
         pytest.skip("the worker must share the test database: PostgreSQL only")
     for n in range(12):
@@ -73,38 +129,32 @@ def test_a_worker_killed_mid_rebuild_leaves_the_old_snapshot_and_the_next_run_su
     old = rebuild()
     queue = f"test-kill-{os.getpid()}"
     sender = Celery("sender", broker=REDIS_URL)
-    worker = start_worker(queue, slow=True)
+    worker = start_worker(queue, slow=True, REBUILD_SHARD_LEARNERS="4")
     try:
         sender.send_task("flags.rebuild_overview", queue=queue)
-        # Killed once it has written part of the new snapshot.
-        assert wait_for(
-            lambda: OverviewRow.objects.filter(run__outcome=RebuildRun.Outcome.RUNNING).exists()
-        ), "the slow rebuild never started"
+        assert wait_for(lambda: RebuildRun.objects.filter(outcome="running").exists(), 60)
+        killed = RebuildRun.objects.get(outcome="running")
+        assert wait_for(lambda: _running_shards(killed), 60), "the slow rebuild never started"
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=20)
-        killed = RebuildRun.objects.get(outcome=RebuildRun.Outcome.RUNNING)
-        assert OverviewRow.objects.filter(run=killed).count() < 12
-
-        assert current_run() == old
-        assert OverviewRow.objects.filter(run=old).count() == 12
-
-        # The next rebuild sent (the next night's) runs on a fresh worker and clears the killed
-        # run away. (Whether the killed task would be delivered again is not seen here: Redis
-        # would redeliver an unacknowledged task only after an hour.)
-        worker = start_worker(queue)
-        sender.send_task("flags.rebuild_overview", queue=queue)
-        assert wait_for(lambda: current_run() != old), "the next rebuild did not complete"
-        time.sleep(1)  # nothing else starts
-        assert RebuildRun.objects.count() == 3
-        assert RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED).count() == 2
-        assert OverviewRow.objects.filter(run=current_run()).count() == 12
-        killed.refresh_from_db()
-        assert killed.outcome == RebuildRun.Outcome.FAILED
-        assert not OverviewRow.objects.filter(run=killed).exists()
     finally:
         sender.close()
         worker.kill()
         worker.wait(timeout=20)
+
+    assert current_run() == old
+    assert OverviewRow.objects.filter(run=old).count() == 12
+    assert not OverviewRow.objects.filter(run=killed).exists()  # its shard rolled back
+    # While its tasks might still be queued it counts as alive; once it has been quiet for
+    # QUIET_ALLOWED it is dead, and the next rebuild marks it failed and starts clean.
+    assert rebuild().outcome == RebuildRun.Outcome.SKIPPED
+    monkeypatch.setattr(snapshot, "QUIET_ALLOWED", datetime.timedelta(0))
+    after = rebuild()
+    assert after.outcome == RebuildRun.Outcome.SUCCEEDED
+    assert current_run() == after
+    killed.refresh_from_db()
+    assert killed.outcome == RebuildRun.Outcome.FAILED
+    assert OverviewRow.objects.filter(run=after).count() == 12
 
 
 def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):

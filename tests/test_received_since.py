@@ -255,8 +255,8 @@ def test_an_import_committed_while_the_rebuild_reads_counts_as_received(
     assert import_delivery(delivery).imported
     reading = snapshot.iter_learners
 
-    def import_half_way(chunk_size):
-        for number, item in enumerate(reading(chunk_size)):
+    def import_half_way(chunk_size, **shard):
+        for number, item in enumerate(reading(chunk_size, **shard)):
             if number == 1:
                 assert import_delivery(project_cash_in).imported
             yield item
@@ -281,8 +281,8 @@ def test_a_bulk_upload_confirmed_while_the_rebuild_reads_counts_as_received(
     pending = PendingUpload.objects.get()
     reading = snapshot.iter_learners
 
-    def confirm_half_way(chunk_size):
-        for number, item in enumerate(reading(chunk_size)):
+    def confirm_half_way(chunk_size, **shard):
+        for number, item in enumerate(reading(chunk_size, **shard)):
             if number == 1:
                 client.post(reverse("nonedexcel_confirm", args=[pending.pk]))
             yield item
@@ -340,8 +340,8 @@ def test_an_import_begun_before_the_rebuild_and_committed_during_it_is_received(
 
     reading = snapshot.iter_learners
 
-    def signal_reading(chunk_size):
-        for number, item in enumerate(reading(chunk_size)):
+    def signal_reading(chunk_size, **shard):
+        for number, item in enumerate(reading(chunk_size, **shard)):
             if number == 0:
                 rebuild_reading.set()
                 worker.join(30)  # the import commits while the rebuild is part-way through

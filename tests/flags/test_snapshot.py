@@ -167,14 +167,14 @@ def test_a_learner_moved_while_the_rebuild_ran_is_at_their_new_centre(
     from learners.models import Learner
 
     learner = LearnerFactory(centre=centre)
-    write = snapshot._write_snapshot
+    write = snapshot._write_shard
 
     def then_an_import_moves_them(*args):
-        count = write(*args)
+        counts = write(*args)
         Learner.objects.filter(uln=learner.uln).update(centre=other_centre)
-        return count
+        return counts
 
-    monkeypatch.setattr(snapshot, "_write_snapshot", then_an_import_moves_them)
+    monkeypatch.setattr(snapshot, "_write_shard", then_an_import_moves_them)
     run = rebuild()
 
     assert run.outcome == RebuildRun.Outcome.SUCCEEDED
