@@ -159,33 +159,45 @@ def iter_learners(
         if not registrations:
             return
         first, last = registrations[0][0], registrations[-1][0]
-        grouped: dict[str, dict[str, list]] = {row[0]: defaultdict(list) for row in registrations}
-        for name, queryset, key in (
-            (
-                "entries",
-                Entry.objects.filter(learner_id__gte=first, learner_id__lte=last),
-                "learner_id",
-            ),
-            ("marks", MarkSubmission.objects.filter(uln__gte=first, uln__lte=last), "uln"),
-            ("results", Result.objects.filter(uln__gte=first, uln__lte=last), "uln"),
-            ("vq", VQStatus.objects.filter(uln__gte=first, uln__lte=last), "uln"),
-            ("das", DASStatus.objects.filter(uln__gte=first, uln__lte=last), "uln"),
-            (
-                "non_edexcel",
-                NonEdexcelQualification.objects.filter(learner_id__gte=first, learner_id__lte=last),
-                "learner_id",
-            ),
-        ):
-            fields = _FIELDS[name]
-            for row in queryset.values_list(key, *fields).iterator(chunk_size=10_000):
-                bucket = grouped.get(row[0])
-                if bucket is not None:
-                    bucket[name].append(row[1:])
-        for row in registrations:
-            yield (
-                {"uln": row[0], "centre": row[5], "surname": row[6], "forename": row[7]},
-                _bundle(_learner(row[:5]), grouped[row[0]]),
-            )
+        yield from _bundles(registrations, {"gte": first, "lte": last})
+
+
+def learners_by_uln(ulns: list[str], chunk_size: int = 1000) -> Iterator[tuple[dict, LearnerData]]:
+    """The learners of those ULNs (those registered), as iter_learners gives them: seven
+    queries per chunk of ULNs."""
+    for start in range(0, len(ulns), chunk_size):
+        chunk = ulns[start : start + chunk_size]
+        registrations = list(
+            Learner.objects.filter(uln__in=chunk)
+            .order_by("uln")
+            .values_list(*LEARNER_FIELDS, "centre_id", "surname", "forename")
+        )
+        if registrations:
+            yield from _bundles(registrations, {"in": [row[0] for row in registrations]})
+
+
+def _bundles(registrations: list[tuple], ulns: dict) -> Iterator[tuple[dict, LearnerData]]:
+    """Each registration's input; `ulns` says which rows to read, as a lookup on the ULN
+    ({"gte": first, "lte": last}, or {"in": [...]})."""
+    grouped: dict[str, dict[str, list]] = {row[0]: defaultdict(list) for row in registrations}
+    for name, model, key in (
+        ("entries", Entry, "learner_id"),
+        ("marks", MarkSubmission, "uln"),
+        ("results", Result, "uln"),
+        ("vq", VQStatus, "uln"),
+        ("das", DASStatus, "uln"),
+        ("non_edexcel", NonEdexcelQualification, "learner_id"),
+    ):
+        queryset = model.objects.filter(**{f"{key}__{how}": v for how, v in ulns.items()})
+        for row in queryset.values_list(key, *_FIELDS[name]).iterator(chunk_size=10_000):
+            bucket = grouped.get(row[0])
+            if bucket is not None:
+                bucket[name].append(row[1:])
+    for row in registrations:
+        yield (
+            {"uln": row[0], "centre": row[5], "surname": row[6], "forename": row[7]},
+            _bundle(_learner(row[:5]), grouped[row[0]]),
+        )
 
 
 _FIELDS = {

@@ -56,6 +56,7 @@ SHARD_LEARNERS = 10_000
 QUIET_ALLOWED = datetime.timedelta(minutes=5)
 _LOCK_KEY = 0x4C54_5242  # "LTRB": the advisory lock of the rebuild
 _RUN_CLASS = 0x4C54_5253  # "LTRS", with a run's id: held (shared) by its builders
+_CURRENT_KEY = 0x4C54_4355  # "LTCU": held by a switch or a refresh of the current snapshot
 _PROCESS_LOCK = threading.Lock()  # SQLite: one process serves the embedded default
 
 # Who the row is about, first in both tables (_overview_row and _detail_lines give them).
@@ -313,6 +314,15 @@ def shard_counts(run_id: int) -> tuple[int, int, int]:
     return totals["all_shards"], totals["shards_done"], totals["learners_done"] or 0
 
 
+def hold_the_current_snapshot() -> None:
+    """Until this transaction ends, no other switch or refresh changes which snapshot is
+    current or what it holds (a refresh reads the learners and writes their rows in one
+    go). A few milliseconds for a switch, a few seconds for a refresh of thousands."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CURRENT_KEY])
+
+
 def _fail(run_id: int, exc: BaseException) -> None:
     # Killed or failed: the previous snapshot stays the current one.
     RebuildRun.objects.filter(pk=run_id, outcome=RebuildRun.Outcome.RUNNING).update(
@@ -345,9 +355,10 @@ def _switch(run: RebuildRun) -> None:
             raise TooManyNotChecked(
                 f"the rules failed on {run.not_checked} of {run.learners} learners"
             )
-        previous = current_run()
         _refresh_statistics("ANALYZE")
         with transaction.atomic():
+            hold_the_current_snapshot()
+            previous = current_run()
             # A learner an import moved after this run read them goes to their centre now.
             follow_learners_to_their_centres()
             # With the switch, so that a build that fails or is skipped changes nothing.
@@ -382,13 +393,19 @@ class TooManyNotChecked(Exception):
 
 def _write_shard(run: RebuildRun, shard: RebuildShard, catalogue, chunk_size: int) -> tuple:
     """The snapshot rows of the shard's learners; (learners, not checked)."""
-    count = not_checked = 0
     learners = iter_learners(chunk_size, after=shard.after_uln, upto=shard.upto_uln)
+    return write_learners(run, learners, catalogue, run.built_for, chunk_size)
+
+
+def write_learners(run: RebuildRun, learners, catalogue, day, chunk_size: int = CHUNK_SIZE):
+    """Snapshot rows under `run` of the (registration, input) pairs, by the rules as they
+    stand on `day`, written with COPY a chunk at a time; (learners, not checked)."""
+    count = not_checked = 0
     with connection.cursor() as cursor:
         while chunk := list(itertools.islice(learners, chunk_size)):
             overview, detail = [], []
             for registration, data in chunk:
-                flags, error = evaluate_or_report(data, catalogue, run.built_for)
+                flags, error = evaluate_or_report(data, catalogue, day)
                 if error is not None:
                     not_checked += 1
                     # Named by the error's type: its words may quote the learner's data.
@@ -488,8 +505,8 @@ _MOVES_KEY = "snapshot:moves"
 
 
 def snapshot_version(run: RebuildRun) -> str:
-    """For keys of what is worked out from a snapshot: the run, and the moves made to it
-    since (which change its counts per centre)."""
+    """For keys of what is worked out from a snapshot: the run, and the moves and refreshes
+    made to it since (which change its counts per centre)."""
     return f"{run.pk}.{cache.get(_MOVES_KEY, 0)}"
 
 
@@ -519,11 +536,12 @@ def follow_learners_to_their_centres() -> int:
                     f"WHERE {table}.uln = {learners}.uln "
                     f"AND {table}.centre_id <> {learners}.centre_id"
                 )
-            transaction.on_commit(_count_a_move)
+            transaction.on_commit(note_snapshot_changed)
     return len(moved)
 
 
-def _count_a_move() -> None:
+def note_snapshot_changed() -> None:
+    """After a move or a refresh: what was worked out from the snapshot is out of date."""
     try:
         cache.incr(_MOVES_KEY)
     except ValueError:  # not set yet

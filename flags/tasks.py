@@ -1,7 +1,12 @@
+import logging
+
 from celery import shared_task
 from django.conf import settings
 
+from .refresh import BATCH, learners_of_change, refresh
 from .snapshot import build_shards, rebuild, start_on_workers
+
+logger = logging.getLogger(__name__)
 
 # Acknowledged on receipt (acks_late off): a task that outlives the broker's visibility
 # timeout is not delivered again. A shard whose worker is killed is taken over by the other
@@ -42,3 +47,32 @@ def rebuild_overview(self) -> int:
 def build_rebuild_shards(run_id: int) -> int:
     """Shards of the run until none is left; the last worker to finish makes it current."""
     return build_shards(run_id)
+
+
+@shared_task(name="flags.refresh_change", acks_late=False, ignore_result=True)
+def refresh_change(change_id: int) -> int:
+    """The learners a committed change touched, in tasks of BATCH that workers share."""
+    ulns = learners_of_change(change_id)
+    for start in range(0, len(ulns), BATCH):
+        refresh_learners.delay(ulns[start : start + BATCH])
+    return len(ulns)
+
+
+@shared_task(name="flags.refresh_learners", acks_late=False, ignore_result=True)
+def refresh_learners(ulns: list[str]) -> int:
+    return refresh(ulns)
+
+
+def refresh_soon(sender=None, change: int | None = None, ulns=None, **kwargs) -> None:
+    """After a commit (learners.signals.learner_data_committed): queue the refresh. It must
+    not raise: the change is made; the Overview says "received since" until a refresh or
+    the next rebuild reaches it."""
+    if not settings.REFRESH_SNAPSHOT:
+        return
+    try:
+        if change is not None:
+            refresh_change.delay(change)
+        else:
+            refresh_learners.delay(sorted(ulns))
+    except Exception:
+        logger.exception("Could not refresh the snapshot after a change")

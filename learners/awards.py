@@ -8,6 +8,7 @@ from accounts import audit
 from accounts.models import AuditEvent
 
 from .models import Learner
+from .signals import learner_data_committed
 
 CHANGED = "The anticipated award date was changed."
 KEPT = "The anticipated award date is now your choice: later deliveries will not change it."
@@ -32,6 +33,7 @@ def change_award_date(actor, learner: Learner, award_series: str) -> str:
         learner.award_series = award_series
         learner.award_series_edited = True
         learner.save(update_fields=["award_series", "award_series_edited"])
+        _refresh_when_committed([learner.uln])
         audit.record(
             actor,
             AuditEvent.Action.AWARD_DATE_CHANGED,
@@ -110,7 +112,17 @@ def choose_award_dates(actor, choices: dict[str, str], *, centres: Iterable[str]
             ],
             batch_size=1000,
         )
+        _refresh_when_committed([row[0] for row in changing])
     return BulkAwardDates(len(changing), already, too_early)
+
+
+def _refresh_when_committed(ulns: list[str]) -> None:
+    """The award date is on the Overview and moves flags (DOMAIN 4.7): the snapshot's rows of
+    these learners are worked out again once the change is made."""
+    if ulns:
+        transaction.on_commit(
+            lambda: learner_data_committed.send(sender=Learner, change=None, ulns=ulns)
+        )
 
 
 def _first_day(series: str) -> datetime.date:

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from .models import ChangedComponent, DataChange
+from .signals import learner_data_committed
 
 # The advisory lock held from numbering a change to its commit: a few milliseconds.
 _NUMBERING_LOCK = 0x4C54_4348  # "LTCH"
@@ -31,6 +32,9 @@ def recorded_change(kind: str) -> Iterator[int]:
         yield change
         if ChangedComponent.objects.filter(change_id=change).exists():
             _number(change)
+            transaction.on_commit(
+                lambda: learner_data_committed.send(sender=DataChange, change=change)
+            )
         else:
             DataChange.objects.filter(pk=change).delete()
 

@@ -5,3 +5,9 @@ from django.dispatch import Signal
 # Sent inside an import's transaction once learners.csv is written: learners may have moved
 # centre. Receivers must not commit or swallow errors; the import is all or nothing.
 learners_delivered = Signal()
+
+# Sent once a transaction that changed learners' data has committed: with `change`, the id of
+# a numbered DataChange (an import, a non-Edexcel record) whose ChangedComponent rows name the
+# learners; with `ulns`, the learners themselves (award dates). Receivers run after the
+# commit, so they must not raise: the change is made whatever they do.
+learner_data_committed = Signal()

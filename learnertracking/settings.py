@@ -336,6 +336,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 # more than the processes there are costs nothing (the extra ones find no shard left).
 REBUILD_TASKS = env.int("REBUILD_TASKS", default=8)
 REBUILD_SHARD_LEARNERS = env.int("REBUILD_SHARD_LEARNERS", default=10_000)
+# After each import and edit, the snapshot rows of the learners it touched are worked out
+# again at once (flags.refresh): the Overview is seconds behind the data, not a night.
+REFRESH_SNAPSHOT = env.bool("REFRESH_SNAPSHOT", default=True)
 # Nightly, outside the 01:00-03:00 window in which the clocks change.
 CELERY_BEAT_SCHEDULE = {
     "rebuild-overview": {
