@@ -7,7 +7,7 @@ from accounts.admin import ReadOnlyAdmin
 from learners.admin import CentreNumberFilter, FeedRecordAdmin, UlnSearchMixin
 
 from .models import DetailLine, OverviewRow, RebuildRun, RebuildShard, SnapshotChange
-from .snapshot import progress, shard_counts
+from .snapshot import describe_progress, shard_counts
 
 
 @admin.register(RebuildRun)
@@ -44,7 +44,7 @@ class RebuildRunAdmin(ReadOnlyAdmin):
             counts = (run.shard_count, run.shards_done, run.learners_done or 0)
         else:
             counts = shard_counts(run.pk)
-        return progress(run, *counts) if counts[0] else "—"
+        return describe_progress(run, *counts) if counts[0] else "—"
 
 
 @admin.register(RebuildShard)

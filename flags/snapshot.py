@@ -20,12 +20,14 @@ import itertools
 import logging
 import threading
 from collections.abc import Iterator
+from typing import TextIO
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from base.progress import Progress
 from learners import diploma
 from learners.changes import forget_before, last_committed
 from learners.feed.bulk import copy_rows
@@ -221,15 +223,22 @@ def _plan_shards(run: RebuildRun, shard_size: int) -> None:
 
 
 @scopes_disabled()
-def rebuild(chunk_size: int = CHUNK_SIZE, shard_size: int = SHARD_LEARNERS) -> RebuildRun:
+def rebuild(
+    chunk_size: int = CHUNK_SIZE, shard_size: int = SHARD_LEARNERS, stream: TextIO | None = None
+) -> RebuildRun:
     """Build a new snapshot of every learner now, in this process; the run says how it went
-    (every centre's: unscoped)."""
+    (every centre's: unscoped). Its progress, shard by shard, goes to `stream` (a bar on a
+    terminal), the log and the admin."""
     with _rebuild_lock() as acquired:
         if not acquired:
             return _skipped(today())
         run = _start(on_workers=False, shard_size=shard_size)
         if run.outcome == RebuildRun.Outcome.RUNNING:
-            build_shards(run.pk, chunk_size)
+            progress = Progress("rebuild", run.pk, stream)
+            try:
+                build_shards(run.pk, chunk_size, progress)
+            finally:
+                progress.finish()
             run.refresh_from_db()
         return run
 
@@ -245,7 +254,9 @@ def start_on_workers(shard_size: int = SHARD_LEARNERS) -> RebuildRun:
 
 
 @scopes_disabled()
-def build_shards(run_id: int, chunk_size: int = CHUNK_SIZE) -> int:
+def build_shards(
+    run_id: int, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
+) -> int:
     """Build the run's pending shards one after another until none is left, waiting for
     those other workers hold (and taking over one whose worker died); then, if every shard
     is done, make the run current, once. The number of shards built here."""
@@ -262,8 +273,15 @@ def build_shards(run_id: int, chunk_size: int = CHUNK_SIZE) -> int:
                     if shard is None:
                         break
                     catalogue = catalogue or load_catalogue()
+                    if progress is not None:
+                        shards = RebuildShard.objects.filter(run_id=run_id).count()
+                        progress.stage(
+                            f"Shard {shard.number + 1} of {shards}",
+                            _learners_in(shard),
+                            "learners",
+                        )
                     shard.learners, shard.not_checked = _write_shard(
-                        run, shard, catalogue, chunk_size
+                        run, shard, catalogue, chunk_size, progress
                     )
                     shard.done, shard.finished_at = True, timezone.now()
                     shard.save(update_fields=["learners", "not_checked", "done", "finished_at"])
@@ -271,11 +289,16 @@ def build_shards(run_id: int, chunk_size: int = CHUNK_SIZE) -> int:
                 _fail(run_id, exc)
                 raise
             built += 1
-            logger.info("Rebuild %s: %s", run_id, progress(run, *shard_counts(run_id)))
+            logger.info("Rebuild %s: %s", run_id, describe_progress(run, *shard_counts(run_id)))
         else:
             return built  # failed, or made current, by another worker
     _switch_when_done(run_id)
     return built
+
+
+def _learners_in(shard: RebuildShard) -> int:
+    learners = Learner.objects.filter(uln__gt=shard.after_uln)
+    return (learners.filter(uln__lte=shard.upto_uln) if shard.upto_uln else learners).count()
 
 
 def _claim(run_id: int) -> RebuildShard | None:
@@ -294,7 +317,7 @@ def _claim(run_id: int) -> RebuildShard | None:
             return shard
 
 
-def progress(run: RebuildRun, shards: int, done: int, learners: int) -> str:
+def describe_progress(run: RebuildRun, shards: int, done: int, learners: int) -> str:
     """How far a run has got, as its shards commit: for the log and the admin."""
     said = f"{done} of {shards} shards, {learners:,} learners"
     if run.outcome != RebuildRun.Outcome.RUNNING or not done:
@@ -391,13 +414,22 @@ class TooManyNotChecked(Exception):
     pass
 
 
-def _write_shard(run: RebuildRun, shard: RebuildShard, catalogue, chunk_size: int) -> tuple:
+def _write_shard(
+    run: RebuildRun, shard: RebuildShard, catalogue, chunk_size: int, progress=None
+) -> tuple:
     """The snapshot rows of the shard's learners; (learners, not checked)."""
     learners = iter_learners(chunk_size, after=shard.after_uln, upto=shard.upto_uln)
-    return write_learners(run, learners, catalogue, run.built_for, chunk_size)
+    return write_learners(run, learners, catalogue, run.built_for, chunk_size, progress)
 
 
-def write_learners(run: RebuildRun, learners, catalogue, day, chunk_size: int = CHUNK_SIZE):
+def write_learners(
+    run: RebuildRun,
+    learners,
+    catalogue,
+    day,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Progress | None = None,
+):
     """Snapshot rows under `run` of the (registration, input) pairs, by the rules as they
     stand on `day`, written with COPY a chunk at a time; (learners, not checked)."""
     count = not_checked = 0
@@ -420,6 +452,8 @@ def write_learners(run: RebuildRun, learners, catalogue, day, chunk_size: int = 
             copy_rows(cursor, OverviewRow._meta.db_table, OVERVIEW_COLUMNS, overview)
             copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, detail)
             count += len(chunk)
+            if progress is not None:
+                progress.advance(len(chunk))
     return count, not_checked
 
 

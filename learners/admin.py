@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin import LearnerDataAdmin, ReadOnly, ReadOnlyAdmin
 from accounts.models import Centre
+from base.progress import said
 
 from .access import note_support_read
 from .models import (
@@ -388,7 +389,7 @@ def _listed(lines: list[str]) -> str:
 class ImportRunAdmin(ReadOnlyAdmin):
     """The record of each delivery: written by import_feed, never changed by hand."""
 
-    list_display = ("started_at", "directory", "outcome", "error_count", "finished_at")
+    list_display = ("started_at", "directory", "outcome", "progress", "error_count", "finished_at")
     list_filter = ("outcome",)
     search_fields = ("directory",)
     fields = (
@@ -396,6 +397,7 @@ class ImportRunAdmin(ReadOnlyAdmin):
         "finished_at",
         "directory",
         "outcome",
+        "progress",
         "error_count",
         "files",
         "row_counts",
@@ -403,6 +405,14 @@ class ImportRunAdmin(ReadOnlyAdmin):
         "warnings_listed",
     )
     readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress(self, obj: ImportRun) -> str:
+        """While it runs: the file it is on, rows done of how many, rate and time left, as
+        the importing process last said (base.progress)."""
+        if obj.outcome != ImportRun.Outcome.RUNNING:
+            return "—"
+        return said("import", obj.pk) or "Starting"
 
     @admin.display(description="errors")
     def errors_listed(self, obj: ImportRun) -> str:

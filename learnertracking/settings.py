@@ -226,7 +226,17 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # How far a running import or rebuild has got (base/progress.py), for the admin pages:
+    # shared between processes, so on the embedded default a folder of small files.
+    "progress": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(BASE_DIR / "var" / "progress"),
+        }
+    ),
 }
 
 # Throttles (accounts/throttle.py): attempts per client address and per account, each as

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django_scopes import scopes_disabled
 
 from accounts.emails import invite_new_centre_users
 from base.delivery import FileSpec, RowError
+from base.progress import Progress
 from learners.changes import recorded_change
 from learners.csvfiles import check_header, without_bom
 from learners.models import DataChange, ImportRun
@@ -77,10 +79,11 @@ class _Errors:
 
 
 @scopes_disabled()
-def import_delivery(directory: str | Path) -> ImportOutcome:
+def import_delivery(directory: str | Path, stream: TextIO | None = None) -> ImportOutcome:
     """Import the delivery folder; the outcome says whether it was imported or rejected.
 
-    The feed is every centre's: unscoped.
+    The feed is every centre's: unscoped. Its progress, file by file, goes to `stream` (a
+    bar on a terminal; standard error by default), the log and the admin (base.progress).
     """
     directory = Path(directory)
     specs = build_specs()
@@ -103,11 +106,20 @@ def import_delivery(directory: str | Path) -> ImportOutcome:
         return _finish(ImportOutcome(run=run), errors, ImportRun.Outcome.REJECTED)
     with _alive(directory, present) as run:
         mark_abandoned_runs(but=run)
-        return _import(directory, specs, present, ImportOutcome(run=run), errors)
+        progress = Progress("import", run.pk, stream)
+        try:
+            return _import(directory, specs, present, ImportOutcome(run=run), errors, progress)
+        finally:
+            progress.finish()
 
 
 def _import(
-    directory: Path, specs, present: list[str], outcome: ImportOutcome, errors: _Errors
+    directory: Path,
+    specs,
+    present: list[str],
+    outcome: ImportOutcome,
+    errors: _Errors,
+    progress: Progress,
 ) -> ImportOutcome:
     try:
         with transaction.atomic():
@@ -116,7 +128,7 @@ def _import(
             # and two deliveries never lock the same rows in opposite orders.
             _wait_for_other_imports()
             with recorded_change(DataChange.Kind.IMPORT) as change:
-                _write(directory, specs, present, outcome, errors, change)
+                _write(directory, specs, present, outcome, errors, change, progress)
     except _Rejected:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     except DatabaseError as exc:
@@ -141,7 +153,13 @@ def _import(
 
 
 def _write(
-    directory: Path, specs, present: list[str], outcome: ImportOutcome, errors: _Errors, change: int
+    directory: Path,
+    specs,
+    present: list[str],
+    outcome: ImportOutcome,
+    errors: _Errors,
+    change: int,
+    progress: Progress,
 ) -> None:
     """Every file, in order; raises _Rejected, so that nothing is kept, if any row is bad."""
     known = Known.from_database()
@@ -149,7 +167,7 @@ def _write(
         for spec in specs:
             if spec.name in present:
                 outcome.counts[spec.name] = _import_file(
-                    cursor, spec, directory / spec.name, known, errors, change
+                    cursor, spec, directory / spec.name, known, errors, change, progress
                 )
     if errors.count:
         raise _Rejected
@@ -241,16 +259,26 @@ def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutco
 
 
 def _import_file(
-    cursor, spec: FileSpec, path: Path, known: Known, errors: _Errors, change: int
+    cursor,
+    spec: FileSpec,
+    path: Path,
+    known: Known,
+    errors: _Errors,
+    change: int,
+    progress: Progress,
 ) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
     bulk.create_stage(cursor, stage, spec.staged)
+    progress.stage(spec.name, _rows_in(path), "rows")
     # No try/finally: after a database error the transaction can run nothing more, and a
     # cleanup statement would hide the error; rolling back drops the staging table anyway.
     with path.open("rb") as handle:
-        rows = _checked_rows(spec, _decoded_lines(spec.name, handle, errors), known, errors, counts)
+        lines = _decoded_lines(spec.name, handle, errors)
+        rows = _checked_rows(spec, lines, known, errors, counts, progress)
         bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
+    progress.advance(counts["rows"] % _TELL_EVERY)
+    progress.note(f"{spec.name}: {counts['rows']:,} rows read; checking and writing them")
     for line, first in bulk.duplicate_lines(cursor, stage, spec.key):
         errors.add(spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}")
     if not errors.count:
@@ -280,8 +308,22 @@ def _decoded_lines(name: str, handle, errors: _Errors) -> Iterator[str]:
             raise _NotUTF8 from None
 
 
+def _rows_in(path: Path) -> int:
+    """The file's lines but its header, counted as bytes (a fraction of a second for a
+    national file): so its progress can say how much is left."""
+    lines = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+    return max(lines - 1, 0)
+
+
+# Rows between two words to the progress: its cost disappears among the rows'.
+_TELL_EVERY = 5000
+
+
 def _checked_rows(
-    spec: FileSpec, lines: Iterator[str], known: Known, errors: _Errors, counts
+    spec: FileSpec, lines: Iterator[str], known: Known, errors: _Errors, counts, progress
 ) -> Iterator[tuple]:
     name = spec.name
     reader = csv.reader(lines)
@@ -301,6 +343,8 @@ def _checked_rows(
                 continue
             line = reader.line_num
             counts["rows"] += 1
+            if not counts["rows"] % _TELL_EVERY:
+                progress.advance(_TELL_EVERY)
             if len(record) != width:
                 errors.add(name, line, "-", f"expected {width} fields, found {len(record)}")
                 continue
