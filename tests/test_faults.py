@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from flags.models import OverviewRow, RebuildRun
+from flags.models import OverviewRow, RebuildRun, RebuildShard
 from flags.snapshot import current_run, rebuild
 
 from .factories import LearnerFactory
@@ -32,7 +32,7 @@ def slow(*args):
     time.sleep(0.05)
     return evaluate(*args)
 snapshot.evaluate_or_report = slow
-snapshot.rebuild(chunk_size=2)
+snapshot.rebuild(chunk_size=2, shard_size=10)
 """
 
 
@@ -44,8 +44,10 @@ def test_a_rebuild_killed_half_way_leaves_the_old_snapshot_and_the_next_succeeds
     first = rebuild()
     worker = subprocess.Popen([sys.executable, "-c", SLOW_REBUILD], cwd=ROOT, env=env)
     try:
+        # Killed once a shard (ten learners, committed with its rows) is done and the next
+        # is being built.
         started = wait_for(
-            lambda: OverviewRow.objects.exclude(run=first).filter(run__outcome="running").exists()
+            lambda: RebuildShard.objects.filter(run__outcome="running", done=True).exists()
         )
         assert started, "the rebuild never got going"
         worker.send_signal(signal.SIGKILL)
@@ -56,6 +58,7 @@ def test_a_rebuild_killed_half_way_leaves_the_old_snapshot_and_the_next_succeeds
 
     killed = RebuildRun.objects.exclude(pk=first.pk).get()
     assert killed.outcome == RebuildRun.Outcome.RUNNING  # it never got to say otherwise
+    assert 10 <= OverviewRow.objects.filter(run=killed).count() < 40  # the shards it finished
     assert current_run() == first
     assert OverviewRow.objects.filter(run=first).count() == 40
 
