@@ -29,6 +29,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import AccessRequest, Centre, Membership, User, WeeklyDigest
+from base.mail import refused_for_good
 from flags import codes
 from flags.models import DetailLine, SnapshotChange
 from flags.snapshot import current_run
@@ -290,13 +291,6 @@ def send_weekly_digests(moment: datetime.datetime | None = None) -> int:
     return sent
 
 
-def _refused_for_good(exc: smtplib.SMTPException) -> bool:
-    """A 5xx answer about the address: sending again next hour would be refused again."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
-
-
 def _send_one(
     person: User, week: datetime.date, newsroom: Newsroom, roles: dict, connection
 ) -> int:
@@ -316,7 +310,7 @@ def _send_one(
         try:
             render(person, week, centres, connection).send()
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-            if not _refused_for_good(exc):
+            if not refused_for_good(exc):
                 raise
             logger.warning("The mail server refused user %s's weekly digest", person.pk)
             digest.emailed = False

@@ -7,6 +7,7 @@ else gets 404, so a guessed id reveals nothing.
 
 import datetime
 import logging
+import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from accounts.models import Membership
+from base.mail import refused_for_good
 from learners.models import Learner
 
 from .models import Conversation, Message
@@ -296,9 +298,16 @@ def _email_conversation(conversation_id: int, cutoff) -> int:
             return 0  # read, or sent, a moment ago
         sent = 0
         if conversation.user.email and conversation.user.is_active:
-            _send_answers(conversation, unread)
-            sent = 1
-        # Marked even with no address to send to: it is not tried again each minute.
+            try:
+                _send_answers(conversation, unread)
+                sent = 1
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+                if not refused_for_good(exc):
+                    raise  # tried again next minute
+                # A dead address: marked below like one with no address, not tried again.
+                logger.warning("The mail server refused conversation %s's answers", conversation_id)
+        # Marked even with no address to send to, or one refused for good: it is not tried
+        # again each minute.
         Message.objects.filter(pk__in=[m.pk for m in unread]).update(emailed_at=timezone.now())
     return sent
 

@@ -517,3 +517,32 @@ def test_one_answer_that_cannot_be_emailed_does_not_stop_the_others(
 
     assert [message.to for message in mailoutbox] == [[viewer.email]]
     assert not Message.objects.filter(conversation=refused, emailed_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("answer", "tried_again"),
+    [((550, b"5.1.1 No such mailbox"), False), ((451, b"4.3.0 Try again later"), True)],
+)
+def test_an_address_refused_for_good_is_not_tried_every_minute(
+    viewer, officer, monkeypatch, answer, tried_again
+):
+    import smtplib
+
+    with _at(10, 0):
+        conversation = chat.open_conversation(viewer, "Award date", "It will not save.")
+        chat.post_message(conversation, officer, "Which learner is it?")
+    tries = []
+
+    def refuse(conversation, answers):
+        tries.append(conversation.pk)
+        raise smtplib.SMTPRecipientsRefused({viewer.email: answer})
+
+    monkeypatch.setattr(chat, "_send_answers", refuse)
+    with _at(10, 6):
+        chat.email_unread_answers()
+    with _at(10, 7):
+        chat.email_unread_answers()
+
+    assert len(tries) == (2 if tried_again else 1)
+    noted = Message.objects.filter(conversation=conversation, emailed_at__isnull=False)
+    assert noted.exists() is not tried_again
