@@ -58,6 +58,9 @@ class Merge:
     # Entries: the learners' components of the rows written are noted for the change
     # (learners.changes), so the pages know what the snapshot has not seen.
     records_components: bool = False
+    # Rows keyed by a learner's `uln`: the learners of the rows written are noted for the
+    # change too (nothing late on the pages; their snapshot rows are worked out again).
+    records_learners: bool = False
 
     def sql(self, stage: str) -> str:
         q = connection.ops.quote_name

@@ -52,7 +52,7 @@ class Progress:
         """A step with nothing to count (the merge of a file into the tables)."""
         self._end_stage()
         self._name = ""
-        self._say(text)
+        self._say(text, log=False)
 
     def advance(self, done: int) -> None:
         self._done += done
@@ -77,20 +77,24 @@ class Progress:
         )
 
     def _tell(self, force: bool = False) -> None:
+        """The cache at each stage's start and end and every few seconds; the log only every
+        few seconds (a small import says nothing until its totals)."""
         now = time.monotonic()
-        if not force and now - self._last_told < LOG_EVERY:
+        due = now - self._last_told >= LOG_EVERY
+        if not force and not due:
             return
-        self._last_told = now
-        self._say(self.line())
+        self._say(self.line(), log=due)
+        if due:
+            self._last_told = now
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, log: bool = True) -> None:
         if self.on_terminal and self._bar is None:
             self.stream.write(text + "\n")
         try:
             caches["progress"].set(cache_key(self.job, self.key), text, KEPT_FOR)
         except Exception:  # the cache is down: the job goes on, untold
             logger.warning("Could not record %s progress", self.job, exc_info=True)
-        if not self.on_terminal:
+        if log and not self.on_terminal:
             logger.info("%s %s: %s", self.job.capitalize(), self.key, text)
 
     def _end_stage(self) -> None:

@@ -10,6 +10,7 @@ day (deadlines come nearer) without it being a new problem.
 import datetime
 
 from django.db import connection
+from django.utils import timezone
 
 from . import codes
 from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun, SnapshotChange
@@ -17,17 +18,24 @@ from .models import COMPONENT_FIELDS, DetailLine, OverviewRow, RebuildRun, Snaps
 KEPT_FOR = datetime.timedelta(days=14)
 _WHO = "n.uln, n.centre_id, n.surname, n.forename, n.line, n.level, n.award_series"
 _COLUMNS = (
-    "run_id, changed_on, uln, centre_id, surname, forename, line, level, award_series, "
-    "component, kind, before, after"
+    "run_id, changed_on, recorded_at, uln, centre_id, surname, forename, line, level, "
+    "award_series, component, kind, before, after"
 )
 
 
-def record_changes(previous: RebuildRun | None, current: RebuildRun) -> int:
-    """Write the changes from `previous` to `current`; the number written."""
+def record_changes(
+    previous: RebuildRun | None, current: RebuildRun, *, only_current_learners: bool = False
+) -> int:
+    """Write the changes from `previous` to `current`; the number written.
+
+    `only_current_learners`: `current` holds a few learners (a refresh's), and only their
+    lines are compared, found through the (run, ULN) index rather than by reading `previous`.
+    """
     if previous is None:
         return 0
     table = SnapshotChange._meta.db_table
     overview, detail = OverviewRow._meta.db_table, DetailLine._meta.db_table
+    now = timezone.now()
     written = 0
     with connection.cursor() as cursor:
         for component, name in COMPONENT_FIELDS.items():
@@ -37,13 +45,24 @@ def record_changes(previous: RebuildRun | None, current: RebuildRun) -> int:
             ):
                 cursor.execute(
                     f"INSERT INTO {table} ({_COLUMNS}) "
-                    f"SELECT %s, %s, {_WHO}, %s, %s, p.{column}, n.{column} "
+                    f"SELECT %s, %s, %s, {_WHO}, %s, %s, p.{column}, n.{column} "
                     f"FROM {overview} n JOIN {overview} p ON p.uln = n.uln AND p.run_id = %s "
                     f"WHERE n.run_id = %s AND n.{column} <> p.{column}",
-                    [current.pk, current.built_for, component, kind.value, previous.pk, current.pk],
+                    [
+                        current.pk,
+                        current.built_for,
+                        now,
+                        component,
+                        kind.value,
+                        previous.pk,
+                        current.pk,
+                    ],
                 )
                 written += cursor.rowcount
         problem = "NOT {alias}.ready AND {alias}.severity <> %s"
+        if only_current_learners:
+            learners = f"SELECT uln FROM {overview} WHERE run_id = {int(current.pk)}"
+            problem += f" AND {{alias}}.uln IN ({learners})"
         said = "n.element || ': ' || n.issue"
         for kind, new, old, words in (
             (SnapshotChange.Kind.NEW_PROBLEM, current, previous, f"'', {said}"),
@@ -55,7 +74,7 @@ def record_changes(previous: RebuildRun | None, current: RebuildRun) -> int:
             # databases, where NOT EXISTS was a scan of the other build for each line on SQLite.
             cursor.execute(
                 f"INSERT INTO {table} ({_COLUMNS}) "
-                f"SELECT %s, %s, o.uln, o.centre_id, o.surname, o.forename, o.line, o.level, "
+                f"SELECT %s, %s, %s, o.uln, o.centre_id, o.surname, o.forename, o.line, o.level, "
                 f"o.award_series, n.component, %s, {words} "
                 f"FROM {detail} n "
                 f"JOIN (SELECT uln, component, element FROM {detail} m "
@@ -69,6 +88,7 @@ def record_changes(previous: RebuildRun | None, current: RebuildRun) -> int:
                 [
                     current.pk,
                     current.built_for,
+                    now,
                     kind.value,
                     new.pk,
                     codes.INFO,

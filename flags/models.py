@@ -6,6 +6,7 @@ Overview sort keys live here with (run, centre, key, learner) indexes.
 """
 
 from django.db import models
+from django.utils import timezone
 
 from base.scoping import centre_scoped
 from learners import diploma
@@ -44,6 +45,9 @@ class RebuildRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # Set by the one worker that makes the finished run current.
     switching = models.BooleanField(default=False)
+    # Moves and refreshes made to the snapshot since it was built: part of the keys of what
+    # is cached from it, so every process sees them at once.
+    revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]
@@ -182,6 +186,8 @@ class DetailLine(WhoItIsAbout):
     class Meta:
         indexes = [
             models.Index(fields=["run", "centre", "surname", "uln"], name="detail_learner"),
+            # A learner's lines, whatever their centre: a refresh replaces them.
+            models.Index(fields=["run", "uln"], name="detail_run_uln"),
             # The Detail's default: a centre's problems (not ready) by deadline. With `ready`
             # in the index, the page count reads the index alone.
             models.Index(
@@ -207,6 +213,8 @@ class SnapshotChange(WhoItIsAbout):
 
     run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
     changed_on = models.DateField(help_text="The date the build was for.")
+    # When it was found: by a build as it switched, or by a refresh during the day.
+    recorded_at = models.DateTimeField(default=timezone.now)
     component = models.CharField(max_length=10)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     before = models.TextField(blank=True)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from learners.changes import last_committed
+from learners.feed.importer import wait_for_imports
 from learners.models import ChangedComponent
 
 from .changes import record_changes
@@ -46,6 +47,9 @@ def refresh(ulns: Iterable[str]) -> int:
     seen = last_committed()
     catalogue = load_catalogue()
     with transaction.atomic():
+        # No import writes while the learners are read and their rows replaced: one that
+        # moved a learner in between would see its move undone by the rows written here.
+        wait_for_imports()
         hold_the_current_snapshot()
         run = current_run()
         if run is None:
@@ -58,7 +62,7 @@ def refresh(ulns: Iterable[str]) -> int:
         learners = list(learners_by_uln(ulns))
         refreshed = [registration["uln"] for registration, _ in learners]
         count, _ = write_learners(working, iter(learners), catalogue, working.built_for)
-        record_changes(run, working)
+        record_changes(run, working, only_current_learners=True)
         for model in (OverviewRow, DetailLine):
             model.objects.filter(run=run, uln__in=refreshed).delete()
         for model in (OverviewRow, DetailLine, SnapshotChange):
@@ -68,7 +72,7 @@ def refresh(ulns: Iterable[str]) -> int:
         # snapshot needs the "received since" marks, so they stay until it is current.
         if not RebuildRun.objects.filter(outcome=RebuildRun.Outcome.RUNNING).exists():
             ChangedComponent.objects.filter(uln__in=refreshed, change__committed__lte=seen).delete()
-        transaction.on_commit(note_snapshot_changed)
+        note_snapshot_changed()
     logger.info("Refreshed %s learners in the current snapshot", count)
     return count
 

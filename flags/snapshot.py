@@ -22,7 +22,6 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO
 
-from django.core.cache import cache
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -31,7 +30,8 @@ from base.progress import Progress
 from learners import diploma
 from learners.changes import forget_before, last_committed
 from learners.feed.bulk import copy_rows
-from learners.models import Learner
+from learners.models import ChangedComponent, Learner
+from learners.signals import learner_data_committed
 
 from . import codes
 from .changes import record_changes
@@ -292,7 +292,8 @@ def build_shards(
             logger.info("Rebuild %s: %s", run_id, describe_progress(run, *shard_counts(run_id)))
         else:
             return built  # failed, or made current, by another worker
-    _switch_when_done(run_id)
+        # Still holding the run: while it switches, it is alive to a rebuild starting.
+        _switch_when_done(run_id)
     return built
 
 
@@ -335,6 +336,16 @@ def shard_counts(run_id: int) -> tuple[int, int, int]:
         learners_done=models.Sum("learners", filter=models.Q(done=True)),
     )
     return totals["all_shards"], totals["shards_done"], totals["learners_done"] or 0
+
+
+def _changed_since(run: RebuildRun) -> list[str]:
+    """The learners of the changes committed after the run began reading."""
+    return sorted(
+        ChangedComponent.objects.filter(change__committed__gt=run.changes_seen)
+        .order_by()
+        .values_list("uln", flat=True)
+        .distinct()
+    )
 
 
 def hold_the_current_snapshot() -> None:
@@ -386,9 +397,27 @@ def _switch(run: RebuildRun) -> None:
             follow_learners_to_their_centres()
             # With the switch, so that a build that fails or is skipped changes nothing.
             record_changes(previous, run)
+            # Learners whose data changed after this run began reading: their rows here may
+            # be older than the refreshed ones it replaces. Not a change the build found; they
+            # are worked out again as soon as it is current.
+            late = _changed_since(run)
+            SnapshotChange.objects.filter(run=run, uln__in=late).delete()
+            if late:
+                transaction.on_commit(
+                    lambda: learner_data_committed.send(sender=RebuildRun, change=None, ulns=late)
+                )
             run.outcome = RebuildRun.Outcome.SUCCEEDED
             run.finished_at = timezone.now()
-            run.save(update_fields=["outcome", "finished_at", "learners", "not_checked"])
+            made_current = RebuildRun.objects.filter(
+                pk=run.pk, outcome=RebuildRun.Outcome.RUNNING
+            ).update(
+                outcome=run.outcome,
+                finished_at=run.finished_at,
+                learners=run.learners,
+                not_checked=run.not_checked,
+            )
+            if not made_current:  # another rebuild took it for dead meanwhile
+                raise RunTakenForDead(f"rebuild {run.pk} was marked failed while it switched")
     except BaseException as exc:
         _fail(run.pk, exc)
         raise
@@ -411,6 +440,10 @@ NOT_CHECKED_LOGGED = 5
 
 
 class TooManyNotChecked(Exception):
+    pass
+
+
+class RunTakenForDead(Exception):
     pass
 
 
@@ -535,13 +568,10 @@ def _detail_lines(run_id: int, registration: dict, data, flags: LearnerFlags) ->
             )
 
 
-_MOVES_KEY = "snapshot:moves"
-
-
 def snapshot_version(run: RebuildRun) -> str:
-    """For keys of what is worked out from a snapshot: the run, and the moves and refreshes
-    made to it since (which change its counts per centre)."""
-    return f"{run.pk}.{cache.get(_MOVES_KEY, 0)}"
+    """For keys of what is worked out from a snapshot: the run, and how many moves and
+    refreshes have changed it since it was built (its counts per centre change with them)."""
+    return f"{run.pk}.{run.revision}"
 
 
 def follow_learners_to_their_centres() -> int:
@@ -570,16 +600,24 @@ def follow_learners_to_their_centres() -> int:
                     f"WHERE {table}.uln = {learners}.uln "
                     f"AND {table}.centre_id <> {learners}.centre_id"
                 )
-            transaction.on_commit(note_snapshot_changed)
+            note_snapshot_changed()
     return len(moved)
 
 
 def note_snapshot_changed() -> None:
-    """After a move or a refresh: what was worked out from the snapshot is out of date."""
-    try:
-        cache.incr(_MOVES_KEY)
-    except ValueError:  # not set yet
-        cache.set(_MOVES_KEY, 1, timeout=None)
+    """In the transaction of a move or a refresh: what every process worked out from the
+    current snapshot is out of date once it commits."""
+    RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED).filter(
+        pk=models.Subquery(current_run_ids()[:1])
+    ).update(revision=models.F("revision") + 1)
+
+
+def current_run_ids():
+    return (
+        RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED)
+        .order_by("-finished_at")
+        .values("pk")
+    )
 
 
 def _refresh_statistics(command: str) -> None:

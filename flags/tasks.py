@@ -73,6 +73,8 @@ def refresh_soon(sender=None, change: int | None = None, ulns=None, **kwargs) ->
         if change is not None:
             refresh_change.delay(change)
         else:
-            refresh_learners.delay(sorted(ulns))
+            ulns = sorted(ulns)
+            for start in range(0, len(ulns), BATCH):
+                refresh_learners.delay(ulns[start : start + BATCH])
     except Exception:
         logger.exception("Could not refresh the snapshot after a change")

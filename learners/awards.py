@@ -7,8 +7,8 @@ from django.db import transaction
 from accounts import audit
 from accounts.models import AuditEvent
 
-from .models import Learner
-from .signals import learner_data_committed
+from .changes import LEARNER_ONLY, record_components, recorded_change
+from .models import DataChange, Learner
 
 CHANGED = "The anticipated award date was changed."
 KEPT = "The anticipated award date is now your choice: later deliveries will not change it."
@@ -30,19 +30,20 @@ def change_award_date(actor, learner: Learner, award_series: str) -> str:
         def kept_from(who: str) -> dict:
             return {"chosen by": who} if before == award_series else {}
 
-        learner.award_series = award_series
-        learner.award_series_edited = True
-        learner.save(update_fields=["award_series", "award_series_edited"])
-        _refresh_when_committed([learner.uln])
-        audit.record(
-            actor,
-            AuditEvent.Action.AWARD_DATE_CHANGED,
-            centre=learner.centre_id,
-            learner_uln=learner.uln,
-            subject=f"{learner.uln} {learner.surname}, {learner.forename}",
-            before={"award_series": before or "not set", **kept_from("the feed")},
-            after={"award_series": award_series or "not set", **kept_from("an administrator")},
-        )
+        with recorded_change(DataChange.Kind.AWARD_DATE) as change:
+            learner.award_series = award_series
+            learner.award_series_edited = True
+            learner.save(update_fields=["award_series", "award_series_edited"])
+            _note_learners(change, [learner.uln])
+            audit.record(
+                actor,
+                AuditEvent.Action.AWARD_DATE_CHANGED,
+                centre=learner.centre_id,
+                learner_uln=learner.uln,
+                subject=f"{learner.uln} {learner.surname}, {learner.forename}",
+                before={"award_series": before or "not set", **kept_from("the feed")},
+                after={"award_series": award_series or "not set", **kept_from("an administrator")},
+            )
     return CHANGED if before != award_series else KEPT
 
 
@@ -89,6 +90,14 @@ def choose_award_dates(actor, choices: dict[str, str], *, centres: Iterable[str]
                 already += 1
             else:
                 changing.append((*learner, award_series))
+        if changing:
+            _write_award_dates(actor, changing)
+    return BulkAwardDates(len(changing), already, too_early)
+
+
+def _write_award_dates(actor, changing: list[tuple]) -> None:
+    """The chosen dates, one audit event each, as one numbered change of those learners."""
+    with recorded_change(DataChange.Kind.AWARD_DATE) as change:
         by_series: dict[str, list[str]] = {}
         for row in changing:
             by_series.setdefault(row[-1], []).append(row[0])
@@ -112,17 +121,14 @@ def choose_award_dates(actor, choices: dict[str, str], *, centres: Iterable[str]
             ],
             batch_size=1000,
         )
-        _refresh_when_committed([row[0] for row in changing])
-    return BulkAwardDates(len(changing), already, too_early)
+        _note_learners(change, [row[0] for row in changing])
 
 
-def _refresh_when_committed(ulns: list[str]) -> None:
-    """The award date is on the Overview and moves flags (DOMAIN 4.7): the snapshot's rows of
-    these learners are worked out again once the change is made."""
-    if ulns:
-        transaction.on_commit(
-            lambda: learner_data_committed.send(sender=Learner, change=None, ulns=ulns)
-        )
+def _note_learners(change: int, ulns: list[str]) -> None:
+    """The award date is on the Overview and moves flags (DOMAIN 4.7): a numbered change of
+    these learners (nothing late on the pages), whose snapshot rows are worked out again
+    once it commits."""
+    record_components(change, [(uln, LEARNER_ONLY) for uln in ulns])
 
 
 def _first_day(series: str) -> datetime.date:

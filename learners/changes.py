@@ -15,6 +15,11 @@ from django.db.models import Max
 from .models import ChangedComponent, DataChange
 from .signals import learner_data_committed
 
+# The "component" of a learner whose data a change wrote without any component arriving late
+# (a result, a mark, their registration): their snapshot rows are worked out again, and no
+# page shows anything as received since.
+LEARNER_ONLY = ""
+
 # The advisory lock held from numbering a change to its commit: a few milliseconds.
 _NUMBERING_LOCK = 0x4C54_4348  # "LTCH"
 

@@ -19,7 +19,7 @@ from flags import codes
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from flags.snapshot import snapshot_version
 from learners import diploma
-from learners.changes import committed_after
+from learners.changes import LEARNER_ONLY, committed_after
 from learners.models import ChangedComponent
 
 STALE_AFTER = datetime.timedelta(hours=26)
@@ -84,9 +84,11 @@ def late_components(changes: tuple[int, ...], ulns: Iterable[str]) -> dict[str, 
     ulns = list(ulns)
     if not changes or not ulns:
         return late
-    for uln, component in ChangedComponent.objects.filter(
-        change_id__in=changes, uln__in=ulns
-    ).values_list("uln", "component"):
+    for uln, component in (
+        ChangedComponent.objects.filter(change_id__in=changes, uln__in=ulns)
+        .exclude(component=LEARNER_ONLY)
+        .values_list("uln", "component")
+    ):
         late[uln].add(component)
     return late
 

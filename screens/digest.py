@@ -189,14 +189,14 @@ class Newsroom:
             )
         for centre, days in by_day.items():
             news[centre].deadlines = sorted(days.items())
-        # The builds that became current since last week's digest went out, up to this
-        # week's: each build in exactly one week, whenever in the morning a person's is sent.
+        # Found (by a build or a refresh) since last week's digest went out, up to this
+        # week's: each change in exactly one week, whenever in the morning a person's is sent.
         new = (
             SnapshotChange.objects.filter(
                 centre_id__in=wanted,
                 kind=SnapshotChange.Kind.NEW_PROBLEM,
-                run__finished_at__gt=send_time(self.week - datetime.timedelta(days=7)),
-                run__finished_at__lte=send_time(self.week),
+                recorded_at__gt=send_time(self.week - datetime.timedelta(days=7)),
+                recorded_at__lte=send_time(self.week),
             )
             .values("centre_id")
             .annotate(n=Count("pk"))

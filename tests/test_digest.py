@@ -81,6 +81,7 @@ def news(centre, other_centre, no_centre):
         SnapshotChange.objects.create(
             **{**who, "centre": at, "run": that_night},
             changed_on=changed_on,
+            recorded_at=built,
             component="PL",
             kind=SnapshotChange.Kind.NEW_PROBLEM,
             after="Unit B: No entry has been made.",
@@ -196,7 +197,13 @@ def test_a_build_after_seven_on_monday_is_news_the_week_after(news, administrato
         "uln", "centre_id", "surname", "forename", "line", "level", "award_series"
     )[0]
     SnapshotChange.objects.create(
-        **who, run=run, changed_on=DAY, component="PL", kind="new problem", after="x"
+        **who,
+        run=run,
+        changed_on=DAY,
+        recorded_at=late,
+        component="PL",
+        kind="new problem",
+        after="x",
     )
     DetailLine.objects.filter(run__finished_at=MONDAY).update(run=run)
 

@@ -500,8 +500,9 @@ FORMS = [
         "administrator",
         lambda w: {"award_series": "2011-06"},
         path=lambda w: {"uln": w.learner.uln},
-        writes=frozenset({LEARNER, AUDIT}),
-        together=frozenset({LEARNER, AUDIT}),
+        # The change is numbered, so the learner's snapshot rows are worked out again.
+        writes=frozenset({LEARNER, AUDIT, *DATA_CHANGE}),
+        together=frozenset({LEARNER, AUDIT, *DATA_CHANGE}),
     ),
     Form(
         "non_edexcel_add",

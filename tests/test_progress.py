@@ -40,7 +40,8 @@ def test_an_import_on_a_terminal_shows_each_file_with_its_rows():
     assert "rows" in shown
 
 
-def test_an_import_elsewhere_logs_its_progress_and_leaves_it_for_the_admin(caplog):
+def test_an_import_elsewhere_logs_its_progress_and_leaves_it_for_the_admin(caplog, monkeypatch):
+    monkeypatch.setattr(progress, "LOG_EVERY", 0)  # a line at each step of a small import
     with caplog.at_level(logging.INFO, logger="base.progress"):
         outcome = import_delivery(VALID, stream=io.StringIO())
 

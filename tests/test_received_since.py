@@ -22,12 +22,13 @@ from django.utils.timezone import now as timezone_now
 
 from flags import snapshot
 from flags.snapshot import rebuild
+from learners.awards import set_award_dates
 from learners.feed import importer
 from learners.feed.importer import import_delivery
 from learners.models import DataChange, Entry, Unit
 from nonedexcel import records
 from nonedexcel.models import NonEdexcelQualification, PendingUpload
-from screens.cohort import late_changes
+from screens.cohort import late_changes, late_components
 
 from .factories import LearnerFactory, ensure_lines_of_learning
 
@@ -243,8 +244,12 @@ def test_an_import_that_brings_no_entries_leaves_nothing_received(
 
     assert import_delivery(results).imported
 
-    assert late_changes(run) == ()
-    assert not DataChange.objects.filter(committed__gt=run.changes_seen).exists()
+    # Amélie's data changed (her snapshot rows are worked out again, issue 21), but no
+    # component's entries arrived: nothing is received since.
+    [change] = late_changes(run)
+    noted = DataChange.objects.get(pk=change).components.values_list("uln", "component")
+    assert list(noted) == [(AMELIE, "")]
+    assert late_components(late_changes(run), [AMELIE]) == {}
 
 
 @pytest.mark.django_db
@@ -498,6 +503,16 @@ def test_after_imports_and_edits_with_refreshes_a_full_rebuild_changes_nothing(
     later = tmp_path / "later"
     later.mkdir()
     (later / "entries.csv").write_text(PROJECT_CASHIN.replace("PRJ3,CASHIN", "ENG302,UNIT"))
+    # A learner's registration, and a result, change the snapshot without any entry.
+    (later / "learners.csv").write_text(
+        "uln,forename,surname,date_of_birth,centre,line,level,registered_on,award_series\n"
+        "1000000043,Ben,Jones-Ward,1993-01-02,54321,ENG,A,2008-09-15,2010-06\n"
+    )
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "results.csv").write_text(
+        f"uln,series,code,grade,points,published_on\n{AMELIE},2010-06,ENG301,B,24,2010-08-19\n"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert import_delivery(project_cash_in).imported
         assert import_delivery(later).imported
@@ -507,9 +522,19 @@ def test_after_imports_and_edits_with_refreshes_a_full_rebuild_changes_nothing(
         )
         edited = client.post(reverse("edit_award_date", args=[AMELIE]), {"award_series": "2010-01"})
     assert (added.status_code, edited.status_code) == (302, 302)
+    with django_capture_on_commit_callbacks(execute=True):
+        [item] = NonEdexcelQualification.objects.filter(learner_id=AMELIE, component="ASL")
+        client.post(reverse("nonedexcel_remove", args=[AMELIE, item.pk]), CONFIRMED)
+        set_award_dates(administrator, [AMELIE], "", centres=["12345"])
+    # Last and alone (callbacks run as their block ends, reading the data then), so that only
+    # the result's own refresh can have put it in the snapshot.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_delivery(results).imported
     refreshed = snapshot.current_run()
     assert SnapshotChange.objects.filter(run=refreshed).exists()  # the refreshes changed it
-    assert OverviewRow.objects.get(run=refreshed, uln=AMELIE).award_series == "2010-01"
+    amelie = OverviewRow.objects.get(run=refreshed, uln=AMELIE)
+    ben = OverviewRow.objects.get(run=refreshed, uln="1000000043")
+    assert (amelie.award_series, ben.surname, ben.award_series) == ("", "Jones-Ward", "2010-06")
     assert not DataChange.objects.filter(components__uln=AMELIE).exists()  # nothing late
 
     rebuilt = rebuild()
@@ -533,3 +558,29 @@ def test_a_refresh_takes_the_same_queries_for_1_learner_and_30(centre):
         counts.append(len(queries))
 
     assert counts[0] == counts[1] <= QUERIES_A_REFRESH
+
+
+@pytest.mark.django_db
+def test_a_refresh_made_while_a_rebuild_reads_is_not_undone_by_its_switch(
+    client, viewer, delivery, project_cash_in, monkeypatch, django_capture_on_commit_callbacks
+):
+    from flags.models import SnapshotChange
+
+    assert import_delivery(delivery).imported
+    rebuild()
+    # A rebuild reads every learner (before the import) but has not switched yet.
+    switch = snapshot._switch_when_done
+    monkeypatch.setattr(snapshot, "_switch_when_done", lambda run_id: None)
+    reading = snapshot.start_on_workers()
+    snapshot.build_shards(reading.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_delivery(project_cash_in).imported  # refreshed in the current snapshot
+
+    with django_capture_on_commit_callbacks(execute=True):
+        switch(reading.pk)
+
+    assert snapshot.current_run() == reading
+    client.force_login(viewer)
+    assert shows_project_as_received(client) == REFRESHED
+    backwards = SnapshotChange.objects.filter(run=reading, uln=AMELIE, before="ineligible")
+    assert not backwards.exists()

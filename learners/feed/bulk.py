@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from django.db import connection
 
 from base.delivery import Merge
+from learners.changes import LEARNER_ONLY
 from learners.models import ChangedComponent, Qualification
 
 # Staged column types: name -> (PostgreSQL type, SQLite type)
@@ -72,8 +73,33 @@ def merge(cursor, merge: Merge, stage: str, change: int) -> int:
     """Upsert the staged rows; the number of rows inserted or changed."""
     if merge.records_components:
         return write_entries(cursor, merge.sql(stage), change)
+    if merge.records_learners:
+        return _write_noting_learners(cursor, merge.sql(stage), change)
     cursor.execute(merge.sql(stage))
     return max(cursor.rowcount, 0)
+
+
+def _write_noting_learners(cursor, sql: str, change: int) -> int:
+    """Run an upsert of rows keyed by `uln` and note, for the change, each learner it wrote
+    (with no component: their data changed, nothing arrived late); the rows written."""
+    touched = connection.ops.quote_name(ChangedComponent._meta.db_table)
+    written = f"{sql} RETURNING uln"
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"WITH written AS ({written}), noted AS ("
+            f"INSERT INTO {touched} (change_id, uln, component) "
+            f"SELECT DISTINCT %s, uln, %s FROM written ON CONFLICT DO NOTHING) "
+            "SELECT COUNT(*) FROM written",
+            [change, LEARNER_ONLY],
+        )
+        return cursor.fetchone()[0]
+    cursor.execute(written)
+    ulns = [uln for (uln,) in cursor.fetchall()]
+    cursor.executemany(
+        f"INSERT OR IGNORE INTO {touched} (change_id, uln, component) VALUES (%s, %s, %s)",
+        [(change, uln, LEARNER_ONLY) for uln in set(ulns)],
+    )
+    return len(ulns)
 
 
 def write_entries(cursor, sql: str, change: int) -> int:

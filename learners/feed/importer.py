@@ -184,6 +184,14 @@ _RUN_CLASS = 0x4C54_5255  # "LTRU", with the run's id
 ABANDONED_AFTER = datetime.timedelta(hours=6)
 
 
+def wait_for_imports() -> None:
+    """Until this transaction ends, no import writes (it waits for one that is writing); other
+    readers that call this run alongside."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_IMPORT_KEY])
+
+
 def _wait_for_other_imports() -> None:
     """Until this transaction ends, no other import writes. (SQLite, the embedded default,
     has one writer at a time: a second import waits for the busy timeout, then fails

@@ -308,6 +308,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                         )
                     },
                     insert_only=frozenset({"award_series_edited"}),
+                    records_learners=True,
                 ),
             ),
             # Entries delivered before their learner was registered link up now.
@@ -354,7 +355,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             key_words="ULN, series and unit",
             stage=_stage_mark,
-            merges=(Merge(table(models.MarkSubmission)),),
+            merges=(Merge(table(models.MarkSubmission), records_learners=True),),
         ),
         FileSpec(
             name="results.csv",
@@ -369,7 +370,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             computed=(Computed("qualification_id"), Computed("unit_id")),
             key_words="ULN, series and code",
             stage=_stage_result,
-            merges=(Merge(table(models.Result)),),
+            merges=(Merge(table(models.Result), records_learners=True),),
         ),
         FileSpec(
             name="vq_status.csv",
@@ -382,7 +383,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             key_words="ULN and qualification",
             stage=_stage_vq_status,
-            merges=(Merge(table(models.VQStatus)),),
+            merges=(Merge(table(models.VQStatus), records_learners=True),),
         ),
         FileSpec(
             name="das.csv",
@@ -397,6 +398,6 @@ def build_specs() -> tuple[FileSpec, ...]:
                 ),
             ),
             key_words="ULN and component",
-            merges=(Merge(table(models.DASStatus)),),
+            merges=(Merge(table(models.DASStatus), records_learners=True),),
         ),
     )

@@ -50,6 +50,7 @@ class DataChange(models.Model):
         NON_EDEXCEL = "non-edexcel", "Non-Edexcel qualification recorded"
         NON_EDEXCEL_REMOVED = "non-edexcel-removed", "Non-Edexcel qualification removed"
         BULK_UPLOAD = "bulk-upload", "Non-Edexcel bulk upload"
+        AWARD_DATE = "award-date", "Anticipated award date changed"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     started_at = models.DateTimeField(auto_now_add=True)
