@@ -41,6 +41,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_rules.py
 	$(PY) bench/bench_import.py --learners 100000 --centres 200 --largest 5000
 	$(PY) bench/bench_pages.py
+	$(PY) bench/bench_rebuild.py
 	$(PY) bench/bench_upload.py
 	$(PY) bench/bench_page_weight.py
 	$(PY) bench/bench_bulk_award.py

@@ -9,7 +9,9 @@ and with 2 worker processes, each next to floors measured in the same run:
   indexes (INSERT ... SELECT of the current snapshot, rolled back), with no Python.
 
 For the sharded runs it splits the time into planning, building the shards and the switch
-(changes, statistics, old snapshots away), and estimates what 8 machines would take.
+(changes, statistics, old snapshots away), and estimates what 8 machines would take. Then
+the refresh of one learner and of 5,000 in the current snapshot, next to PostgreSQL's own
+reading and writing of their rows.
 Usage: `.venv/bin/python bench/bench_rebuild.py [--database NAME] [--workers 1,2]`.
 """
 
@@ -58,6 +60,16 @@ def read_floor(cursor) -> float:
     return time.perf_counter() - started
 
 
+def _another_run(cursor) -> int:
+    """A run of this transaction's own (rolled back) for rows written again."""
+    cursor.execute(
+        "INSERT INTO flags_rebuildrun (started_at, built_for, learners, outcome, error, "
+        "changes_seen, not_checked, on_workers, switching, revision) "
+        "VALUES (now(), current_date, 0, 'failed', '', 0, 0, false, false, 0) RETURNING id"
+    )
+    return cursor.fetchone()[0]
+
+
 def write_floor(connection, run_id: int) -> tuple[float, int]:
     """Seconds to write the snapshot's rows again under another run; rows written."""
     from flags.snapshot import DETAIL_COLUMNS, OVERVIEW_COLUMNS
@@ -65,12 +77,7 @@ def write_floor(connection, run_id: int) -> tuple[float, int]:
     rows = 0
     with connection.cursor() as cursor:
         cursor.execute("BEGIN")
-        cursor.execute(
-            "INSERT INTO flags_rebuildrun (started_at, built_for, learners, outcome, error, "
-            "changes_seen, not_checked, on_workers, switching) "
-            "VALUES (now(), current_date, 0, 'failed', '', 0, 0, false, false) RETURNING id"
-        )
-        (other,) = cursor.fetchone()
+        other = _another_run(cursor)
         started = time.perf_counter()
         for table, columns in (
             ("flags_overviewrow", OVERVIEW_COLUMNS),
@@ -86,6 +93,62 @@ def write_floor(connection, run_id: int) -> tuple[float, int]:
         elapsed = time.perf_counter() - started
         cursor.execute("ROLLBACK")
     return elapsed, rows
+
+
+def refresh_floor(connection, run_id: int, ulns: list[str]) -> float:
+    """PostgreSQL alone doing a refresh's reading and writing for these learners: their rows
+    read, their snapshot rows written again (rolled back)."""
+    from flags import loaders
+    from flags.snapshot import DETAIL_COLUMNS, OVERVIEW_COLUMNS
+
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("CREATE TEMPORARY TABLE bench_ulns (uln text PRIMARY KEY)")
+        cursor.execute("INSERT INTO bench_ulns SELECT unnest(%s::text[])", [ulns])
+        other = _another_run(cursor)
+        started = time.perf_counter()
+        for table, key, fields in (
+            ("learners_learner", "uln", loaders.LEARNER_FIELDS),
+            ("learners_entry", "learner_id", loaders.ENTRY_FIELDS),
+            ("learners_result", "uln", loaders.RESULT_FIELDS),
+            ("learners_marksubmission", "uln", loaders.MARK_FIELDS),
+            ("learners_vqstatus", "uln", loaders.VQ_FIELDS),
+            ("learners_dasstatus", "uln", loaders.DAS_FIELDS),
+        ):
+            cursor.execute(
+                f"SELECT {key}, {', '.join(fields)} FROM {table} "
+                f"WHERE {key} IN (SELECT uln FROM bench_ulns)"
+            )
+            cursor.fetchall()
+        for table, columns in (
+            ("flags_overviewrow", OVERVIEW_COLUMNS),
+            ("flags_detailline", DETAIL_COLUMNS),
+        ):
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT %s, {', '.join(columns[1:])} "
+                f"FROM {table} WHERE run_id = %s AND uln IN (SELECT uln FROM bench_ulns)",
+                [other, run_id],
+            )
+        elapsed = time.perf_counter() - started
+        cursor.execute("ROLLBACK")
+    return elapsed
+
+
+def time_refreshes(connection) -> list[tuple[int, float, float]]:
+    """(learners, refresh s, floor s) for one learner and for 5,000."""
+    from flags.refresh import refresh
+    from flags.snapshot import current_run
+    from learners.models import Learner
+
+    ulns = list(Learner.objects.order_by("?").values_list("uln", flat=True)[:5000])
+    timings = []
+    for size in (1, 5000):
+        chosen = ulns[:size]
+        started = time.perf_counter()
+        refresh(chosen)
+        took = time.perf_counter() - started
+        timings.append((size, took, refresh_floor(connection, current_run().pk, chosen)))
+    return timings
 
 
 def in_one_process(env: dict) -> tuple[float, int]:
@@ -182,6 +245,7 @@ def main() -> None:
     worker_env = {**env, "REDIS_URL": REDIS}
     runs = {int(n): on_workers(worker_env, int(n)) for n in args.workers.split(",")}
     learners = next(iter(runs.values()))["learners"]
+    refreshes = time_refreshes(connection)
 
     print(f"PostgreSQL, {os.cpu_count()} cores; {learners:,} learners; snapshot {rows:,} rows")
     print(f"Floor, reading every row the loaders read (COPY TO STDOUT): {reading:.1f} s")
@@ -196,6 +260,11 @@ def main() -> None:
         print(
             f"{workers:>7} {r['seconds']:>8.1f} {r['building']:>10.1f} {r['switch']:>8.1f} "
             f"{r['shards']:>6} {learners / r['seconds']:>10,.0f} {r['peak_mb']:>7}"
+        )
+    for size, took, floor in refreshes:
+        print(
+            f"Refresh of {size:,} learner{'s' if size > 1 else ''} (in place, with its changes): "
+            f"{took * 1000:,.0f} ms; floor (reading and writing their rows) {floor * 1000:,.0f} ms"
         )
     one = runs.get(1)
     if one:

@@ -29,9 +29,13 @@ from .snapshot import current_run, hold_the_current_snapshot, note_snapshot_chan
 
 logger = logging.getLogger(__name__)
 
-# Learners a refresh task takes: a national delivery's touched learners are split into tasks
+# Learners a refresh task takes: a large delivery's touched learners are split into tasks
 # of this many, which the workers share as they share a rebuild's shards.
 BATCH = 5000
+# A change that touched more learners than this (a national delivery on results day) is left
+# to the nightly rebuild: refreshing a whole cohort batch by batch would cost more than
+# building it, and hold the snapshot for a long time.
+AT_MOST = 50_000
 
 
 @scopes_disabled()
@@ -42,15 +46,15 @@ def refresh(ulns: Iterable[str]) -> int:
     ulns = sorted(set(ulns))
     if not ulns:
         return 0
-    # Before reading anything, as a rebuild notes it: changes numbered up to here are in the
-    # rows this refresh writes.
-    seen = last_committed()
-    catalogue = load_catalogue()
     with transaction.atomic():
         # No import writes while the learners are read and their rows replaced: one that
         # moved a learner in between would see its move undone by the rows written here.
         wait_for_imports()
         hold_the_current_snapshot()
+        # Before reading anything, as a rebuild notes it: changes numbered up to here are in
+        # the rows this refresh writes.
+        seen = last_committed()
+        catalogue = load_catalogue()
         run = current_run()
         if run is None:
             return 0  # nothing built yet: the first build will have them

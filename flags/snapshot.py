@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO
 
+from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -30,7 +31,7 @@ from base.progress import Progress
 from learners import diploma
 from learners.changes import forget_before, last_committed
 from learners.feed.bulk import copy_rows
-from learners.models import ChangedComponent, Learner
+from learners.models import ChangedComponent, DataChange, Learner
 from learners.signals import learner_data_committed
 
 from . import codes
@@ -338,14 +339,37 @@ def shard_counts(run_id: int) -> tuple[int, int, int]:
     return totals["all_shards"], totals["shards_done"], totals["learners_done"] or 0
 
 
-def _changed_since(run: RebuildRun) -> list[str]:
-    """The learners of the changes committed after the run began reading."""
-    return sorted(
-        ChangedComponent.objects.filter(change__committed__gt=run.changes_seen)
-        .order_by()
-        .values_list("uln", flat=True)
-        .distinct()
+def _changes_since(run: RebuildRun) -> list[int]:
+    """The changes to learner data committed after the run began reading."""
+    return list(
+        DataChange.objects.filter(committed__gt=run.changes_seen)
+        .order_by("committed")
+        .values_list("pk", flat=True)
     )
+
+
+def _carry_over(previous: RebuildRun, run: RebuildRun, changes: list[int]) -> None:
+    """The previous snapshot's rows, in place of the run's, of those changes' learners (those
+    the previous snapshot has)."""
+    touched = ChangedComponent._meta.db_table
+    overview = OverviewRow._meta.db_table
+    learners = (
+        f"SELECT DISTINCT c.uln FROM {touched} c "
+        f"JOIN {overview} p ON p.uln = c.uln AND p.run_id = {int(previous.pk)} "
+        f"WHERE c.change_id IN ({', '.join(str(int(c)) for c in changes)})"
+    )
+    with connection.cursor() as cursor:
+        for model, columns in ((OverviewRow, OVERVIEW_COLUMNS), (DetailLine, DETAIL_COLUMNS)):
+            table = model._meta.db_table
+            cursor.execute(
+                f"DELETE FROM {table} WHERE run_id = %s AND uln IN ({learners})", [run.pk]
+            )
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT %s, {', '.join(columns[1:])} FROM {table} "
+                f"WHERE run_id = %s AND uln IN ({learners})",
+                [run.pk, previous.pk],
+            )
 
 
 def hold_the_current_snapshot() -> None:
@@ -395,16 +419,20 @@ def _switch(run: RebuildRun) -> None:
             previous = current_run()
             # A learner an import moved after this run read them goes to their centre now.
             follow_learners_to_their_centres()
+            late = _changes_since(run) if settings.REFRESH_SNAPSHOT else []
+            if late and previous is not None:
+                # Learners whose data changed after this run began reading may have been
+                # refreshed in the previous snapshot meanwhile: their rows there are newer
+                # than this run's, so they carry over, and the refresh queued below (when
+                # this run is current) works them out for today.
+                _carry_over(previous, run, late)
             # With the switch, so that a build that fails or is skipped changes nothing.
             record_changes(previous, run)
-            # Learners whose data changed after this run began reading: their rows here may
-            # be older than the refreshed ones it replaces. Not a change the build found; they
-            # are worked out again as soon as it is current.
-            late = _changed_since(run)
-            SnapshotChange.objects.filter(run=run, uln__in=late).delete()
-            if late:
+            for change in late:
                 transaction.on_commit(
-                    lambda: learner_data_committed.send(sender=RebuildRun, change=None, ulns=late)
+                    lambda change=change: learner_data_committed.send(
+                        sender=RebuildRun, change=change
+                    )
                 )
             run.outcome = RebuildRun.Outcome.SUCCEEDED
             run.finished_at = timezone.now()

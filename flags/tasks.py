@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from .refresh import BATCH, learners_of_change, refresh
+from .refresh import AT_MOST, BATCH, learners_of_change, refresh
 from .snapshot import build_shards, rebuild, start_on_workers
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,11 @@ def build_rebuild_shards(run_id: int) -> int:
 def refresh_change(change_id: int) -> int:
     """The learners a committed change touched, in tasks of BATCH that workers share."""
     ulns = learners_of_change(change_id)
+    if len(ulns) > AT_MOST:
+        logger.info(
+            "Change %s touched %s learners: left to the nightly rebuild", change_id, len(ulns)
+        )
+        return 0
     for start in range(0, len(ulns), BATCH):
         refresh_learners.delay(ulns[start : start + BATCH])
     return len(ulns)

@@ -9,8 +9,9 @@ when it becomes visible.
 import contextlib
 from collections.abc import Iterable, Iterator
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from .models import ChangedComponent, DataChange
 from .signals import learner_data_committed
@@ -45,7 +46,10 @@ def recorded_change(kind: str) -> Iterator[int]:
 
 
 def record_components(change: int, touched: Iterable[tuple[str, str]]) -> None:
-    """Note (ULN, component) pairs the change wrote data for."""
+    """Note (ULN, component) pairs the change wrote data for (learners alone, LEARNER_ONLY,
+    only while the snapshot is refreshed: nothing else asks for them)."""
+    if not settings.REFRESH_SNAPSHOT:
+        touched = [(uln, c) for uln, c in touched if c != LEARNER_ONLY]
     ChangedComponent.objects.bulk_create(
         [ChangedComponent(change_id=change, uln=uln, component=c) for uln, c in set(touched)],
         ignore_conflicts=True,
@@ -75,9 +79,14 @@ def last_committed() -> int:
 
 
 def committed_after(number: int) -> tuple[int, ...]:
-    """Ids of the changes committed after `number`: few, one per import or edit since."""
+    """Ids of the changes committed after `number` that brought some component late: few,
+    one per import of entries or non-Edexcel edit since (award dates and results bring none,
+    so the pages need not look them up)."""
+    late = ChangedComponent.objects.filter(change=OuterRef("pk")).exclude(component=LEARNER_ONLY)
     return tuple(
-        DataChange.objects.filter(committed__gt=number).order_by().values_list("pk", flat=True)
+        DataChange.objects.filter(Exists(late), committed__gt=number)
+        .order_by()
+        .values_list("pk", flat=True)
     )
 
 

@@ -7,6 +7,7 @@ gets executemany. Both stream: rows flow from the parser to the database without
 import datetime
 from collections.abc import Iterable, Iterator, Sequence
 
+from django.conf import settings
 from django.db import connection
 
 from base.delivery import Merge
@@ -73,7 +74,7 @@ def merge(cursor, merge: Merge, stage: str, change: int) -> int:
     """Upsert the staged rows; the number of rows inserted or changed."""
     if merge.records_components:
         return write_entries(cursor, merge.sql(stage), change)
-    if merge.records_learners:
+    if merge.records_learners and settings.REFRESH_SNAPSHOT:
         return _write_noting_learners(cursor, merge.sql(stage), change)
     cursor.execute(merge.sql(stage))
     return max(cursor.rowcount, 0)
