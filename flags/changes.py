@@ -60,9 +60,19 @@ def record_changes(
                 )
                 written += cursor.rowcount
         problem = "NOT {alias}.ready AND {alias}.severity <> %s"
-        if only_current_learners:
-            learners = f"SELECT uln FROM {overview} WHERE run_id = {int(current.pk)}"
-            problem += f" AND {{alias}}.uln IN ({learners})"
+        # The previous build's lines of the current one's learners only: the current build
+        # holds no others. (Not asked of the current build's own lines: the planner, which has
+        # no figures for a run this new, would join them to it row by row.)
+        of_learners = (
+            f" AND {{alias}}.uln IN (SELECT uln FROM {overview} WHERE run_id = {int(current.pk)})"
+            if only_current_learners
+            else ""
+        )
+
+        def lines_of(run: RebuildRun, alias: str) -> str:
+            where = problem + (of_learners if run == previous else "")
+            return where.format(alias=alias)
+
         said = "n.element || ': ' || n.issue"
         for kind, new, old, words in (
             (SnapshotChange.Kind.NEW_PROBLEM, current, previous, f"'', {said}"),
@@ -78,13 +88,13 @@ def record_changes(
                 f"o.award_series, n.component, %s, {words} "
                 f"FROM {detail} n "
                 f"JOIN (SELECT uln, component, element FROM {detail} m "
-                f"WHERE m.run_id = %s AND {problem.format(alias='m')} "
+                f"WHERE m.run_id = %s AND {lines_of(new, 'm')} "
                 f"EXCEPT SELECT uln, component, element FROM {detail} m "
-                f"WHERE m.run_id = %s AND {problem.format(alias='m')}) k "
+                f"WHERE m.run_id = %s AND {lines_of(old, 'm')}) k "
                 f"ON k.uln = n.uln AND k.component = n.component AND k.element = n.element "
                 f"JOIN {overview} o ON o.uln = n.uln AND o.run_id = %s "
                 f"JOIN {overview} b ON b.uln = n.uln AND b.run_id = %s "
-                f"WHERE n.run_id = %s AND {problem.format(alias='n')}",
+                f"WHERE n.run_id = %s AND {lines_of(new, 'n')}",
                 [
                     current.pk,
                     current.built_for,
