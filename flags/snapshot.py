@@ -113,13 +113,13 @@ def status_rank(entry: str, assessment: str | None) -> int:
 NO_COMPONENT_RANK = 99
 
 
+def _succeeded_newest_first():
+    return RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED).order_by("-finished_at")
+
+
 def current_run() -> RebuildRun | None:
     """The snapshot readers should use: the latest rebuild that succeeded."""
-    return (
-        RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED)
-        .order_by("-finished_at")
-        .first()
-    )
+    return _succeeded_newest_first().first()
 
 
 @contextlib.contextmanager
@@ -635,17 +635,8 @@ def follow_learners_to_their_centres() -> int:
 def note_snapshot_changed() -> None:
     """In the transaction of a move or a refresh: what every process worked out from the
     current snapshot is out of date once it commits."""
-    RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED).filter(
-        pk=models.Subquery(current_run_ids()[:1])
-    ).update(revision=models.F("revision") + 1)
-
-
-def current_run_ids():
-    return (
-        RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED)
-        .order_by("-finished_at")
-        .values("pk")
-    )
+    current = models.Subquery(_succeeded_newest_first().values("pk")[:1])
+    RebuildRun.objects.filter(pk=current).update(revision=models.F("revision") + 1)
 
 
 def _refresh_statistics(command: str) -> None:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import AccessRequest, Centre, Membership, User, WeeklyDigest
+from accounts.permissions import roles as roles_of
 from base.mail import refused_for_good
 from flags import codes
 from flags.models import DetailLine, SnapshotChange
@@ -324,5 +325,4 @@ def preview(user: User, moment: datetime.datetime) -> tuple[datetime.date, list[
     """What the person's digest would say now, for the Notifications page."""
     local = _local(moment)
     week = local.date() - datetime.timedelta(days=local.weekday())
-    roles = dict(Membership.objects.filter(user=user).values_list("centre_id", "role"))
-    return week, Newsroom(week, local.date()).for_person(roles)
+    return week, Newsroom(week, local.date()).for_person(roles_of(user))

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Membership
+from accounts.permissions import roles
 from screens import digest
 
 ON, OFF = "on", "off"
@@ -26,7 +27,7 @@ class DigestChoiceForm(forms.Form):
 
 
 def _by_default(user) -> bool:
-    return Membership.objects.filter(user=user, role=Membership.Role.ADMINISTRATOR).exists()
+    return Membership.Role.ADMINISTRATOR in roles(user).values()
 
 
 def _receives(user) -> bool:
