@@ -37,8 +37,9 @@ class Merge:
     """How staged rows become rows of a real table: INSERT ... ON CONFLICT (key) DO UPDATE.
 
     `select` gives, for each target column, an SQL expression over the staging alias `s`
-    (default `s.<column>`); `update` overrides what a changed row is set to; columns in
-    `insert_only` are written when the row is new and never changed afterwards.
+    (default `s.<column>`); `update` overrides what a changed row is set to, an expression
+    over the stored row `{old}` and the delivered one `{new}`; columns in `insert_only` are
+    written when the row is new and never changed afterwards.
     """
 
     table: str
@@ -65,16 +66,26 @@ class Merge:
     def sql(self, stage: str) -> str:
         q = connection.ops.quote_name
         target = q(self.table)
-        select = ", ".join(self.select.get(c, f"s.{q(c)}") for c in self.columns)
+        columns = ", ".join(q(c) for c in self.columns)
+        select = ", ".join(f"{self.select.get(c, f's.{q(c)}')} AS {q(c)}" for c in self.columns)
         changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
-        new_value = {c: self.update.get(c, f"excluded.{q(c)}") for c in changing}
+        same_key = " AND ".join(f"t.{q(c)} = n.{q(c)}" for c in self.conflict)
+        # A row the delivery holds as it is stored is left out before the upsert, which would
+        # lock it (and so every row of a re-delivery) even to change nothing.
+        unchanged = " AND ".join(
+            [same_key]
+            + [f"t.{q(c)} IS NOT DISTINCT FROM {self._new_value(c, 't', 'n')}" for c in changing]
+        )
         sql = (
-            f"INSERT INTO {target} ({', '.join(q(c) for c in self.columns)}) "
-            f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE {self.where} "
+            f"INSERT INTO {target} ({columns}) "
+            f"SELECT * FROM (SELECT {select} FROM {q(stage)} s {self.joins} "
+            f"WHERE {self.where}) n "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {unchanged}) "
             f"ON CONFLICT ({', '.join(q(c) for c in self.conflict)}) "
         )
         if not changing:
             return sql + "DO NOTHING"
+        new_value = {c: self._new_value(c, target, "excluded") for c in changing}
         # Only rows that really change are rewritten: a re-delivery writes nothing.
         return (
             sql
@@ -83,6 +94,14 @@ class Merge:
             + " WHERE "
             + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in new_value.items())
         )
+
+    def _new_value(self, column: str, old: str, new: str) -> str:
+        """What a stored row's column becomes: `update`'s expression over the stored row
+        (`{old}`) and the delivered one (`{new}`), or the delivered value."""
+        q = connection.ops.quote_name
+        if column in self.update:
+            return self.update[column].format(old=old, new=new)
+        return f"{new}.{q(column)}"
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,42 @@ def _nothing_more(row: dict[str, Any], known: Any) -> dict[str, Any]:
     return {}
 
 
+def _learns_nothing(row: dict[str, Any], known: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A check of a row that reads only a few of its cells, and the staging values it works
+    out from them. A national file holds few distinct combinations of those cells (a few
+    hundred centres or codes, one ULN per learner), so the import runs each rule once per
+    combination rather than once per row (learners.feed.byvalue)."""
+
+    # The columns it reads, by their names in the file: it is given their parsed values.
+    reads: tuple[str, ...]
+    # (cells by column name, what is known) -> staging values by name; raises RowError.
+    run: Callable[[dict[str, Any], Any], dict[str, Any]]
+    # The staging names of the values it gives.
+    gives: tuple[str, ...] = ()
+
+
+def _by_rules(rules: tuple[RowRule, ...]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The rules as one row check: every rule's problems, in order, or every value given."""
+
+    def stage(row: dict[str, Any], known: Any) -> dict[str, Any]:
+        given: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for rule in rules:
+            try:
+                given.update(rule.run(row, known))
+            except RowError as exc:
+                problems.extend(exc.problems)
+        require(problems)
+        return given
+
+    return stage
+
+
 @dataclass(frozen=True)
 class FileSpec:
     """One file of a delivery. Its staging columns are its own columns (as read, unless
@@ -127,7 +182,10 @@ class FileSpec:
     key_words: str
     merges: tuple[Merge, ...]
     # Checks the row (raising RowError) and gives computed and changed values by staging name.
+    # A file whose checks each read a few cells declares them as `rules` instead, and its
+    # rows are checked by value (learners.feed.byvalue); `stage` is then the rules in order.
     stage: Callable[[dict[str, Any], Any], dict[str, Any]] = _nothing_more
+    rules: tuple[RowRule, ...] = ()
     computed: tuple[Computed, ...] = ()
     # Updates of entries run after the merges, with the staging table's name (links); the
     # entries they write count as the change's, as the merged ones do.
@@ -135,9 +193,12 @@ class FileSpec:
     # Run with the staging table's name once every row has passed, before the merges.
     before: tuple[Callable[[str], None], ...] = ()
     # Records the key of a row, valid or not, for the rows of later files that refer to it.
-    learn: Callable[[dict[str, Any], Any], None] = lambda row, known: None
+    learn: Callable[[dict[str, Any], Any], None] = _learns_nothing
 
     def __post_init__(self) -> None:
+        if self.rules and self.stage is not _nothing_more:
+            raise ValueError(f"{self.name}: give rules or a stage, not both")
+        object.__setattr__(self, "_check", _by_rules(self.rules) if self.rules else self.stage)
         staged = tuple(name for name, _ in self.staged)
         merges = tuple(
             replace(
@@ -156,6 +217,12 @@ class FileSpec:
         names = self.column_names
         read = operator.itemgetter(*names)
         object.__setattr__(self, "_read", read if len(names) > 1 else (lambda row: (read(row),)))
+
+    @property
+    def by_value(self) -> bool:
+        """Whether its rows can be checked by distinct values: each check reads a few cells
+        (rules) and no row teaches anything to the rows after it (learn)."""
+        return self.learn is _learns_nothing and (bool(self.rules) or self.stage is _nothing_more)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -178,7 +245,7 @@ class FileSpec:
         )
 
     def staged_values(self, row: dict[str, Any], known: Any) -> tuple:
-        given = self.stage(row, known)
+        given = self._check(row, known)
         values = self._read(row)
         if not given and not self.computed:
             return values

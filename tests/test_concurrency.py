@@ -193,10 +193,10 @@ def test_a_failed_import_records_the_database_error_itself(tmp_path, monkeypatch
     shutil.copytree(VALID, folder)
     merge = bulk.merge
 
-    def failing(cursor, spec_merge, stage, change):
+    def failing(cursor, spec_merge, stage, change, rows):
         if spec_merge.table == Learner._meta.db_table:
             cursor.execute("SELECT * FROM no_such_table_here")
-        return merge(cursor, spec_merge, stage, change)
+        return merge(cursor, spec_merge, stage, change, rows)
 
     monkeypatch.setattr(bulk, "merge", failing)
 

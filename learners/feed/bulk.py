@@ -4,6 +4,7 @@ PostgreSQL gets COPY (hundreds of thousands of rows a second); the embedded SQLi
 gets executemany. Both stream: rows flow from the parser to the database without a list.
 """
 
+import contextlib
 import datetime
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -24,10 +25,21 @@ _TYPES = {
 }
 
 
+def column_type(kind: str) -> str:
+    """The database's type for a staged column of this kind ("text", "int", "date", ...)."""
+    return _TYPES[kind][0 if connection.vendor == "postgresql" else 1]
+
+
+def stored_text(value) -> str:
+    """A date, time or text as the database is given it in a query's text."""
+    if connection.vendor == "postgresql":
+        return value.isoformat() if isinstance(value, datetime.date) else str(value)
+    return str(_sqlite_value(value))
+
+
 def create_stage(cursor, name: str, columns: Sequence[tuple[str, str]]) -> None:
     q = connection.ops.quote_name
-    which = 0 if connection.vendor == "postgresql" else 1
-    cols = ", ".join(f"{q(c)} {_TYPES[t][which]}" for c, t in columns)
+    cols = ", ".join(f"{q(c)} {column_type(t)}" for c, t in columns)
     cursor.execute(f"DROP TABLE IF EXISTS {q(name)}")
     cursor.execute(f"CREATE TEMPORARY TABLE {q(name)} (line integer NOT NULL, {cols})")
 
@@ -70,14 +82,62 @@ def duplicate_lines(cursor, stage: str, key: Sequence[str]) -> list[tuple[int, i
     return list(cursor.fetchall())
 
 
-def merge(cursor, merge: Merge, stage: str, change: int) -> int:
-    """Upsert the staged rows; the number of rows inserted or changed."""
-    if merge.records_components:
-        return write_entries(cursor, merge.sql(stage), change)
-    if merge.records_learners and settings.REFRESH_SNAPSHOT:
-        return _write_noting_learners(cursor, merge.sql(stage), change)
-    cursor.execute(merge.sql(stage))
-    return max(cursor.rowcount, 0)
+def merge(cursor, merge: Merge, stage: str, change: int, rows: int = 0) -> int:
+    """Upsert the staged rows (`rows` of them, or about); the number inserted or changed."""
+    with _in_bulk(cursor, merge.table, rows):
+        if merge.records_components:
+            return write_entries(cursor, merge.sql(stage), change)
+        if merge.records_learners and settings.REFRESH_SNAPSHOT:
+            return _write_noting_learners(cursor, merge.sql(stage), change)
+        cursor.execute(merge.sql(stage))
+        return max(cursor.rowcount, 0)
+
+
+# Below this many rows a delivery's writes keep the table's indexes and checks up to date.
+BULK_ROWS = 100_000
+
+
+@contextlib.contextmanager
+def _in_bulk(cursor, table: str, rows: int) -> Iterator[None]:
+    """When a delivery brings more rows than the table holds (a first national load), write
+    them without the table's plain indexes and foreign keys, then build those again, which
+    is ten times faster: PostgreSQL sorts each index once instead of inserting 1.4 M keys
+    one by one, and checks each foreign key with one join at the end instead of one query a
+    row at the commit. The same names and definitions come back in this transaction; until
+    it ends the table is locked, which a first load can afford. Unique keys stay: the upsert
+    needs them."""
+    if connection.vendor != "postgresql" or rows < BULK_ROWS:
+        yield
+        return
+    cursor.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [table])
+    (held,) = cursor.fetchone()
+    if rows <= held:
+        yield
+        return
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+        [table],
+    )
+    foreign_keys = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary "
+        "ORDER BY i.relname",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    q = connection.ops.quote_name
+    for name, _definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}")
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {q(name)}")
+    yield
+    for _name, definition in indexes:
+        cursor.execute(definition)
+    for name, definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} {definition}")
 
 
 def _write_noting_learners(cursor, sql: str, change: int) -> int:

@@ -26,7 +26,7 @@ from learners.csvfiles import check_header, without_bom
 from learners.models import DataChange, ImportRun
 from learners.signals import learners_delivered
 
-from . import bulk
+from . import bulk, byvalue
 from .spec import Known, build_specs
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,11 @@ class _Errors:
         self.count += 1
         if len(self.listed) < MAX_ERRORS_LISTED:
             self.listed.append(FeedError(file, line, column, reason))
+
+    @property
+    def room(self) -> int:
+        """How many more errors are listed rather than only counted."""
+        return MAX_ERRORS_LISTED - len(self.listed)
 
 
 @scopes_disabled()
@@ -127,6 +132,7 @@ def _import(
             # entries must see the learners an earlier one registered (they link only then),
             # and two deliveries never lock the same rows in opposite orders.
             _wait_for_other_imports()
+            _room_to_compare()
             with recorded_change(DataChange.Kind.IMPORT) as change:
                 _write(directory, specs, present, outcome, errors, change, progress)
     except _Rejected:
@@ -190,6 +196,15 @@ def wait_for_imports() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_IMPORT_KEY])
+
+
+def _room_to_compare() -> None:
+    """Memory for this transaction's hashes and sorts: comparing a national file with the
+    stored rows, and finding its duplicates, then stay in memory instead of spilling to
+    disk (PostgreSQL's default is 4 MB)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
 
 
 def _wait_for_other_imports() -> None:
@@ -277,15 +292,21 @@ def _import_file(
 ) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
-    bulk.create_stage(cursor, stage, spec.staged)
     progress.stage(spec.name, _rows_in(path), "rows")
     # No try/finally: after a database error the transaction can run nothing more, and a
-    # cleanup statement would hide the error; rolling back drops the staging table anyway.
-    with path.open("rb") as handle:
-        lines = _decoded_lines(spec.name, handle, errors)
-        rows = _checked_rows(spec, lines, known, errors, counts, progress)
-        bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
-    progress.advance(counts["rows"] % _TELL_EVERY)
+    # cleanup statement would hide the error; rolling back drops the staging tables anyway.
+    checks = None
+    if spec.by_value:
+        checks = _stage_by_value(cursor, spec, path, stage, known, errors, counts, progress)
+        if checks is None:
+            return counts  # its header stopped it (reported)
+    else:
+        bulk.create_stage(cursor, stage, spec.staged)
+        with path.open("rb") as handle:
+            lines = _decoded_lines(spec.name, handle, errors)
+            rows = _checked_rows(spec, lines, known, errors, counts, progress)
+            bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
+        progress.advance(counts["rows"] % _TELL_EVERY)
     progress.note(f"{spec.name}: {counts['rows']:,} rows read; checking and writing them")
     for line, first in bulk.duplicate_lines(cursor, stage, spec.key):
         errors.add(spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}")
@@ -293,11 +314,67 @@ def _import_file(
         for step in spec.before:
             step(stage)
         for merge in spec.merges:
-            counts["written"] += bulk.merge(cursor, merge, stage, change)
+            counts["written"] += bulk.merge(cursor, merge, stage, change, counts["rows"])
         for sql in spec.after:
             bulk.write_entries(cursor, sql.format(stage=connection.ops.quote_name(stage)), change)
-    bulk.drop_stage(cursor, stage)
+    if checks is not None:
+        checks.drop()
+    else:
+        bulk.drop_stage(cursor, stage)
     return counts
+
+
+def _stage_by_value(
+    cursor,
+    spec: FileSpec,
+    path: Path,
+    stage: str,
+    known: Known,
+    errors: _Errors,
+    counts: dict,
+    progress: Progress,
+) -> "byvalue.FileChecks | None":
+    """Check the file by its distinct values (byvalue): its problems reported and its good
+    rows staged; None when its header stopped it."""
+    header = _read_header(spec, path, errors)
+    if header is None:
+        return None
+    positions, width = header
+    checks = byvalue.FileChecks(cursor, spec, stage, known, progress)
+    checks.load(path, width)
+    counts["rows"] = checks.rows
+    progress.note(f"{spec.name}: {checks.rows:,} rows read; checking their values")
+    checks.check(positions)
+    reported = 0
+
+    def report(line: int, column: str, reason: str) -> None:
+        nonlocal reported
+        reported += 1
+        errors.add(spec.name, line, column, reason)
+
+    found = checks.report_problems(report, errors.room)
+    errors.count += found - reported  # beyond those listed: counted
+    checks.create_stage()
+    return checks
+
+
+def _read_header(spec: FileSpec, path: Path, errors: _Errors) -> tuple[dict, int] | None:
+    """The known columns' positions and the header's width, or None (reported) when the
+    header stops the file."""
+    with path.open("rb") as handle:
+        reader = csv.reader(_decoded_lines(spec.name, handle, errors))
+        try:
+            header = [cell.strip() for cell in next(reader)]
+        except StopIteration:
+            errors.add(spec.name, 1, "-", "empty file: no header row")
+            return None
+        except _NotUTF8:
+            return None  # reported where it was found
+        except csv.Error as exc:
+            errors.add(spec.name, reader.line_num, "-", f"not readable as CSV: {exc}")
+            return None
+    positions = _check_header(spec, header, errors)
+    return None if positions is None else (positions, len(header))
 
 
 class _NotUTF8(Exception):

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from accounts.feed import KnownPeople, centre_files, unknown_centre
 from base import cells as v
-from base.delivery import Column, Computed, FileSpec, Merge, RowError, require, table
+from base.delivery import Column, Computed, FileSpec, Merge, RowError, RowRule, require, table
 from base.identifiers import is_valid_qan, is_valid_uln
 from base.text import search_key
 from learners import diploma, models
@@ -104,11 +104,9 @@ def _stage_unit(row, known):
     return {}
 
 
-def _stage_mark_window(row, known):
-    problems = _unknown_series(row, known) + _unknown_unit(row, known, "unit")
+def _opens_before_it_closes(row, known):
     if row["closes_on"] < row["opens_on"]:
-        problems.append(("closes_on", "before opens_on"))
-    require(problems)
+        raise RowError([("closes_on", "before opens_on")])
     return {}
 
 
@@ -120,67 +118,81 @@ def _unknown_unit(row, known, column) -> list[tuple[str, str]]:
     return [] if row[column] in known.units else [(column, "unknown unit")]
 
 
-def _stage_learner(row, known):
+def _known_centre(row, known):
     require(unknown_centre(row, known))
-    award = row.get("award_series") or diploma.default_award_series(row["registered_on"])
+    return {}
+
+
+def _award_series(row, known):
     return {
-        "award_series": award,
-        "forename_key": search_key(row["forename"]),
-        "surname_key": search_key(row["surname"]),
+        "award_series": row["award_series"] or diploma.default_award_series(row["registered_on"])
     }
+
+
+def _search_keys(*columns: str) -> tuple[RowRule, ...]:
+    return tuple(
+        RowRule(
+            (column,),
+            lambda row, known, column=column: {f"{column}_key": search_key(row[column])},
+            gives=(f"{column}_key",),
+        )
+        for column in columns
+    )
 
 
 # --- what centres entered and what came back -----------------------------------------------
 
 
-def _stage_entry(row, known):
-    problems = unknown_centre(row, known) + _unknown_series(row, known)
-    code, kind = row["code"], row["type"]
-    unit = None
-    if kind == models.Entry.Kind.UNIT:
-        qualification = known.units.get(code)
-        unit = code
-        if qualification is None:
-            problems.append(("code", "unknown unit"))
-    else:
-        qualification = code if code in known.qualifications else None
-        if qualification is None:
-            problems.append(("code", "unknown qualification"))
-    require(problems)
-    uln = row["uln"]
-    return {
-        "qualification_id": qualification,
-        "unit_id": unit,
-        "link_uln": uln if is_valid_uln(uln) else None,
-    }
-
-
-def _stage_mark(row, known):
-    require(_unknown_series(row, known) + _unknown_unit(row, known, "unit"))
+def _known_series(row, known):
+    require(_unknown_series(row, known))
     return {}
 
 
-def _stage_result(row, known):
-    problems = _unknown_series(row, known)
+def _known_unit(column: str) -> RowRule:
+    def check(row, known):
+        require(_unknown_unit(row, known, column))
+        return {}
+
+    return RowRule((column,), check)
+
+
+def _entered_qualification(row, known):
+    code = row["code"]
+    if row["type"] == models.Entry.Kind.UNIT:
+        qualification = known.units.get(code)
+        if qualification is None:
+            raise RowError([("code", "unknown unit")])
+        return {"qualification_id": qualification, "unit_id": code}
+    if code not in known.qualifications:
+        raise RowError([("code", "unknown qualification")])
+    return {"qualification_id": code, "unit_id": None}
+
+
+def _link_uln(row, known):
+    uln = row["uln"]
+    return {"link_uln": uln if is_valid_uln(uln) else None}
+
+
+def _resulted_code(row, known):
     code = row["code"]
     if code in known.units:
-        unit, qualification = code, known.units[code]
-    elif code in known.qualifications:
-        unit, qualification = None, code
-    else:
-        unit = qualification = None
-        problems.append(("code", "unknown unit or qualification"))
-    require(problems)
-    return {"qualification_id": qualification, "unit_id": unit}
+        return {"qualification_id": known.units[code], "unit_id": code}
+    if code in known.qualifications:
+        return {"qualification_id": code, "unit_id": None}
+    raise RowError([("code", "unknown unit or qualification")])
 
 
-def _stage_vq_status(row, known):
+def _vocational_qualification(row, known):
     found = known.qualifications.get(row["qualification"])
     if found is None:
         raise RowError([("qualification", "unknown qualification")])
     if found[1] != models.Qualification.Kind.VQ:
         raise RowError([("qualification", "not a vocational qualification")])
     return {}
+
+
+KNOWN_CENTRE = RowRule(("centre",), _known_centre)
+KNOWN_SERIES = RowRule(("series",), _known_series)
 
 
 YES_NO = v.yes_no
@@ -215,12 +227,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                 Merge(
                     table(models.Series),
                     # A delivery without the optional column keeps the deadline already given.
-                    update={
-                        "claims_due_on": (
-                            "COALESCE(excluded.claims_due_on, "
-                            f"{table(models.Series)}.claims_due_on)"
-                        )
-                    },
+                    update={"claims_due_on": "COALESCE({new}.claims_due_on, {old}.claims_due_on)"},
                 ),
             ),
         ),
@@ -265,7 +272,11 @@ def build_specs() -> tuple[FileSpec, ...]:
                 Column("closes_on", v.date, "date"),
             ),
             key_words="series and unit",
-            stage=_stage_mark_window,
+            rules=(
+                KNOWN_SERIES,
+                _known_unit("unit"),
+                RowRule(("opens_on", "closes_on"), _opens_before_it_closes),
+            ),
             merges=(Merge(table(models.MarkWindow)),),
         ),
         FileSpec(
@@ -294,7 +305,11 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             computed=(Computed("forename_key"), Computed("surname_key")),
             key_words="ULN",
-            stage=_stage_learner,
+            rules=(
+                KNOWN_CENTRE,
+                RowRule(("award_series", "registered_on"), _award_series, ("award_series",)),
+                *_search_keys("forename", "surname"),
+            ),
             merges=(
                 Merge(
                     table(models.Learner),
@@ -302,9 +317,8 @@ def build_specs() -> tuple[FileSpec, ...]:
                     # An award date a centre administrator chose outlives later deliveries.
                     update={
                         "award_series": (
-                            f"CASE WHEN {table(models.Learner)}.award_series_edited "
-                            f"THEN {table(models.Learner)}.award_series "
-                            "ELSE excluded.award_series END"
+                            "CASE WHEN {old}.award_series_edited THEN {old}.award_series "
+                            "ELSE {new}.award_series END"
                         )
                     },
                     insert_only=frozenset({"award_series_edited"}),
@@ -333,7 +347,12 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             computed=(Computed("qualification_id"), Computed("unit_id"), Computed("link_uln")),
             key_words="centre, candidate_number, series, type and code",
-            stage=_stage_entry,
+            rules=(
+                KNOWN_CENTRE,
+                KNOWN_SERIES,
+                RowRule(("code", "type"), _entered_qualification, ("qualification_id", "unit_id")),
+                RowRule(("uln",), _link_uln, ("link_uln",)),
+            ),
             merges=(
                 Merge(
                     entry,
@@ -354,7 +373,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                 Column("submitted_on", v.date, "date"),
             ),
             key_words="ULN, series and unit",
-            stage=_stage_mark,
+            rules=(KNOWN_SERIES, _known_unit("unit")),
             merges=(Merge(table(models.MarkSubmission), records_learners=True),),
         ),
         FileSpec(
@@ -369,7 +388,10 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             computed=(Computed("qualification_id"), Computed("unit_id")),
             key_words="ULN, series and code",
-            stage=_stage_result,
+            rules=(
+                KNOWN_SERIES,
+                RowRule(("code",), _resulted_code, ("qualification_id", "unit_id")),
+            ),
             merges=(Merge(table(models.Result), records_learners=True),),
         ),
         FileSpec(
@@ -382,7 +404,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                 Column("result_issued_on", v.optional_date, "date"),
             ),
             key_words="ULN and qualification",
-            stage=_stage_vq_status,
+            rules=(RowRule(("qualification",), _vocational_qualification),),
             merges=(Merge(table(models.VQStatus), records_learners=True),),
         ),
         FileSpec(

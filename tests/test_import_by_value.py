@@ -1,0 +1,207 @@
+"""Issue 21: a national file is checked by its distinct values (learners.feed.byvalue), not
+row by row. Both ways must say the same thing of any file: the same errors, in the same
+words and order, and the same staged rows with the same values."""
+
+import csv
+import io
+import random
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from base.progress import Progress
+from learners.feed import bulk, importer
+from learners.feed.importer import import_delivery
+from learners.feed.spec import Known, build_specs
+from learners.models import Entry, Learner
+
+from .test_import_fuzz import HOSTILE
+
+VALID = Path(__file__).parent / "data" / "valid_delivery"
+SPECS = {spec.name: spec for spec in build_specs()}
+BY_VALUE = sorted(name for name, spec in SPECS.items() if spec.by_value)
+
+
+def rows_of(name: str) -> tuple[list[str], list[list[str]]]:
+    with (VALID / name).open(encoding="utf-8-sig", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def staged(cursor, stage: str) -> list[tuple[str, ...]]:
+    cursor.execute(f"SELECT * FROM {connection.ops.quote_name(stage)} ORDER BY line")
+    # SQLite's view gives an integer cell as text where the table gives a number, and a
+    # yes or no as True where the table gives 1: the same value in the real table.
+    return [tuple(str(_plain(value)) for value in row) for row in cursor.fetchall()]
+
+
+def _plain(value):
+    return int(value) if isinstance(value, bool) else value
+
+
+def both_ways(name: str, path: Path) -> tuple[tuple, tuple]:
+    """(errors, rows counted, staged rows) row by row, and the same by value."""
+    spec = SPECS[name]
+    known = Known.from_database()
+    progress = Progress("import", 0, io.StringIO())
+    answers = []
+    with connection.cursor() as cursor:
+        errors, counts = importer._Errors(), {"rows": 0}
+        bulk.create_stage(cursor, "feed_stage_row_by_row", spec.staged)
+        with path.open("rb") as handle:
+            lines = importer._decoded_lines(name, handle, errors)
+            rows = importer._checked_rows(spec, lines, known, errors, counts, progress)
+            bulk.fill_stage(cursor, "feed_stage_row_by_row", [c for c, _ in spec.staged], rows)
+        answers.append(
+            (
+                [str(e) for e in errors.listed],
+                counts["rows"],
+                staged(cursor, "feed_stage_row_by_row"),
+            )
+        )
+        bulk.drop_stage(cursor, "feed_stage_row_by_row")
+
+        errors, counts = importer._Errors(), {"rows": 0}
+        checks = importer._stage_by_value(
+            cursor, spec, path, "feed_stage_by_value", known, errors, counts, progress
+        )
+        rows = staged(cursor, "feed_stage_by_value") if checks else []
+        answers.append(([str(e) for e in errors.listed], counts["rows"], rows))
+        if checks:
+            checks.drop()
+    return tuple(answers)
+
+
+@pytest.fixture
+def catalogue(db):
+    import_delivery(VALID)
+
+
+cell = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=12))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    name=st.sampled_from(BY_VALUE),
+    seed=st.integers(0, 2**16),
+    changes=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 12), cell), max_size=6),
+    widths=st.lists(st.tuples(st.integers(0, 40), st.integers(-2, 2)), max_size=2),
+)
+@pytest.mark.django_db
+def test_it_says_the_same_of_any_file_by_value_as_row_by_row(
+    tmp_path_factory, catalogue, name, seed, changes, widths
+):
+    header, rows = rows_of(name)
+    rows = [list(row) for row in random.Random(seed).choices(rows, k=max(len(rows), 8))]
+    for row, column, value in changes:  # hostile cells anywhere
+        rows[row % len(rows)][column % len(header)] = value
+    for row, change in widths:  # a cell too few or too many
+        target = rows[row % len(rows)]
+        if change < 0:
+            del target[change:]
+        else:
+            target.extend(["x"] * change)
+    path = tmp_path_factory.mktemp("file") / name
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    path.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogatepass")
+
+    row_by_row, by_value = both_ways(name, path)
+
+    assert by_value == row_by_row
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Read alike by COPY and by Python: COPY's way on PostgreSQL.
+        "{header}\n{row}\n{row2}\n",
+        # Read differently by COPY (blank lines, an end-of-data marker, quotes, a carriage
+        # return alone, no newline at the end): Python's way.
+        "{header}\n\n{row}\n\n{row2}\n",
+        "{header}\n{row}\n\\.\n{row2}\n",
+        '{header}\n"{row}"\n{row2}\n',
+        "{header}\r\n{row}\r{row2}\r\n",
+        "{header}\r\n{row}\r\n{row2}",
+        "{header}\n{row}\n{row2}",
+    ],
+)
+def test_it_reads_a_file_as_python_reads_it_whatever_copy_would_make_of_it(
+    tmp_path, catalogue, text
+):
+    header, rows = rows_of("learners.csv")
+    path = tmp_path / "learners.csv"
+    path.write_bytes(
+        text.format(header=",".join(header), row=",".join(rows[0]), row2=",".join(rows[1])).encode()
+    )
+
+    row_by_row, by_value = both_ways("learners.csv", path)
+
+    assert by_value == row_by_row
+
+
+@pytest.mark.django_db
+def test_it_lists_every_bad_row_of_a_large_file_in_line_order(tmp_path, catalogue):
+    header, rows = rows_of("entries.csv")
+    many = [list(rows[i % len(rows)]) for i in range(3000)]
+    for number, row in enumerate(many):
+        row[1] = f"{number:04d}"  # each its own candidate: no duplicates
+        if number % 7 == 3:
+            row[6] = "NOSUCHCODE"
+        if number % 11 == 5:
+            row[5] = "2010-13"
+    path = tmp_path / "entries.csv"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *many])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+    row_by_row, by_value = both_ways("entries.csv", path)
+
+    assert by_value == row_by_row
+    assert len(by_value[0]) > 600
+
+
+@pytest.mark.django_db
+def test_a_first_load_in_bulk_keeps_every_index_and_foreign_key(tmp_path, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes and foreign keys are set aside on PostgreSQL only")
+
+    def schema() -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE conrelid IN "
+                "('learners_entry'::regclass, 'learners_learner'::regclass) ORDER BY 1, 2"
+            )
+            constraints = cursor.fetchall()
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename IN ('learners_entry', 'learners_learner') ORDER BY 1"
+            )
+            return constraints + cursor.fetchall()
+
+    before = schema()
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+
+    outcome = import_delivery(VALID)
+
+    assert outcome.imported, outcome.errors
+    assert schema() == before
+    assert Entry.objects.filter(learner__isnull=False).exists()
+    # The foreign keys hold again: an entry of a learner the database does not know fails.
+    entry = Entry.objects.filter(learner__isnull=False).first()
+    refused = pytest.raises(IntegrityError, match="foreign key")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "UPDATE learners_entry SET learner_id = '1999999999' WHERE id = %s", [entry.pk]
+        )
+    assert Learner.objects.filter(uln=entry.learner_id).exists()
