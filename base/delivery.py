@@ -63,7 +63,9 @@ class Merge:
     # change too (nothing late on the pages; their snapshot rows are worked out again).
     records_learners: bool = False
 
-    def sql(self, stage: str) -> str:
+    def sql(self, stage: str, into_empty: bool = False) -> str:
+        """The upsert; a plain INSERT when the table is known to be empty (its unique keys
+        may then be set aside while it is filled: learners.feed.bulk)."""
         q = connection.ops.quote_name
         target = q(self.table)
         columns = ", ".join(q(c) for c in self.columns)
@@ -76,10 +78,12 @@ class Merge:
             [same_key]
             + [f"t.{q(c)} IS NOT DISTINCT FROM {self._new_value(c, 't', 'n')}" for c in changing]
         )
+        rows = f"SELECT {select} FROM {q(stage)} s {self.joins} WHERE {self.where}"
+        if into_empty:
+            return f"INSERT INTO {target} ({columns}) {rows}"
         sql = (
             f"INSERT INTO {target} ({columns}) "
-            f"SELECT * FROM (SELECT {select} FROM {q(stage)} s {self.joins} "
-            f"WHERE {self.where}) n "
+            f"SELECT * FROM ({rows}) n "
             f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {unchanged}) "
             f"ON CONFLICT ({', '.join(q(c) for c in self.conflict)}) "
         )
