@@ -1,5 +1,6 @@
 """ULN, QAN, centre number and series code checks (DOMAIN.md section 7). Pure functions."""
 
+import operator
 import re
 
 _ULN_SHAPE = re.compile(r"[1-9][0-9]{9}")
@@ -14,7 +15,10 @@ _WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 def uln_check_digit(first_nine: str) -> int | None:
     """The check digit for the first nine digits, or None when no digit can make them valid."""
-    remainder = sum(int(d) * w for d, w in zip(first_nine, _WEIGHTS, strict=True)) % 11
+    if len(first_nine) != len(_WEIGHTS):
+        raise ValueError("a ULN's check digit comes from nine digits")
+    # map() rather than a generator: a national delivery checks half a million ULNs.
+    remainder = sum(map(operator.mul, map(int, first_nine), _WEIGHTS)) % 11
     check = 10 - remainder
     return None if check == 10 else check
 

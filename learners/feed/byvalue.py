@@ -41,12 +41,23 @@ class FileChecks:
     columns of `spec.staged`), then `drop`. Every problem has a rank that orders a line's problems
     as row by row would (its shape, then its cells in column order, then its rules)."""
 
-    def __init__(self, cursor, spec: FileSpec, stage: str, known: Any, progress) -> None:
+    def __init__(
+        self,
+        cursor,
+        spec: FileSpec,
+        stage: str,
+        known: Any,
+        progress,
+        parsed: dict | None = None,
+    ) -> None:
         self.cursor = cursor
         self.spec = spec
         self.stage = stage
         self.known = known
         self.progress = progress
+        # Cells already parsed, by parser, shared by the files of a delivery: the same
+        # 100,000 ULNs come in five of them.
+        self.cache: dict = parsed if parsed is not None else {}
         self.postgresql = connection.vendor == "postgresql"
         stem = stage.removeprefix("feed_stage_")
         self.raw = f"feed_raw_{stem}"
@@ -218,11 +229,18 @@ class FileChecks:
         staged_type = column.type
         rows = []
         parsed = self.parsed.get(column.name)
+        cache = self.cache.setdefault(column.parse, {})
         for (raw,) in values:
+            cell = self._unescaped(raw).strip()
             try:
-                value = column.parse(self._unescaped(raw).strip())
-            except ValueError as exc:
-                rows.append((raw, None, str(exc)))
+                value = cache[cell]
+            except KeyError:
+                try:
+                    value = cache[cell] = column.parse(cell)
+                except ValueError as exc:
+                    value = cache[cell] = exc
+            if isinstance(value, ValueError):
+                rows.append((raw, None, str(value)))
                 continue
             if parsed is not None:
                 parsed[raw] = value

@@ -169,11 +169,12 @@ def _write(
 ) -> None:
     """Every file, in order; raises _Rejected, so that nothing is kept, if any row is bad."""
     known = Known.from_database()
+    parsed: dict = {}  # cells parsed, by parser, for every file (byvalue)
     with connection.cursor() as cursor:
         for spec in specs:
             if spec.name in present:
                 outcome.counts[spec.name] = _import_file(
-                    cursor, spec, directory / spec.name, known, errors, change, progress
+                    cursor, spec, directory / spec.name, known, errors, change, progress, parsed
                 )
     if errors.count:
         raise _Rejected
@@ -289,6 +290,7 @@ def _import_file(
     errors: _Errors,
     change: int,
     progress: Progress,
+    parsed: dict | None = None,
 ) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
@@ -297,7 +299,7 @@ def _import_file(
     # cleanup statement would hide the error; rolling back drops the staging tables anyway.
     checks = None
     if spec.by_value:
-        checks = _stage_by_value(cursor, spec, path, stage, known, errors, counts, progress)
+        checks = _stage_by_value(cursor, spec, path, stage, known, errors, counts, progress, parsed)
         if checks is None:
             return counts  # its header stopped it (reported)
     else:
@@ -333,6 +335,7 @@ def _stage_by_value(
     errors: _Errors,
     counts: dict,
     progress: Progress,
+    parsed: dict | None = None,
 ) -> "byvalue.FileChecks | None":
     """Check the file by its distinct values (byvalue): its problems reported and its good
     rows staged; None when its header stopped it."""
@@ -340,7 +343,7 @@ def _stage_by_value(
     if header is None:
         return None
     positions, width = header
-    checks = byvalue.FileChecks(cursor, spec, stage, known, progress)
+    checks = byvalue.FileChecks(cursor, spec, stage, known, progress, parsed)
     checks.load(path, width)
     counts["rows"] = checks.rows
     progress.note(f"{spec.name}: {checks.rows:,} rows read; checking their values")
