@@ -46,6 +46,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_page_weight.py
 	$(PY) bench/bench_bulk_award.py
 	$(PY) bench/bench_load.py --seconds 180
+	$(PY) bench/bench_capacity.py
 	$(PY) bench/bench_registration.py
 	$(PY) bench/bench_slow_clients.py
 
