@@ -2,7 +2,7 @@
 writes, and the header's checks. Pure functions: each caller reports problems its own way
 (`file:line: column: reason` for the feed, line and column on the upload's preview)."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 BOM = b"\xef\xbb\xbf"
@@ -10,6 +10,23 @@ BOM = b"\xef\xbb\xbf"
 
 def without_bom(data: bytes) -> bytes:
     return data[len(BOM) :] if data.startswith(BOM) else data
+
+
+class NotUTF8(Exception):
+    """Raised by `utf8_lines` after it reported the line: nothing after it can be read."""
+
+
+def utf8_lines(handle: Iterable[bytes], report: Callable[[int, str], None]) -> Iterator[str]:
+    """A binary file's lines decoded one by one, so that a byte that is not UTF-8 is
+    reported (`report(line, reason)`) on its own line, then NotUTF8 raised."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1:
+            raw = without_bom(raw)
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            report(number, "not UTF-8 text; save the file as CSV UTF-8")
+            raise NotUTF8 from None
 
 
 @dataclass(frozen=True)

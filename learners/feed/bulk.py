@@ -137,6 +137,9 @@ def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
         [table, empty],
     )
     indexes = cursor.fetchall()
+    # Checks still waiting for the commit (rows an earlier file wrote) stop any ALTER TABLE
+    # of their tables: run them now. They are deferred again below.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for name, _definition in constraints:
         cursor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}")
     for name, _definition in indexes:
@@ -147,6 +150,9 @@ def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
     # Unique keys before foreign keys, which may refer to them.
     for name, definition in sorted(constraints, key=lambda c: not c[1].startswith("UNIQUE")):
         cursor.execute(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} {definition}")
+    # As Django declares them: checked at the commit. (Every deferrable constraint of this
+    # project is initially deferred.)
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 # Rows a change has noted already are left out with a join rather than ON CONFLICT, whose

@@ -26,7 +26,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from base.delivery import FileSpec, RowError, RowRule
-from learners.csvfiles import without_bom
+from learners.csvfiles import NotUTF8, utf8_lines
 
 from . import bulk
 
@@ -133,7 +133,7 @@ class FileChecks:
 
     def _read_rows(self, path: Path, width: int, report) -> Iterator[tuple]:
         with path.open("rb") as handle:
-            reader = csv.reader(_utf8_lines(handle, report))
+            reader = csv.reader(utf8_lines(handle, lambda line, reason: report(line, "-", reason)))
             try:
                 next(reader)  # the header, checked already
                 for record in reader:
@@ -147,7 +147,7 @@ class FileChecks:
                         report(reader.line_num, "-", f"expected {width} fields, found {found}")
                         continue
                     yield (reader.line_num, *map(_escaped, record))
-            except _NotUTF8:
+            except NotUTF8:
                 pass  # reported where it was found
             except csv.Error as exc:
                 report(reader.line_num, "-", f"not readable as CSV: {exc}")
@@ -471,22 +471,6 @@ def _unescaped(raw: str) -> str:
     if "\\" in raw:
         return _ESCAPES.sub(lambda m: "\x00" if m.group(1) == "0" else m.group(1), raw)
     return raw
-
-
-class _NotUTF8(Exception):
-    pass
-
-
-def _utf8_lines(handle, report) -> Iterator[str]:
-    """Decode line by line, so a byte that is not UTF-8 is reported on its own line."""
-    for number, raw in enumerate(handle, start=1):
-        if number == 1:
-            raw = without_bom(raw)
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            report(number, "-", "not UTF-8 text; save the file as CSV UTF-8")
-            raise _NotUTF8 from None
 
 
 @dataclass(frozen=True)

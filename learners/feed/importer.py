@@ -22,7 +22,7 @@ from accounts.emails import invite_new_centre_users
 from base.delivery import FileSpec, RowError
 from base.progress import Progress
 from learners.changes import recorded_change
-from learners.csvfiles import check_header, without_bom
+from learners.csvfiles import NotUTF8, check_header, utf8_lines
 from learners.models import DataChange, ImportRun
 from learners.signals import learners_delivered
 
@@ -371,7 +371,7 @@ def _read_header(spec: FileSpec, path: Path, errors: _Errors) -> tuple[dict, int
         except StopIteration:
             errors.add(spec.name, 1, "-", "empty file: no header row")
             return None
-        except _NotUTF8:
+        except NotUTF8:
             return None  # reported where it was found
         except csv.Error as exc:
             errors.add(spec.name, reader.line_num, "-", f"not readable as CSV: {exc}")
@@ -380,20 +380,8 @@ def _read_header(spec: FileSpec, path: Path, errors: _Errors) -> tuple[dict, int
     return None if positions is None else (positions, len(header))
 
 
-class _NotUTF8(Exception):
-    pass
-
-
 def _decoded_lines(name: str, handle, errors: _Errors) -> Iterator[str]:
-    """Decode line by line, so a byte that is not UTF-8 is reported on its own line."""
-    for number, raw in enumerate(handle, start=1):
-        if number == 1:
-            raw = without_bom(raw)
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.add(name, number, "-", "not UTF-8 text; save the file as CSV UTF-8")
-            raise _NotUTF8 from None
+    return utf8_lines(handle, lambda line, reason: errors.add(name, line, "-", reason))
 
 
 def _rows_in(path: Path) -> int:
@@ -454,7 +442,7 @@ def _checked_rows(
                 errors.add(name, line, column, reason)
             # The row exists, if faulty: rows that refer to it should not be reported too.
             spec.learn(row, known)
-    except _NotUTF8:
+    except NotUTF8:
         pass  # reported where it was found
     except csv.Error as exc:
         errors.add(name, reader.line_num, "-", f"not readable as CSV: {exc}")
