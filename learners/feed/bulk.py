@@ -100,32 +100,28 @@ BULK_ROWS = 100_000
 
 @contextlib.contextmanager
 def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
-    """When a delivery brings more rows than the table holds (a first national load), write
-    them without the table's indexes and foreign keys, then build those again, several times
-    faster: PostgreSQL sorts each index once instead of inserting 1.4 M keys one by one, and
-    checks each foreign key with one join instead of one query a row at the commit. The same
-    names and definitions come back in this transaction; until it ends the table is locked,
-    which a first load can afford. Unique keys go too when the table is empty (whether it is
-    is what this yields): nothing can conflict, and building them again checks the rows are
-    unique. Otherwise they stay, for the upsert."""
+    """A first national load into an empty table: write it without the table's indexes,
+    unique keys and foreign keys, then build those again, several times faster. PostgreSQL
+    sorts each index once instead of inserting 1.4 M keys one by one, and checks each key
+    with one join instead of one query a row at the commit. The same names and definitions
+    come back in this transaction, and building a unique key checks the rows are unique.
+    Until it ends, the table and the tables its foreign keys refer to are locked, which only
+    a first load can afford: a table that holds rows is written as it is. Yields whether the
+    keys were set aside (the merge then inserts, with nothing to conflict with)."""
     if connection.vendor != "postgresql" or rows < BULK_ROWS:
         yield False
         return
     q = connection.ops.quote_name
-    cursor.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [table])
-    (held,) = cursor.fetchone()
-    if rows <= held:
-        yield False
-        return
     cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {q(table)})")
     (empty,) = cursor.fetchone()
-    # Foreign keys, and unique keys if the table is empty; not the primary key, which
-    # others refer to.
+    if not empty:
+        yield False
+        return
+    # Foreign and unique keys; not the primary key, which others refer to.
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND (contype = 'f' OR (contype = 'u' AND %s)) "
-        "ORDER BY contype, conname",
-        [table, empty],
+        "WHERE conrelid = %s::regclass AND contype IN ('f', 'u') ORDER BY contype, conname",
+        [table],
     )
     constraints = cursor.fetchall()
     cursor.execute(
@@ -133,8 +129,8 @@ def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
         "JOIN pg_class i ON i.oid = x.indexrelid "
         "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
-        "AND (NOT x.indisunique OR %s) ORDER BY i.relname",
-        [table, empty],
+        "ORDER BY i.relname",
+        [table],
     )
     indexes = cursor.fetchall()
     # Checks still waiting for the commit (rows an earlier file wrote) stop any ALTER TABLE
@@ -144,7 +140,7 @@ def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
         cursor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}")
     for name, _definition in indexes:
         cursor.execute(f"DROP INDEX {q(name)}")
-    yield empty
+    yield True
     for _name, definition in indexes:
         cursor.execute(definition)
     # Unique keys before foreign keys, which may refer to them.

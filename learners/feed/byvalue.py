@@ -188,7 +188,14 @@ class FileChecks:
         (a column left out reads '' in every row). PostgreSQL finds them all in one pass."""
         q = connection.ops.quote_name
         wanted = list(dict.fromkeys(sets))
-        present = {columns: tuple(c for c in columns if c in self.positions) for columns in wanted}
+        # Each set's columns in file order: two rules reading the same cells in another order
+        # share one set (and one GROUPING mask).
+        present = {
+            columns: tuple(
+                sorted((c for c in columns if c in self.positions), key=self.positions.get)
+            )
+            for columns in wanted
+        }
         grouped = sorted({present[columns] for columns in wanted if present[columns]})
         found: dict[tuple[str, ...], set[tuple]] = {p: set() for p in grouped}
         if grouped and self.postgresql:
@@ -225,7 +232,17 @@ class FileChecks:
         """The column's distinct cells that are bad, or whose value is not the cell as
         written, into a map table (raw, value, problem)."""
         if column.name not in self.positions:
-            return  # left out: read as '' by the staging view, which the header allowed
+            # Left out, which the header allowed: every row's cell reads ''.
+            try:
+                column.parse("")
+            except ValueError as exc:
+                self.cursor.execute(
+                    f"INSERT INTO {connection.ops.quote_name(self.problems)} "
+                    "(line, rank, col, reason) SELECT line, %s, %s, %s FROM "
+                    f"{connection.ops.quote_name(self.raw)}",
+                    [rank, column.name, str(exc)],
+                )
+            return
         staged_type = column.type
         rows = []
         parsed = self.parsed.get(column.name)
@@ -408,8 +425,12 @@ class FileChecks:
         """The SQL for a column's staged value: from its map, else the cell cast."""
         cell = self._cell(column.name)
         if column.name not in self.positions:
-            # An optional column left out: every row's cell is '', read once.
-            return self._literal(column.parse(""), column.type)
+            # An optional column left out: every row's cell is '', read once (if it cannot be
+            # read, every row is bad and the view has none).
+            try:
+                return self._literal(column.parse(""), column.type)
+            except ValueError:
+                return "NULL"
         cast = self._cast(cell, column.type)
         if column.name not in self.value_maps:
             return cast
@@ -484,8 +505,10 @@ class _Shape:
     @classmethod
     def of(cls, path: Path) -> "_Shape":
         newlines = quotes = returns = return_newlines = 0
+        # Python's csv module refuses a field longer than this; COPY would read it.
+        longest, carried = csv.field_size_limit(), 0
         last = b""
-        blank_line = False
+        blank_line = too_long = False
         previous = b"\n"
         with path.open("rb") as handle:
             while block := handle.read(1 << 20):
@@ -500,9 +523,16 @@ class _Shape:
                 if previous.endswith(b"\r") and block[:1] == b"\n":
                     return_newlines += 1
                 previous = block[-2:]
+                lines = block.split(b"\n")
+                lines[0] = carried + len(lines[0])
+                carried = len(lines[-1]) if len(lines) > 1 else lines[0]
+                too_long = (
+                    too_long
+                    or max(lines[0], *(len(line) for line in lines[1:-1]), carried) > longest
+                )
                 last = block[-1:]
         lines = newlines + (1 if last and last != b"\n" else 0)
-        plain = not quotes and returns == return_newlines and not blank_line
+        plain = not quotes and returns == return_newlines and not blank_line and not too_long
         return cls(plain=plain, records=max(lines - 1, 0))
 
 
