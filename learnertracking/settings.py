@@ -122,6 +122,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "learnertracking.urls"
 
+# Django's form templates, but a select's options rendered in Python (base.forms).
+FORM_RENDERER = "base.forms.FormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
