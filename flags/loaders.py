@@ -6,8 +6,12 @@ rebuild in chunks, with a constant number of queries per chunk. Both build the i
 with the same row-to-input functions, so the same learner gives the same input.
 """
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+
+from django.core.cache import cache
+from django.db import transaction
 
 from learners.models import (
     DASStatus,
@@ -63,6 +67,36 @@ RESULT_FIELDS = (
 VQ_FIELDS = ("qualification_id", "verified", "claimed_on", "result_issued_on")
 DAS_FIELDS = ("component", "complete", "asl_glh_completed", "diploma_grade")
 NON_EDEXCEL_FIELDS = ("component", "qan", "awarding_body", "title")
+
+
+# The version of the catalogue every process shares (the default cache): a new one each time
+# a transaction that changed the catalogue commits. Each process keeps the catalogue it read
+# last, with the version it read first: a change that commits between the two makes the
+# copy look older than it is, never newer, so it is read again.
+_VERSION_KEY = "catalogue-version"
+_kept: tuple[str, Catalogue] | None = None
+
+
+def current_catalogue() -> Catalogue:
+    """The catalogue, read from the database only when it has changed since this process
+    last read it (a page would otherwise read it on every request)."""
+    global _kept
+    version = cache.get(_VERSION_KEY)
+    if version is None:
+        cache.add(_VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(_VERSION_KEY)
+    kept = _kept
+    if kept is not None and version is not None and kept[0] == version:
+        return kept[1]
+    catalogue = load_catalogue()
+    if version is not None:
+        _kept = (version, catalogue)
+    return catalogue
+
+
+def catalogue_changed(**kwargs) -> None:
+    """Every process reads the catalogue again once this transaction commits."""
+    transaction.on_commit(lambda: cache.set(_VERSION_KEY, uuid.uuid4().hex, None))
 
 
 def load_catalogue() -> Catalogue:

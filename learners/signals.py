@@ -11,3 +11,8 @@ learners_delivered = Signal()
 # learners; with `ulns`, the learners themselves (award dates). Receivers run after the
 # commit, so they must not raise: the change is made whatever they do.
 learner_data_committed = Signal()
+
+# Sent inside an import's transaction once a file of the catalogue (series, qualifications,
+# units, mark windows, grade thresholds) is written, so that whoever keeps a copy of the
+# catalogue reads it again once the import commits.
+catalogue_delivered = Signal()

@@ -24,7 +24,7 @@ from base.progress import Progress
 from learners.changes import recorded_change
 from learners.csvfiles import NotUTF8, check_header, utf8_lines
 from learners.models import DataChange, ImportRun
-from learners.signals import learners_delivered
+from learners.signals import catalogue_delivered, learners_delivered
 
 from . import bulk, byvalue
 from .spec import Known, build_specs
@@ -180,7 +180,13 @@ def _write(
         raise _Rejected
     if "learners.csv" in present:
         learners_delivered.send(sender=import_delivery)
+    if CATALOGUE_FILES.intersection(present):
+        catalogue_delivered.send(sender=import_delivery)
 
+
+CATALOGUE_FILES = frozenset(
+    {"series.csv", "qualifications.csv", "units.csv", "mark_windows.csv", "grade_thresholds.csv"}
+)
 
 # PostgreSQL advisory locks: one key for "an import is writing", and one per import run,
 # held by its process for as long as it lives (so a run nobody holds was killed).

@@ -11,7 +11,7 @@ from accounts.models import AuditEvent
 from accounts.permissions import can_administer
 from base.confirm import ask, confirmed
 from flags.clock import today
-from flags.loaders import load_catalogue, load_learner
+from flags.loaders import current_catalogue, load_learner
 from flags.rules import could_not_check, evaluate_or_report
 from learners.access import learner_for, note_support_read
 from learners.awards import change_award_date
@@ -66,7 +66,7 @@ def render_record(
         non_edexcel_form = NonEdexcelForm(learner=learner)
     day = today()
     data = load_learner(learner.uln)
-    catalogue = load_catalogue()
+    catalogue = current_catalogue()
     flags, error = evaluate_or_report(data, catalogue, day)
     try:
         record = build_record(data, catalogue, flags, day) if error is None else None
