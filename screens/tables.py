@@ -6,7 +6,8 @@ import django_tables2 as tables
 from django.db.models import F
 from django.forms.utils import flatatt
 from django.utils.formats import date_format
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from flags import codes
@@ -68,6 +69,37 @@ class FastRowsTable(tables.Table):
                 cells.append(f"<{tag}{scope}{attrs}>{conditional_escape(html)}</{tag}>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
         return mark_safe("\n".join(rows))  # noqa: S308 - every part escaped above
+
+    def fast_head(self) -> SafeString:
+        """The header cells, as tables/table.html wrote them with a template loop: each
+        sortable column a link that sorts by it, with aria-sort saying how the rows are
+        sorted now. (Twenty variable lookups a column made it a third of the page's time.)"""
+        query = dict(self.request.GET) if getattr(self, "request", None) else {}
+        field = self.prefixed_order_by_field
+        cells = []
+        for column in self.columns:
+            th = column.attrs.get("th")
+            attrs = th.as_html() if hasattr(th, "as_html") else ""
+            header = conditional_escape(column.header)
+            if not column.orderable:
+                cells.append(f'<th scope="col" {attrs}>\n        {header}\n      </th>')
+                continue
+            alias = column.order_by_alias
+            if column.is_ordered:
+                sort = "descending" if alias.is_descending else "ascending"
+                hint = f", sorted {sort}; select to reverse"
+            else:
+                sort, hint = "none", ", select to sort"
+            if not column.is_ordered and getattr(column.column, "descending_first", False):
+                order = f"-{column.name}"
+            else:
+                order = alias.next
+            href = escape("?" + urlencode({**query, field: order}, doseq=True))
+            cells.append(
+                f'<th scope="col" {attrs} aria-sort="{sort}">\n        <a href="{href}">{header}'
+                f'<span class="visually-hidden">{hint}</span></a>\n      </th>'
+            )
+        return mark_safe("\n    ".join(cells))  # noqa: S308 - every part escaped above
 
     def heading_before(self, record, previous) -> str:
         """A row that heads a group of rows, before `record`; none by default."""
