@@ -18,11 +18,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from serving import production_env, wait_until_up  # noqa: E402
+
 PY = sys.executable
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
 DATABASE = "learnertracking_capacity"
@@ -86,20 +87,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("The capacity benchmark needs wrk on the PATH (apt install wrk).")
     static = Path(tempfile.mkdtemp(prefix="lt-static-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{SERVER}/{DATABASE}",
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"),
-        "DEBUG": "0",
-        "EMAIL_URL": "smtp://127.0.0.1:25",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-        "USE_X_FORWARDED_PROTO": "1",
-        "STATIC_ROOT": str(static),
-        "DJANGO_SETTINGS_MODULE": "learnertracking.settings",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = production_env(f"{SERVER}/{DATABASE}", static, redis_db=13)
     if not args.reuse:
         build_demo(env, args.learners)
     os.environ.update(env)
@@ -170,7 +158,7 @@ def main() -> None:
     )
     results = {}
     try:
-        _wait_until_up()
+        wait_until_up(PORT)
         for name, paths in pages.items():
             script = static / f"{abs(hash(name))}.lua"
             script.write_text(
@@ -219,21 +207,6 @@ def main() -> None:
             f"{name:<10} {r['requests/s']:>11.1f} {r['mean ms']:>8.1f} {r['errors']:>7} "
             f"{r['requests/s'] / floor:>12.2f}"
         )
-
-
-def _wait_until_up() -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{PORT}/health/", headers={"X-Forwarded-Proto": "https"}
-            )
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not come up")
 
 
 if __name__ == "__main__":

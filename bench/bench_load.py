@@ -19,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from serving import production_env, wait_until_up  # noqa: E402
+
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
 PORT = 8123
 
@@ -70,20 +71,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("The load scenario needs wrk on the PATH (apt install wrk).")
     static = Path(tempfile.mkdtemp(prefix="lt-static-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{SERVER}/{args.database}",
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-        "DEBUG": "0",
-        "EMAIL_URL": "smtp://127.0.0.1:25",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-        "USE_X_FORWARDED_PROTO": "1",
-        "STATIC_ROOT": str(static),
-        "DJANGO_SETTINGS_MODULE": "learnertracking.settings",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = production_env(f"{SERVER}/{args.database}", static, redis_db=14)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
@@ -175,7 +163,7 @@ def main() -> None:
             env=env,
         )
         try:
-            _wait_until_up()
+            wait_until_up(PORT)
             warm = subprocess.run(
                 [
                     shutil.which("wrk"),
@@ -236,21 +224,6 @@ def main() -> None:
 
 def _lua(values: list[str]) -> str:
     return "{" + ", ".join(json.dumps(v) for v in values) + "}"
-
-
-def _wait_until_up() -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{PORT}/health/", headers={"X-Forwarded-Proto": "https"}
-            )
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not come up")
 
 
 if __name__ == "__main__":
