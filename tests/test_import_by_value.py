@@ -287,3 +287,38 @@ def test_it_reports_an_optional_column_left_out_whose_cells_cannot_be_empty(tmp_
 
     assert by_value == row_by_row
     assert len(row_by_row[0]) == len(rows)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_re_delivery_does_not_wait_for_rows_it_leaves_as_they_are():
+    """Rows stored as delivered are left out before the upsert, which would lock each one
+    even to change nothing: a page or an edit holding them no longer stalls the import."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    import psycopg2
+
+    assert import_delivery(VALID).imported
+    settings = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        password=settings["PASSWORD"],
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT id FROM learners_entry FOR UPDATE")
+            assert cursor.fetchall()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+
+        outcome = import_delivery(VALID)
+
+        assert outcome.imported, outcome.errors
+        assert outcome.counts["entries.csv"]["written"] == 0
+    finally:
+        other.rollback()
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
