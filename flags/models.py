@@ -117,8 +117,15 @@ class WhoItIsAbout(models.Model):
         abstract = True
 
 
+# The snapshot's rows name their run without a database constraint: a build writes a million
+# rows, and PostgreSQL checked each one against its run as every shard committed (a deferred
+# trigger a row, a second a shard). Rows are only ever written under a run just created, and
+# go with their run (_discard_old_snapshots; the ORM's cascade for any other delete).
+SNAPSHOT_RUN = {"on_delete": models.CASCADE, "db_index": False, "db_constraint": False}
+
+
 class OverviewRowBase(WhoItIsAbout):
-    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
+    run = models.ForeignKey(RebuildRun, **SNAPSHOT_RUN)
     problems = models.PositiveIntegerField(default=0)
     points = models.PositiveIntegerField(default=0)
     grade = models.CharField(max_length=2, blank=True)
@@ -162,7 +169,7 @@ OverviewRow = type(
 class DetailLine(WhoItIsAbout):
     """One line of the shopping list: a problem, or a component ready for aggregation."""
 
-    run = models.ForeignKey(RebuildRun, on_delete=models.CASCADE, db_index=False)
+    run = models.ForeignKey(RebuildRun, **SNAPSHOT_RUN)
     component = models.CharField(max_length=10)
     component_order = models.PositiveSmallIntegerField()
     # 0 for the first line of the learner's component: a component whose data arrived since

@@ -118,8 +118,18 @@ def _succeeded_newest_first():
 
 
 def current_run() -> RebuildRun | None:
-    """The snapshot readers should use: the latest rebuild that succeeded."""
-    return _succeeded_newest_first().first()
+    """The snapshot readers should use: the latest rebuild that succeeded; None before the
+    first, and once PostgreSQL has lost its rows (the tables are unlogged, so a crash empties
+    them): the pages then say no snapshot is built yet, not that no learner matches."""
+    run = (
+        _succeeded_newest_first()
+        .annotate(has_rows=models.Exists(OverviewRow.objects.filter(run_id=models.OuterRef("pk"))))
+        .first()
+    )
+    if run is not None and run.learners and not run.has_rows:
+        logger.warning("The rows of snapshot %s are gone (a database crash?)", run.pk)
+        return None
+    return run
 
 
 @contextlib.contextmanager
@@ -413,7 +423,8 @@ def _switch(run: RebuildRun) -> None:
             raise TooManyNotChecked(
                 f"the rules failed on {run.not_checked} of {run.learners} learners"
             )
-        _refresh_statistics("ANALYZE")
+        # The figures the switch's joins are planned on, now; the rest after the switch.
+        _refresh_statistics("ANALYZE", _SWITCH_COLUMNS)
         with transaction.atomic():
             hold_the_current_snapshot()
             previous = current_run()
@@ -639,7 +650,14 @@ def note_snapshot_changed() -> None:
     RebuildRun.objects.filter(pk=current).update(revision=models.F("revision") + 1)
 
 
-def _refresh_statistics(command: str) -> None:
+# The columns record_changes and follow_learners_to_their_centres join and filter on.
+_SWITCH_COLUMNS = {
+    OverviewRow: ("run_id", "uln", "centre_id"),
+    DetailLine: ("run_id", "uln", "ready", "severity", "component", "element"),
+}
+
+
+def _refresh_statistics(command: str, columns: dict | None = None) -> None:
     """Tell PostgreSQL what the snapshot tables now hold, rather than wait for autovacuum.
 
     Without fresh statistics the planner takes a centre of 5,000 rows for one row and
@@ -651,7 +669,10 @@ def _refresh_statistics(command: str) -> None:
         return
     if connection.in_atomic_block:
         command = "ANALYZE"
-    tables = f"{OverviewRow._meta.db_table}, {DetailLine._meta.db_table}"
+    tables = ", ".join(
+        model._meta.db_table + (f" ({', '.join(columns[model])})" if columns else "")
+        for model in (OverviewRow, DetailLine)
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"{command} {tables}")
 

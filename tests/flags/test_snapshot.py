@@ -182,3 +182,46 @@ def test_a_learner_moved_while_the_rebuild_ran_is_at_their_new_centre(
     assert set(DetailLine.objects.filter(run=run).values_list("centre_id", flat=True)) == {
         other_centre.number
     }
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's unlogged tables")
+def test_the_snapshot_tables_are_written_without_the_write_ahead_log():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpersistence FROM pg_class WHERE relname IN "
+            "('flags_overviewrow', 'flags_detailline', 'learners_learner', 'flags_rebuildrun')"
+        )
+        persistence = dict(cursor.fetchall())
+    # Only what a rebuild works out again: the learners and the runs stay in the log.
+    assert persistence == {
+        "flags_overviewrow": "u",
+        "flags_detailline": "u",
+        "learners_learner": "p",
+        "flags_rebuildrun": "p",
+    }
+
+
+def test_a_snapshot_whose_rows_a_crash_emptied_is_not_current_until_the_next_rebuild(
+    learners, client, viewer
+):
+    first = rebuild()
+    # What PostgreSQL's crash recovery does to an unlogged table.
+    OverviewRow.objects.all().delete()
+    DetailLine.objects.all().delete()
+
+    assert current_run() is None
+    client.force_login(viewer)
+    page = client.get("/overview/").content.decode()
+    assert "The overnight update has not run yet" in page
+
+    second = rebuild()
+    assert second.outcome == RebuildRun.Outcome.SUCCEEDED and second != first
+    assert current_run() == second
+    assert OverviewRow.objects.filter(run=second).count() == 4
+
+
+def test_an_empty_snapshot_of_no_learners_stays_current(db):
+    run = rebuild()
+
+    assert run.learners == 0
+    assert current_run() == run
