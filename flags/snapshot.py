@@ -121,11 +121,10 @@ def current_run() -> RebuildRun | None:
     """The snapshot readers should use: the latest rebuild that succeeded; None before the
     first, and once PostgreSQL has lost its rows (the tables are unlogged, so a crash empties
     them): the pages then say no snapshot is built yet, not that no learner matches."""
-    run = (
-        _succeeded_newest_first()
-        .annotate(has_rows=models.Exists(OverviewRow.objects.filter(run_id=models.OuterRef("pk"))))
-        .first()
-    )
+    # Whether the run has any row at all, for anyone (tasks and commands ask outside a
+    # request's scope): unscoped, and it says nothing of whose rows they are.
+    rows = OverviewRow._base_manager.filter(run_id=models.OuterRef("pk"))
+    run = _succeeded_newest_first().annotate(has_rows=models.Exists(rows)).first()
     if run is not None and run.learners and not run.has_rows:
         logger.warning("The rows of snapshot %s are gone (a database crash?)", run.pk)
         return None

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
+from base.scoping import outside_any_scope
 from flags import snapshot
 from flags.clock import today
 from flags.loaders import load_catalogue, load_learner
@@ -225,3 +226,11 @@ def test_an_empty_snapshot_of_no_learners_stays_current(db):
 
     assert run.learners == 0
     assert current_run() == run
+
+
+def test_it_finds_the_current_snapshot_outside_any_scope(learners):
+    run = rebuild()
+
+    # As a Celery task or a command asks: scoped, with no scope given.
+    with outside_any_scope():
+        assert current_run() == run
