@@ -182,9 +182,12 @@ class DetailFilter(CohortFilter):
         # problems, and the list is to work through.
         if value or self.form.cleaned_data.get("urgency") == urgencies.INFORMATION:
             return queryset
+        # By the severity's rank, which the (run, centre, ready, deadline, rank…) index holds:
+        # the page's count then reads the index alone.
+        info = Q(severity_rank=codes.SEVERITY_RANK[codes.INFO])
         if self.late_changes:  # a component with data since the snapshot stays, as for ready
-            return queryset.filter(~Q(severity=codes.INFO) | Q(late=True))
-        return queryset.exclude(severity=codes.INFO)
+            return queryset.filter(~info | Q(late=True))
+        return queryset.exclude(info)
 
     def filter_ready(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         # Hidden by default: an unticked box sends nothing, as a first visit does. A component
