@@ -14,6 +14,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import AccessRequest, Membership, WeeklyDigest
+from flags import codes
 from flags.models import DetailLine, RebuildRun, SnapshotChange
 from screens import digest
 
@@ -44,10 +45,11 @@ def _line(run, n, centre, element, deadline, **extra):
         "issue": "No entry has been made.",
         "deadline": deadline,
         "severity": "action",
-        "severity_rank": 1,
         "flag": "missing",
         **extra,
     }
+    # As the rebuild writes it: the rank goes with the severity.
+    values["severity_rank"] = codes.SEVERITY_RANK.get(values["severity"], codes.READY_RANK)
     DetailLine.objects.create(**common, **values)
     return common
 
