@@ -56,26 +56,29 @@ def _flag_changes(table: str, overview: str) -> str:
 
 
 def _problem_changes(table: str, overview: str, detail: str, of_learners: str) -> str:
-    """The problems of one build that the other lacks, both ways in one full join of the two
-    builds' problem lines (a hash join, where EXCEPT was a sort of both and a join back): new
-    in the current build's words, resolved in the previous build's; the learner as the
-    current build has them (name, centre), for learners in both builds."""
+    """The problems of one build that the other lacks, both ways, each by an anti-join of
+    the two builds' problem lines (hash anti-joins, where EXCEPT was a sort of both on disk
+    and a join back; a full join would need SQLite 3.39): new in the current build's words,
+    resolved in the previous build's; the learner as the current build has them (name,
+    centre), for learners in both builds."""
     problem = "NOT ready AND severity <> %s"
     lines = f"SELECT uln, component, element, issue FROM {detail} WHERE run_id = %s AND {problem}"
-    return (
-        f"INSERT INTO {table} ({_COLUMNS}) "
-        f"SELECT %s, %s, %s, o.uln, o.centre_id, o.surname, o.forename, o.line, o.level, "
-        f"o.award_series, COALESCE(n.component, p.component), "
-        f"CASE WHEN p.uln IS NULL THEN %s ELSE %s END, "
-        f"CASE WHEN p.uln IS NULL THEN '' ELSE p.element || ': ' || p.issue END, "
-        f"CASE WHEN p.uln IS NULL THEN n.element || ': ' || n.issue ELSE '' END "
-        f"FROM ({lines}) n FULL JOIN ({lines}{of_learners}) p "
-        f"ON p.uln = n.uln AND p.component = n.component AND p.element = n.element "
-        f"JOIN {overview} o ON o.uln = COALESCE(n.uln, p.uln) AND o.run_id = %s "
-        f"JOIN {overview} b ON b.uln = COALESCE(n.uln, p.uln) AND b.run_id = %s "
-        f"WHERE n.uln IS NULL OR p.uln IS NULL "
-        f"ORDER BY p.uln IS NOT NULL"
-    )
+    said = "n.element || ': ' || n.issue"
+
+    def lacking(words: str, of_new: str, of_old: str) -> str:
+        return (
+            f"SELECT %s, %s, %s, o.uln, o.centre_id, o.surname, o.forename, o.line, o.level, "
+            f"o.award_series, n.component, %s, {words} "
+            f"FROM ({lines}{of_new}) n LEFT JOIN ({lines}{of_old}) p "
+            f"ON p.uln = n.uln AND p.component = n.component AND p.element = n.element "
+            f"JOIN {overview} o ON o.uln = n.uln AND o.run_id = %s "
+            f"JOIN {overview} b ON b.uln = n.uln AND b.run_id = %s "
+            f"WHERE p.uln IS NULL"
+        )
+
+    new = lacking(f"'', {said}", of_new="", of_old=of_learners)
+    resolved = lacking(f"{said}, ''", of_new=of_learners, of_old="")
+    return f"INSERT INTO {table} ({_COLUMNS}) {new} UNION ALL {resolved}"
 
 
 def record_changes(
@@ -95,7 +98,7 @@ def record_changes(
         if connection.vendor == "postgresql" and connection.in_atomic_block:
             # Two joins of a million lines each: in memory rather than sorted on disk, and
             # not worth compiling (JIT took half a second a query).
-            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL work_mem = '128MB'")
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             _flag_changes(table, overview),
@@ -110,20 +113,16 @@ def record_changes(
             if only_current_learners
             else ""
         )
+        new = SnapshotChange.Kind.NEW_PROBLEM.value
+        resolved = SnapshotChange.Kind.RESOLVED.value
+        when = [current.pk, current.built_for, now]
         cursor.execute(
             _problem_changes(table, overview, detail, of_learners),
             [
-                current.pk,
-                current.built_for,
-                now,
-                SnapshotChange.Kind.NEW_PROBLEM.value,
-                SnapshotChange.Kind.RESOLVED.value,
-                current.pk,
-                codes.INFO,
-                previous.pk,
-                codes.INFO,
-                current.pk,
-                previous.pk,
+                *(*when, new, current.pk, codes.INFO, previous.pk, codes.INFO),
+                *(current.pk, previous.pk),
+                *(*when, resolved, previous.pk, codes.INFO, current.pk, codes.INFO),
+                *(current.pk, previous.pk),
             ],
         )
         written += cursor.rowcount

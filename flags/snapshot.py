@@ -117,6 +117,9 @@ def _succeeded_newest_first():
     return RebuildRun.objects.filter(outcome=RebuildRun.Outcome.SUCCEEDED).order_by("-finished_at")
 
 
+_LOST_SAID: set[int] = set()
+
+
 def current_run() -> RebuildRun | None:
     """The snapshot readers should use: the latest rebuild that succeeded; None before the
     first, and once PostgreSQL has lost its rows (the tables are unlogged, so a crash empties
@@ -126,7 +129,9 @@ def current_run() -> RebuildRun | None:
     rows = OverviewRow._base_manager.filter(run_id=models.OuterRef("pk"))
     run = _succeeded_newest_first().annotate(has_rows=models.Exists(rows)).first()
     if run is not None and run.learners and not run.has_rows:
-        logger.warning("The rows of snapshot %s are gone (a database crash?)", run.pk)
+        if run.pk not in _LOST_SAID:  # once a process, not on every request
+            _LOST_SAID.add(run.pk)
+            logger.warning("The rows of snapshot %s are gone (a database crash?)", run.pk)
         return None
     return run
 
@@ -417,6 +422,11 @@ def _switch(run: RebuildRun) -> None:
     )
     run.learners, run.not_checked = totals["learners"] or 0, totals["not_checked"] or 0
     try:
+        # The shards say they are done in a logged table, their rows are in unlogged ones: a
+        # crash between two shards loses the rows of those before it, not their record.
+        written = OverviewRow._base_manager.filter(run_id=run.pk).count()
+        if written != run.learners:
+            raise SnapshotRowsLost(f"{written} of {run.learners} learners' rows are there")
         if run.not_checked > max(NOT_CHECKED_ALLOWED, run.learners * NOT_CHECKED_SHARE):
             RebuildRun.objects.filter(pk=run.pk).update(not_checked=run.not_checked)
             raise TooManyNotChecked(
@@ -482,6 +492,10 @@ class TooManyNotChecked(Exception):
 
 
 class RunTakenForDead(Exception):
+    pass
+
+
+class SnapshotRowsLost(Exception):
     pass
 
 

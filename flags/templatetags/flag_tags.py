@@ -62,12 +62,7 @@ def flag_cell(component: str, entry: str, assessment: str | None, late: bool = F
     attributes and words; its symbol, colour and the words "Entry:" and "Assessment:" for
     screen readers come from the stylesheet (static/css/flags.css, from flags.stylesheet).
     """
-    return _flag_cell(component, entry, assessment or "", bool(late))
-
-
-# A few hundred combinations in all (components × flags); a page repeats them.
-@functools.lru_cache(maxsize=4096)
-def _flag_cell(component: str, entry: str, assessment: str, late: bool) -> SafeString:
+    assessment = assessment or ""
     entry_label = codes.entry_flag(entry).label if entry else ""
     assessment_label = codes.assessment_flag(assessment).label if assessment else ""
     return format_html(

@@ -234,3 +234,21 @@ def test_it_finds_the_current_snapshot_outside_any_scope(learners):
     # As a Celery task or a command asks: scoped, with no scope given.
     with outside_any_scope():
         assert current_run() == run
+
+
+def test_a_run_whose_earlier_shards_a_crash_emptied_is_not_made_current(learners, monkeypatch):
+    first = rebuild()
+    real = snapshot._switch
+
+    def crash_then_switch(run):
+        # The shards' record says done (logged); some of their rows are gone (unlogged).
+        OverviewRow.objects.filter(run=run).order_by("uln").first().delete()
+        return real(run)
+
+    monkeypatch.setattr(snapshot, "_switch", crash_then_switch)
+    with pytest.raises(snapshot.SnapshotRowsLost):
+        rebuild()
+
+    failed = RebuildRun.objects.get(outcome=RebuildRun.Outcome.FAILED)
+    assert "3 of 4 learners" in failed.error
+    assert current_run() == first
