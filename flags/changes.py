@@ -8,6 +8,7 @@ day (deadlines come nearer) without it being a new problem.
 """
 
 import datetime
+import sqlite3
 
 from django.db import connection
 from django.utils import timezone
@@ -55,14 +56,32 @@ def _flag_changes(table: str, overview: str) -> str:
     )
 
 
-def _problem_changes(table: str, overview: str, detail: str, of_learners: str) -> str:
-    """The problems of one build that the other lacks, both ways, each by an anti-join of
-    the two builds' problem lines (hash anti-joins, where EXCEPT was a sort of both on disk
-    and a join back; a full join would need SQLite 3.39): new in the current build's words,
-    resolved in the previous build's; the learner as the current build has them (name,
-    centre), for learners in both builds."""
-    problem = "NOT ready AND severity <> %s"
-    lines = f"SELECT uln, component, element, issue FROM {detail} WHERE run_id = %s AND {problem}"
+def _full_join_problems(table: str, overview: str, detail: str, of_learners: str) -> str:
+    """The problems of one build that the other lacks, both ways in one full join of the two
+    builds' problem lines (a hash join, where EXCEPT was a sort of both on disk and a join
+    back): new in the current build's words, resolved in the previous build's; the learner
+    as the current build has them (name, centre), for learners in both builds."""
+    lines = _problem_lines(detail)
+    return (
+        f"INSERT INTO {table} ({_COLUMNS}) "
+        f"SELECT %s, %s, %s, o.uln, o.centre_id, o.surname, o.forename, o.line, o.level, "
+        f"o.award_series, COALESCE(n.component, p.component), "
+        f"CASE WHEN p.uln IS NULL THEN %s ELSE %s END, "
+        f"CASE WHEN p.uln IS NULL THEN '' ELSE p.element || ': ' || p.issue END, "
+        f"CASE WHEN p.uln IS NULL THEN n.element || ': ' || n.issue ELSE '' END "
+        f"FROM ({lines}) n FULL JOIN ({lines}{of_learners}) p "
+        f"ON p.uln = n.uln AND p.component = n.component AND p.element = n.element "
+        f"JOIN {overview} o ON o.uln = COALESCE(n.uln, p.uln) AND o.run_id = %s "
+        f"JOIN {overview} b ON b.uln = COALESCE(n.uln, p.uln) AND b.run_id = %s "
+        f"WHERE n.uln IS NULL OR p.uln IS NULL "
+        f"ORDER BY p.uln IS NOT NULL"
+    )
+
+
+def _anti_join_problems(table: str, overview: str, detail: str, of_learners: str) -> str:
+    """The same rows by two anti-joins, for SQLite before 3.39 (no full join). (On
+    PostgreSQL the refresh's anti-joins were planned row by row: 43 s for 5,000 learners.)"""
+    lines = _problem_lines(detail)
     said = "n.element || ': ' || n.issue"
 
     def lacking(words: str, of_new: str, of_old: str) -> str:
@@ -79,6 +98,17 @@ def _problem_changes(table: str, overview: str, detail: str, of_learners: str) -
     new = lacking(f"'', {said}", of_new="", of_old=of_learners)
     resolved = lacking(f"{said}, ''", of_new=of_learners, of_old="")
     return f"INSERT INTO {table} ({_COLUMNS}) {new} UNION ALL {resolved}"
+
+
+def _problem_lines(detail: str) -> str:
+    return (
+        f"SELECT uln, component, element, issue FROM {detail} "
+        "WHERE run_id = %s AND NOT ready AND severity <> %s"
+    )
+
+
+def has_full_join() -> bool:
+    return connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 39)
 
 
 def record_changes(
@@ -116,15 +146,17 @@ def record_changes(
         new = SnapshotChange.Kind.NEW_PROBLEM.value
         resolved = SnapshotChange.Kind.RESOLVED.value
         when = [current.pk, current.built_for, now]
-        cursor.execute(
-            _problem_changes(table, overview, detail, of_learners),
-            [
-                *(*when, new, current.pk, codes.INFO, previous.pk, codes.INFO),
-                *(current.pk, previous.pk),
-                *(*when, resolved, previous.pk, codes.INFO, current.pk, codes.INFO),
-                *(current.pk, previous.pk),
-            ],
-        )
+        if has_full_join():
+            sql = _full_join_problems(table, overview, detail, of_learners)
+            params = [*when, new, resolved, current.pk, codes.INFO, previous.pk, codes.INFO]
+            params += [current.pk, previous.pk]
+        else:
+            sql = _anti_join_problems(table, overview, detail, of_learners)
+            params = [*when, new, current.pk, codes.INFO, previous.pk, codes.INFO]
+            params += [current.pk, previous.pk]
+            params += [*when, resolved, previous.pk, codes.INFO, current.pk, codes.INFO]
+            params += [current.pk, previous.pk]
+        cursor.execute(sql, params)
         written += cursor.rowcount
     SnapshotChange.objects.filter(changed_on__lte=current.built_for - KEPT_FOR).delete()
     return written

@@ -4,6 +4,7 @@ for learners in both builds; duplicates, learners in one build only, and a refre
 
 import datetime
 from collections import Counter
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -90,13 +91,15 @@ def _expected(before: dict, after: dict, only: set[str] | None) -> Counter:
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(before=build, after=build, refresh=st.booleans())
-def test_it_records_what_differs_between_any_two_builds(before, after, refresh):
+@given(before=build, after=build, refresh=st.booleans(), full_join=st.booleans())
+def test_it_records_what_differs_between_any_two_builds(before, after, refresh, full_join):
     SnapshotChange.objects.all().delete()
     day = datetime.date(2026, 12, 1)
     previous, current = _write(before, day), _write(after, day)
 
-    written = record_changes(previous, current, only_current_learners=refresh)
+    # Both forms of the problems' query, whichever this database would choose.
+    with mock.patch("flags.changes.has_full_join", return_value=full_join):
+        written = record_changes(previous, current, only_current_learners=refresh)
 
     # A refresh's build holds only its learners: their lines alone are compared.
     only = set(after["learners"]) if refresh else None
