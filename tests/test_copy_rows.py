@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from flags.models import DetailLine, RebuildRun
 from flags.snapshot import DETAIL_COLUMNS
+from learners.feed import bulk
 from learners.feed.bulk import copy_rows
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,12 @@ def test_it_gives_back_every_value_it_wrote(surname, issue, element, ready, dead
         copy_rows(cursor, DetailLine._meta.db_table, DETAIL_COLUMNS, [row])
     stored = DetailLine.objects.filter(run=run).values_list(*DETAIL_COLUMNS[1:]).get()
     assert stored == row[1:]
+
+
+values = st.one_of(text, st.none(), st.booleans(), st.integers(), st.dates())
+
+
+@given(row=st.lists(values, min_size=1, max_size=8).map(tuple))
+def test_it_writes_any_row_as_escaping_each_value_would(row):
+    # Either database: the line COPY would read, without a database to read it.
+    assert bulk._copy_line(row) == "\t".join(map(bulk._text_value, row)) + "\n"

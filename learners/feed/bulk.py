@@ -215,36 +215,22 @@ def write_entries(cursor, sql: str, change: int) -> int:
     return len(rows)
 
 
-def _text_str(value: str) -> str:
-    # isprintable() is False for tab, newline and carriage return: two scans, not four.
-    if "\\" in value or not value.isprintable():
-        return (
-            value.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    return value
-
-
-# By exact type: the rebuild writes a million rows of twenty values each.
-_TEXT_BY_TYPE = {
-    str: _text_str,
-    int: str,
-    bool: lambda value: "t" if value else "f",
-    type(None): lambda value: "\\N",
-    datetime.date: datetime.date.isoformat,
-    datetime.datetime: datetime.datetime.isoformat,
-}
-
-
 def _text_value(value) -> str:
-    """A value in COPY's text format."""
-    text = _TEXT_BY_TYPE.get(type(value))
-    if text is not None:
-        return text(value)
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
     if isinstance(value, str):
-        return _text_str(value)
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return (
+                value.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+            )
+        return value
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value)
