@@ -213,6 +213,37 @@ def test_a_first_load_in_bulk_keeps_every_index_and_foreign_key(tmp_path, monkey
 
 
 @pytest.mark.django_db
+def test_a_first_load_in_bulk_leaves_statistics_and_the_planner_as_it_was(monkeypatch):
+    """A table filled in bulk is analysed at once (the next file's merge, and the next
+    night's re-delivery, are planned on its real size), and a national merge's hash joins
+    do not outlast it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk load and its planner settings are PostgreSQL's")
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    settings_seen = []
+    merge = bulk.merge
+
+    def watched(cursor, *args, **kwargs):
+        written = merge(cursor, *args, **kwargs)
+        cursor.execute("SHOW enable_nestloop")
+        settings_seen.append(cursor.fetchone()[0])
+        return written
+
+    monkeypatch.setattr(bulk, "merge", watched)
+
+    assert import_delivery(VALID).imported
+
+    assert settings_seen and set(settings_seen) == {"on"}
+    with connection.cursor() as cursor:
+        # Statistics of the rows this (uncommitted) load wrote: only its own ANALYZE sees them.
+        cursor.execute(
+            "SELECT null_frac FROM pg_stats "
+            "WHERE tablename = 'learners_entry' AND attname = 'centre_id'"
+        )
+        assert cursor.fetchall() == [(0.0,)]
+
+
+@pytest.mark.django_db
 def test_it_reads_a_cell_too_long_for_python_as_python_does(tmp_path, catalogue):
     """Review: Python's csv module refuses a field over 131,072 characters; COPY reads it."""
     header, rows = rows_of("learners.csv")

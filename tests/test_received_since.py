@@ -418,6 +418,26 @@ def test_the_rebuild_forgets_changes_every_kept_snapshot_has_seen(
     assert shows_project_as_received(client) == RECEIVED
 
 
+@pytest.mark.django_db
+def test_it_forgets_a_change_with_its_notes(delivery, project_cash_in):
+    """The notes have no foreign key in the database (a national import writes half a
+    million): forgetting a change must still take its notes with it."""
+    from learners.changes import forget_before
+    from learners.models import ChangedComponent
+
+    assert import_delivery(delivery).imported
+    assert import_delivery(project_cash_in).imported
+    first, second = DataChange.objects.order_by("committed")
+    assert ChangedComponent.objects.filter(change=first).exists()
+
+    forget_before(second.committed)
+
+    assert not ChangedComponent.objects.filter(change_id=first.pk).exists()
+    assert list(ChangedComponent.objects.values_list("change_id", "component")) == [
+        (second.pk, "PROJECT")
+    ]
+
+
 # Whatever the number of learners: the catalogue, the learners' rows, two COPYs, the changes
 # (two queries a component and two for problems), the swap, two locks (PostgreSQL).
 QUERIES_A_REFRESH = 51

@@ -102,6 +102,7 @@ class FileChecks:
                 ["line", *(f"c{i}" for i in range(width))],
                 self._read_rows(path, width, report),
             )
+        self._analyze(self.raw)
         if shape_problems:
             bulk.copy_rows(
                 self.cursor, self.problems, ["line", "rank", "col", "reason"], shape_problems

@@ -212,6 +212,7 @@ def _room_to_compare() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
 
 
 def _wait_for_other_imports() -> None:

@@ -68,8 +68,16 @@ class ChangedComponent(models.Model):
     index to the entries it writes.
     """
 
+    # No foreign key in the database: a note is written in its change's own transaction
+    # (learners.changes), and a national import writes half a million of them, each of
+    # which PostgreSQL would check again at the commit (2 s). Deleting a change still
+    # deletes its notes (Django's CASCADE).
     change = models.ForeignKey(
-        DataChange, on_delete=models.CASCADE, db_index=False, related_name="components"
+        DataChange,
+        on_delete=models.CASCADE,
+        db_index=False,
+        db_constraint=False,
+        related_name="components",
     )
     uln = models.CharField("ULN", max_length=10)
     component = models.CharField(max_length=10)
