@@ -93,7 +93,7 @@ def test_it_offers_only_the_users_centres_and_award_dates(client, viewer, cohort
 
     form = rows(client)[0].context["filter"].form
 
-    assert [c.number for c in form.fields["centre"].queryset] == ["12345"]
+    assert [v for v, _ in form.fields["centre"].choices if v] == ["12345"]
     assert [v for v, _ in form.fields["award"].choices if v] == ["2010-06", "2011-06", "none"]
 
 
@@ -194,7 +194,7 @@ def test_the_overview_takes_the_same_queries_for_1_row_and_50(
         LearnerFactory(centre=centre, surname=f"Learner{n:03d}")
     rebuild()
     client.force_login(viewer)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(12):
         client.get(reverse("overview"), {"sort": "-problems", "level": "A"})
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(12):
         client.get(reverse("detail"), {"sort": "deadline"})

@@ -383,9 +383,9 @@ def test_the_pages_take_the_same_queries_with_late_data_for_1_row_and_50(
         )
     client.force_login(administrator)
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(15):
         page = client.get(reverse("overview"), {"component": "ASL", "flag": "undetermined"})
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(15):
         detail = client.get(reverse("detail"))
     with django_assert_max_num_queries(20):  # the readiness picture: one query a component
         home = client.get(reverse("home"))
