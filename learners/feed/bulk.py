@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from django.conf import settings
 from django.db import connection
 
-from base.delivery import Merge
+from base.delivery import FileSpec, Merge
 from learners.changes import LEARNER_ONLY
 from learners.models import ChangedComponent, Qualification
 
@@ -114,6 +114,20 @@ def _by_hashing(cursor, rows: int) -> Iterator[None]:
 BULK_ROWS = 100_000
 
 
+def loads_in_bulk(cursor, spec: FileSpec, rows: int) -> bool:
+    """Whether the file's one merge is a first load in bulk (`_in_bulk`) into a table whose
+    unique key is the file's: building that key then finds any two rows that share one."""
+    if connection.vendor != "postgresql" or rows < BULK_ROWS or len(spec.merges) != 1:
+        return False
+    [merge] = spec.merges
+    return set(merge.conflict) == set(spec.key) and _empty(cursor, merge.table)
+
+
+def _empty(cursor, table: str) -> bool:
+    cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {connection.ops.quote_name(table)})")
+    return cursor.fetchone()[0]
+
+
 @contextlib.contextmanager
 def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
     """A first national load into an empty table: write it without the table's indexes,
@@ -128,9 +142,7 @@ def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
         yield False
         return
     q = connection.ops.quote_name
-    cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {q(table)})")
-    (empty,) = cursor.fetchone()
-    if not empty:
+    if not _empty(cursor, table):
         yield False
         return
     # Foreign and unique keys; not the primary key, which others refer to.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -317,20 +317,41 @@ def _import_file(
             bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
         progress.advance(counts["rows"] % _TELL_EVERY)
     progress.note(f"{spec.name}: {counts['rows']:,} rows read; checking and writing them")
-    for line, first in bulk.duplicate_lines(cursor, stage, spec.key):
-        errors.add(spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}")
+    # A first national load checks its rows' keys by building the table's unique key (which
+    # it does anyway): the search for the lines that repeat one runs only when that fails.
+    # (A file read after a bad one is not written: its lines are searched.)
+    by_unique_key = not errors.count and bulk.loads_in_bulk(cursor, spec, counts["rows"])
+    if not by_unique_key:
+        _report_duplicates(cursor, spec, stage, errors)
     if not errors.count:
-        for step in spec.before:
-            step(stage)
-        for merge in spec.merges:
-            counts["written"] += bulk.merge(cursor, merge, stage, change, counts["rows"])
-        for sql in spec.after:
-            bulk.write_entries(cursor, sql.format(stage=connection.ops.quote_name(stage)), change)
+        try:
+            with transaction.atomic():  # a savepoint: the search can run after a failure
+                _merge(cursor, spec, stage, change, counts)
+        except IntegrityError:
+            if not (by_unique_key and _report_duplicates(cursor, spec, stage, errors)):
+                raise
     if checks is not None:
         checks.drop()
     else:
         bulk.drop_stage(cursor, stage)
     return counts
+
+
+def _report_duplicates(cursor, spec: FileSpec, stage: str, errors: _Errors) -> int:
+    """Each staged line whose key an earlier line already used, reported; how many."""
+    found = bulk.duplicate_lines(cursor, stage, spec.key)
+    for line, first in found:
+        errors.add(spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}")
+    return len(found)
+
+
+def _merge(cursor, spec: FileSpec, stage: str, change: int, counts: dict) -> None:
+    for step in spec.before:
+        step(stage)
+    for merge in spec.merges:
+        counts["written"] += bulk.merge(cursor, merge, stage, change, counts["rows"])
+    for sql in spec.after:
+        bulk.write_entries(cursor, sql.format(stage=connection.ops.quote_name(stage)), change)
 
 
 def _stage_by_value(
