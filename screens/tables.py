@@ -117,17 +117,17 @@ class FastRowsTable(tables.Table):
 
 class LearnerColumn(tables.Column):
     def render(self, record, value=None, suffix: str = "", selectable: bool = False):
-        link = format_html('<a href="/learners/{}/{}">{}</a>', record.uln, suffix, record.uln)
+        # Escaped here rather than by format_html, whose look for lazy strings in every
+        # argument made this column a tenth of the Overview's time.
+        uln = html.escape(record.uln)
+        link = f'<a href="/learners/{uln}/{html.escape(suffix)}">{uln}</a>'
         if not selectable:
-            return link
+            return mark_safe(link)  # noqa: S308 - every part escaped above
         # A box of the form that sets award dates for the learners chosen (screens.views.awards).
-        return format_html(
-            '<input type="checkbox" name="uln" value="{}" form="choose-learners" '
-            'aria-label="Choose {}, {}"> {}',
-            record.uln,
-            record.surname,
-            record.forename,
-            link,
+        return mark_safe(  # noqa: S308 - every part escaped above
+            f'<input type="checkbox" name="uln" value="{uln}" form="choose-learners" '
+            f'aria-label="Choose {html.escape(record.surname)}, {html.escape(record.forename)}">'
+            f" {link}"
         )
 
     cell = render
