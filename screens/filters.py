@@ -5,6 +5,7 @@ award dates offered are those of their learners in the snapshot.
 """
 
 import datetime
+import functools
 
 import django_filters
 from django import forms
@@ -30,9 +31,9 @@ class CohortFilter(django_filters.FilterSet):
         empty_label="All lines",
     )
     level = django_filters.ChoiceFilter(choices=diploma.LEVEL_CHOICES, empty_label="All levels")
-    # The user's centres as plain choices, read once: a model choice field reads them again
-    # to check the one chosen and again to list them (a query each, and a third of the
-    # filters' time on a page).
+    # The user's centres as plain choices, read once and only if asked for (an export never
+    # shows them): a model choice field read them again to check the one chosen and again
+    # to list them (a query each, and a third of the filters' time on a page).
     centre = django_filters.ChoiceFilter(
         empty_label="All your centres",
         error_messages={
@@ -58,12 +59,14 @@ class CohortFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         # Changes the snapshot did not see: their components read "undetermined" everywhere.
         self.late_changes = late_changes
-        self.filters["centre"].extra["choices"] = [
-            (number, f"{number} {name}")
-            for number, name in visible_centres(user)
-            .order_by("number")
-            .values_list("number", "name")
-        ]
+        self.filters["centre"].extra["choices"] = functools.cache(
+            lambda: [
+                (number, f"{number} {name}")
+                for number, name in visible_centres(user)
+                .order_by("number")
+                .values_list("number", "name")
+            ]
+        )
         series = [(code, diploma.series_name(code)) for code in award_series if code]
         self.filters["award"].extra["choices"] = [*series, (NOT_SET, "Not set")]
         self.filters["award_upto"].extra["choices"] = series

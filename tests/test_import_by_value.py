@@ -2,6 +2,7 @@
 row by row. Both ways must say the same thing of any file: the same errors, in the same
 words and order, and the same staged rows with the same values."""
 
+import contextlib
 import csv
 import io
 import random
@@ -213,13 +214,16 @@ def test_a_first_load_in_bulk_keeps_every_index_and_foreign_key(tmp_path, monkey
 
 
 @pytest.mark.django_db
-def test_a_first_load_in_bulk_leaves_statistics_and_the_planner_as_it_was(monkeypatch):
+@pytest.mark.parametrize("nestloop", ["on", "off"])
+def test_a_first_load_in_bulk_leaves_statistics_and_the_planner_as_it_was(monkeypatch, nestloop):
     """A table filled in bulk is analysed at once (the next file's merge, and the next
     night's re-delivery, are planned on its real size), and a national merge's hash joins
-    do not outlast it."""
+    do not outlast it: the planner is left as the database or the role had set it."""
     if connection.vendor != "postgresql":
         pytest.skip("the bulk load and its planner settings are PostgreSQL's")
     monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_nestloop', %s, false)", [nestloop])
     settings_seen = []
     merge = bulk.merge
 
@@ -233,7 +237,7 @@ def test_a_first_load_in_bulk_leaves_statistics_and_the_planner_as_it_was(monkey
 
     assert import_delivery(VALID).imported
 
-    assert settings_seen and set(settings_seen) == {"on"}
+    assert settings_seen and set(settings_seen) == {nestloop}
     with connection.cursor() as cursor:
         # Statistics of the rows this (uncommitted) load wrote: only its own ANALYZE sees them.
         cursor.execute(
@@ -285,6 +289,88 @@ def test_a_first_load_in_bulk_finds_repeated_keys_by_its_unique_key(tmp_path, mo
     assert "feed_stage_series" not in searched
     assert searched.count("feed_stage_learners") == 1
     assert searched.index("feed_stage_learners") < searched.index("feed_stage_entries")
+    assert not Learner.objects.exists()
+
+
+def _with_repeated_entry(tmp_path) -> Path:
+    import shutil
+
+    folder = tmp_path / "delivery"
+    shutil.copytree(VALID, folder)
+    path = folder / "entries.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join([*lines, lines[1].replace("Amelie", "Amy")]) + "\n")
+    return folder
+
+
+@pytest.mark.django_db
+def test_a_first_load_in_bulk_finds_a_repeated_key_when_building_its_unique_key(
+    tmp_path, monkeypatch
+):
+    """Entries keep their primary key during a first load in bulk but set aside their unique
+    key: a repeated key shows when that key is built again, and only then are the lines
+    searched, in the same words as a search first."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a first load in bulk is PostgreSQL's")
+    folder = _with_repeated_entry(tmp_path)
+    events: list[tuple[str, str]] = []
+    duplicate_lines = bulk.duplicate_lines
+    in_bulk = bulk._in_bulk
+
+    def counted(cursor, stage, key):
+        events.append(("searched", stage))
+        return duplicate_lines(cursor, stage, key)
+
+    @contextlib.contextmanager
+    def watched(cursor, table, rows):
+        with in_bulk(cursor, table, rows) as empty:
+            events.append(("loading in bulk" if empty else "writing", table))
+            yield empty
+
+    monkeypatch.setattr(bulk, "duplicate_lines", counted)
+    searched_first = import_delivery(folder)
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    monkeypatch.setattr(bulk, "_in_bulk", watched)
+    events.clear()
+
+    outcome = import_delivery(folder)
+
+    assert not outcome.imported
+    assert (
+        [str(e) for e in outcome.errors]
+        == [str(e) for e in searched_first.errors]
+        == ["entries.csv:9: centre: same centre, candidate_number, series, type and code as line 2"]
+    )
+    # Learners loaded in bulk and never searched; entries loaded in bulk, then searched once.
+    assert ("loading in bulk", "learners_learner") in events
+    assert ("searched", "feed_stage_learners") not in events
+    entries = [e for e in events if e[1] in ("learners_entry", "feed_stage_entries")]
+    assert entries == [("loading in bulk", "learners_entry"), ("searched", "feed_stage_entries")]
+    assert not Entry.objects.exists() and not Learner.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_first_load_in_bulk_that_fails_otherwise_says_so(tmp_path, monkeypatch):
+    """A database refusal that is not a repeated key is not taken for one: the import fails
+    with the database's words, writing nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a first load in bulk is PostgreSQL's")
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    merge = bulk.merge
+
+    def refused(cursor, spec_merge, stage, *args, **kwargs):
+        if stage == "feed_stage_entries":
+            raise IntegrityError("an entry the checks did not foresee")
+        return merge(cursor, spec_merge, stage, *args, **kwargs)
+
+    monkeypatch.setattr(bulk, "merge", refused)
+
+    outcome = import_delivery(VALID)
+
+    assert outcome.run.outcome == outcome.run.Outcome.FAILED
+    assert [str(e) for e in outcome.errors] == [
+        f"{VALID}: -: the database refused the delivery: an entry the checks did not foresee"
+    ]
     assert not Learner.objects.exists()
 
 

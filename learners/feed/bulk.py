@@ -103,11 +103,17 @@ def _by_hashing(cursor, rows: int) -> Iterator[None]:
     if connection.vendor != "postgresql" or rows < BULK_ROWS:
         yield
         return
-    cursor.execute("SET LOCAL enable_nestloop = off")
-    cursor.execute("SET LOCAL enable_mergejoin = off")
+    cursor.execute(
+        "SELECT current_setting('enable_nestloop'), current_setting('enable_mergejoin'), "
+        "set_config('enable_nestloop', 'off', true), set_config('enable_mergejoin', 'off', true)"
+    )
+    nestloop, mergejoin, _, _ = cursor.fetchone()
     yield
-    cursor.execute("SET LOCAL enable_nestloop = on")
-    cursor.execute("SET LOCAL enable_mergejoin = on")
+    # As they were, whatever the database or the role had made them.
+    cursor.execute(
+        "SELECT set_config('enable_nestloop', %s, true), set_config('enable_mergejoin', %s, true)",
+        [nestloop, mergejoin],
+    )
 
 
 # Below this many rows a delivery's writes keep the table's indexes and checks up to date.
@@ -115,8 +121,10 @@ BULK_ROWS = 100_000
 
 
 def loads_in_bulk(cursor, spec: FileSpec, rows: int) -> bool:
-    """Whether the file's one merge is a first load in bulk (`_in_bulk`) into a table whose
-    unique key is the file's: building that key then finds any two rows that share one."""
+    """Whether the file's one merge is a first load in bulk (`_in_bulk`). Its rows then meet
+    the table's unique key on the file's key (ON CONFLICT needs one): inserted under the
+    primary key, or when the unique key set aside is built again. Either fails at once on
+    two rows that share a key."""
     if connection.vendor != "postgresql" or rows < BULK_ROWS or len(spec.merges) != 1:
         return False
     [merge] = spec.merges
@@ -173,7 +181,8 @@ def _in_bulk(cursor, table: str, rows: int) -> Iterator[bool]:
         cursor.execute(definition)
     # Statistics of the rows just loaded, for the planner: the next file's merge joins with
     # them, and the next night's re-delivery compares with them (before autovacuum's turn it
-    # took the table for empty: 1.45 M index probes instead of one hash join).
+    # took the table for empty: 1.45 M index probes instead of one hash join). A rejected
+    # load leaves its row estimate behind (PostgreSQL keeps it), until autovacuum's turn.
     cursor.execute(f"ANALYZE {q(table)}")
     # Unique keys before foreign keys, which may refer to them.
     for name, definition in sorted(constraints, key=lambda c: not c[1].startswith("UNIQUE")):
@@ -192,8 +201,9 @@ _NOT_NOTED = (
 )
 
 
-# Notes written in the order of their indexes' keys: each index then grows at a few places
-# instead of at random ones (458,686 notes: 2.8 s instead of 4.6-5.0 s).
+# Notes written in the order of the unique key (change, component, uln): it grows at its
+# end instead of at random places, and the (uln, change) index in one pass a component
+# (458,686 notes: 2.8 s instead of 4.6-5.0 s).
 _IN_KEY_ORDER = "ORDER BY 3, 2"
 
 

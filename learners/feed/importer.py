@@ -208,7 +208,8 @@ def wait_for_imports() -> None:
 def _room_to_compare() -> None:
     """Memory for this transaction's hashes and sorts: comparing a national file with the
     stored rows, and finding its duplicates, then stay in memory instead of spilling to
-    disk (PostgreSQL's default is 4 MB)."""
+    disk (PostgreSQL's default is 4 MB). No JIT: compiling took 0.8 s of a 4.9 s merge,
+    and the import's statements are planned once each."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '256MB'")
@@ -317,8 +318,9 @@ def _import_file(
             bulk.fill_stage(cursor, stage, [c for c, _ in spec.staged], rows)
         progress.advance(counts["rows"] % _TELL_EVERY)
     progress.note(f"{spec.name}: {counts['rows']:,} rows read; checking and writing them")
-    # A first national load checks its rows' keys by building the table's unique key (which
-    # it does anyway): the search for the lines that repeat one runs only when that fails.
+    # A first national load meets the table's unique key on the file's key anyway (as it
+    # inserts under the primary key, or builds the unique key again): the search for the
+    # lines that repeat a key runs only when that fails.
     # (A file read after a bad one is not written: its lines are searched.)
     by_unique_key = not errors.count and bulk.loads_in_bulk(cursor, spec, counts["rows"])
     if not by_unique_key:
