@@ -198,3 +198,25 @@ def test_the_overview_takes_the_same_queries_for_1_row_and_50(
         client.get(reverse("overview"), {"sort": "-problems", "level": "A"})
     with django_assert_max_num_queries(12):
         client.get(reverse("detail"), {"sort": "deadline"})
+
+
+def test_it_reads_the_centre_list_only_where_it_is_needed(client, viewer, cohort):
+    """The filters' centre list is read once for a page, and not at all for an export that
+    does not filter by centre (the list is never shown there)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(viewer)
+
+    def centre_lists(url, **params) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse(url), params)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        return sum('"accounts_centre"."name"' in q["sql"] for q in queries.captured_queries)
+
+    assert centre_lists("overview", centre="12345") == 1
+    assert centre_lists("detail", centre="12345") == 1
+    assert centre_lists("overview_export") == 0
+    assert centre_lists("detail_export") == 0
+    assert centre_lists("overview_export", centre="12345") == 1

@@ -98,7 +98,7 @@ def merge(cursor, merge: Merge, stage: str, change: int, rows: int = 0) -> int:
 def _by_hashing(cursor, rows: int) -> Iterator[None]:
     """A national file's rows compared with the stored ones by hash joins. PostgreSQL's
     planner otherwise looks up each of 1.45 M delivered entries in the stored ones' unique
-    index (8-9 s), or sorts both sides on disk (9 s), where one hash join takes 4.9 s. A
+    index (8-9 s), or sorts both sides on disk (9 s), where one hash join takes 3.9-4.9 s. A
     small delivery keeps the planner's choice: a few lookups beat reading the table."""
     if connection.vendor != "postgresql" or rows < BULK_ROWS:
         yield
