@@ -50,9 +50,18 @@ class RebuildRunAdmin(ReadOnlyAdmin):
 @admin.register(RebuildShard)
 class RebuildShardAdmin(ReadOnlyAdmin):
     """Which worker's share of a rebuild is done: a pending shard of a running run is being
-    built, or waits for a worker."""
+    built, or waits for a worker; one that failed says how often and why."""
 
-    list_display = ("run", "number", "after_uln", "upto_uln", "done", "learners", "finished_at")
+    list_display = (
+        "run",
+        "number",
+        "after_uln",
+        "upto_uln",
+        "done",
+        "learners",
+        "attempts",
+        "finished_at",
+    )
     list_filter = ("done",)
     list_select_related = ("run",)
 

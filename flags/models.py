@@ -76,6 +76,9 @@ class RebuildShard(models.Model):
     learners = models.PositiveIntegerField(default=0)
     not_checked = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Failed attempts: a shard that raised is tried again, by any worker, before the run fails.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["run", "number"]

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
@@ -57,6 +58,8 @@ SHARD_LEARNERS = 10_000
 # A run on workers whose tasks wait in the queue is alive this long after its last sign of
 # life (its start, or a worker claiming a shard); then the next rebuild takes over.
 QUIET_ALLOWED = datetime.timedelta(minutes=5)
+# Tries of a shard that raises before its run fails, the previous snapshot staying current.
+SHARD_ATTEMPTS = 3
 _LOCK_KEY = 0x4C54_5242  # "LTRB": the advisory lock of the rebuild
 _RUN_CLASS = 0x4C54_5253  # "LTRS", with a run's id: held (shared) by its builders
 _CURRENT_KEY = 0x4C54_4355  # "LTCU": held by a switch or a refresh of the current snapshot
@@ -282,6 +285,7 @@ def build_shards(
             heartbeat_at=timezone.now()
         ):
             run = RebuildRun.objects.get(pk=run_id)
+            shard = None
             try:
                 with transaction.atomic():
                     shard = _claim(run_id)
@@ -300,6 +304,13 @@ def build_shards(
                     )
                     shard.done, shard.finished_at = True, timezone.now()
                     shard.save(update_fields=["learners", "not_checked", "done", "finished_at"])
+            except Exception as exc:
+                if shard is None or isinstance(exc, SoftTimeLimitExceeded):
+                    _fail(run_id, exc)
+                    raise
+                if not _tried_again(run_id, shard.pk, exc):
+                    raise
+                continue
             except BaseException as exc:
                 _fail(run_id, exc)
                 raise
@@ -310,6 +321,23 @@ def build_shards(
         # Still holding the run: while it switches, it is alive to a rebuild starting.
         _switch_when_done(run_id)
     return built
+
+
+def _tried_again(run_id: int, shard_id: int, exc: Exception) -> bool:
+    """After a shard raised (its transaction rolled back, its rows gone): whether it is left
+    pending for this or another worker to try again; after SHARD_ATTEMPTS the run fails.
+    A lost connection or a deadlock then costs one shard's time, not the night's snapshot."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    logger.warning("Rebuild %s: shard %s failed: %s", run_id, shard_id, error)
+    if not connection.in_atomic_block:
+        # A broken connection is opened afresh to record it.
+        connection.close_if_unusable_or_obsolete()
+    tried = RebuildShard.objects.filter(pk=shard_id, done=False)
+    tried.update(attempts=models.F("attempts") + 1, last_error=error)
+    if tried.filter(attempts__lt=SHARD_ATTEMPTS).exists():
+        return True
+    _fail(run_id, exc)
+    return False
 
 
 def _learners_in(shard: RebuildShard) -> int:

@@ -151,10 +151,25 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
     # An unreachable database fails a request in seconds rather than hanging a worker.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    _options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    # A client that vanished (its machine lost, the network cut: the connection left half
+    # open) or froze while holding locks: PostgreSQL notices within minutes and rolls its
+    # transaction back, so the rebuild shard or the import lock it held goes to another
+    # worker, instead of waiting for the kernel's two hours or for ever. Each side probes
+    # the other after a minute of silence.
+    _options.setdefault("keepalives", 1)
+    _options.setdefault("keepalives_idle", 60)
+    _options.setdefault("keepalives_interval", 10)
+    _options.setdefault("keepalives_count", 6)
+    _server = (
+        "-c tcp_keepalives_idle=60 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=6 "
+        "-c idle_in_transaction_session_timeout="
+        f"{env.int('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT', default=300)}s"
     )
+    # After PGOPTIONS, which the options given here would otherwise replace.
+    _options.setdefault("options", f"{env.str('PGOPTIONS', default='')} {_server}".strip())
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves one person; a busy timeout avoids "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

@@ -1,6 +1,6 @@
 """The rebuild through real Celery workers and Redis, the way production runs it: shared by
-two workers, one of them killed (SIGKILL) half-way through a shard, and with every worker
-killed.
+two workers, one of them killed (SIGKILL) or frozen (SIGSTOP) half-way through a shard, and
+with every worker killed.
 
 Needs PostgreSQL and Redis (CI has both: `.ci/run` sets REDIS_URL); skipped elsewhere.
 """
@@ -114,6 +114,68 @@ def test_two_workers_share_the_rebuild_and_one_killed_mid_shard_loses_nothing(ce
     run.refresh_from_db()
     assert current_run() == run
     assert run.learners == 24
+    assert run.shards.count() == 6 and not run.shards.filter(done=False).exists()
+    rows = OverviewRow.objects.filter(run=run)
+    assert rows.count() == 24 and rows.values("uln").distinct().count() == 24
+
+
+def _state_of(application: str) -> str | None:
+    """What the database session of the process named `application` is doing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state FROM pg_stat_activity WHERE application_name = %s", [application]
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def test_a_worker_frozen_mid_shard_holds_it_only_until_the_database_ends_its_session(centre):
+    """One of two workers freezes (SIGSTOP) while it builds a shard, its transaction open and
+    its shard locked, as a process stopped by its machine or cut off from the database
+    would. PostgreSQL ends its session once it has been idle in its transaction for the
+    configured time (three seconds here, five minutes by default); its shard goes back to
+    pending, the other worker builds it, and the run becomes current."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the workers must share the test database: PostgreSQL only")
+    for n in range(24):
+        LearnerFactory(centre=centre, surname=f"Frozen{n:02d}")
+    old = rebuild()
+    queue = f"test-frozen-{os.getpid()}"
+    sender = Celery("sender", broker=REDIS_URL)
+    settings = {"REBUILD_SHARD_LEARNERS": "4", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "3"}
+    frozen_name = f"lt-frozen-{os.getpid()}"
+    workers = [
+        start_worker(queue, slow=True, PGAPPNAME=frozen_name, **settings),
+        start_worker(queue, slow=True, **settings),
+    ]
+    try:
+        sender.send_task("flags.rebuild_overview", queue=queue)
+        assert wait_for(lambda: RebuildRun.objects.filter(outcome="running").exists(), 60)
+        run = RebuildRun.objects.get(outcome="running")
+
+        def frozen_holding_a_shard() -> bool:
+            # Stopped between two statements of a shard's transaction: while its rules run
+            # (nearly all the time), not in the middle of a COPY.
+            workers[0].send_signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            if _state_of(frozen_name) == "idle in transaction" and _running_shards(run):
+                return True
+            workers[0].send_signal(signal.SIGCONT)
+            return False
+
+        assert wait_for(frozen_holding_a_shard, 60), "never caught holding a shard"
+        assert current_run() == old
+
+        assert wait_for(lambda: current_run() != old, 60), "the frozen worker's shard was not built"
+        assert _state_of(frozen_name) is None  # its session was ended
+    finally:
+        sender.close()
+        for worker in workers:
+            worker.kill()
+            worker.wait(timeout=20)
+
+    run.refresh_from_db()
+    assert current_run() == run
     assert run.shards.count() == 6 and not run.shards.filter(done=False).exists()
     rows = OverviewRow.objects.filter(run=run)
     assert rows.count() == 24 and rows.values("uln").distinct().count() == 24

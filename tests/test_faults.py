@@ -285,3 +285,28 @@ def _answers(url: str) -> bool:
     except OSError:
         return False
     return True
+
+
+@pytest.mark.django_db
+def test_a_session_tells_postgresql_to_end_it_once_its_client_is_gone_or_frozen():
+    """A worker whose machine vanished (the connection left half open, which only probes
+    reveal) or that froze in a transaction must not hold its locks for hours: every session
+    asks the server to probe a silent client after a minute, and to end a transaction left
+    idle for five minutes (the frozen worker's test in test_celery_worker shows the rest)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's settings")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('tcp_keepalives_idle', "
+            "'tcp_keepalives_interval', 'tcp_keepalives_count', "
+            "'idle_in_transaction_session_timeout')"
+        )
+        settings = dict(cursor.fetchall())
+    assert settings == {
+        "tcp_keepalives_idle": "60",
+        "tcp_keepalives_interval": "10",
+        "tcp_keepalives_count": "6",
+        "idle_in_transaction_session_timeout": "300000",  # milliseconds
+    }

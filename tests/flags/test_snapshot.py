@@ -2,7 +2,7 @@ import contextlib
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 
 from base.scoping import outside_any_scope
 from flags import snapshot
@@ -63,19 +63,23 @@ def test_a_failure_half_way_leaves_the_previous_snapshot_in_place(learners, monk
     calls = {"n": 0}
     real = snapshot.copy_rows
 
-    def fail_on_the_second_chunk(*args, **kwargs):
+    def fail_from_the_second_chunk_on(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:  # overview and detail of chunk one written, then a failure
+        if calls["n"] >= 3:  # overview and detail of chunk one written, then failures
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(snapshot, "copy_rows", fail_on_the_second_chunk)
+    monkeypatch.setattr(snapshot, "copy_rows", fail_from_the_second_chunk_on)
 
     with pytest.raises(RuntimeError, match="disk full"):
         rebuild(chunk_size=2)
 
     failed = RebuildRun.objects.get(outcome=RebuildRun.Outcome.FAILED)
     assert "disk full" in failed.error
+    # Tried as often as a shard is, then given up.
+    shard = failed.shards.get()
+    assert (shard.attempts, shard.done) == (snapshot.SHARD_ATTEMPTS, False)
+    assert calls["n"] == 2 + snapshot.SHARD_ATTEMPTS
     assert current_run() == first
     assert OverviewRow.objects.filter(run=first).count() == 4
 
@@ -84,6 +88,33 @@ def test_a_failure_half_way_leaves_the_previous_snapshot_in_place(learners, monk
     assert current_run() == second
     # The failed run's half-written rows are gone.
     assert not OverviewRow.objects.filter(run=failed).exists()
+
+
+def test_it_tries_a_shard_that_failed_again_and_the_run_succeeds(learners, monkeypatch):
+    first = rebuild()
+    calls = {"n": 0}
+    real = snapshot.copy_rows
+
+    def fail_once_on_the_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # a lost connection, say, after chunk one was written
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "copy_rows", fail_once_on_the_second_chunk)
+
+    second = rebuild(chunk_size=2)
+
+    assert second.outcome == RebuildRun.Outcome.SUCCEEDED
+    assert current_run() == second != first
+    shard = second.shards.get()
+    assert (shard.attempts, shard.done) == (1, True)
+    assert "server closed the connection" in shard.last_error
+    # The failed try's rows went with its transaction: each learner once.
+    assert OverviewRow.objects.filter(run=second).count() == 4
+    assert sorted(OverviewRow.objects.filter(run=second).values_list("uln", flat=True)) == sorted(
+        OverviewRow.objects.filter(run=first).values_list("uln", flat=True)
+    )
 
 
 def test_a_killed_run_is_ignored_then_cleared(learners):
