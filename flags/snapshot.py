@@ -127,16 +127,37 @@ def current_run() -> RebuildRun | None:
     """The snapshot readers should use: the latest rebuild that succeeded; None before the
     first, and once PostgreSQL has lost its rows (the tables are unlogged, so a crash empties
     them): the pages then say no snapshot is built yet, not that no learner matches."""
+    run, lost = newest_snapshot()
+    return None if lost else run
+
+
+def newest_snapshot() -> tuple[RebuildRun | None, bool]:
+    """The latest rebuild that succeeded, and whether its rows are gone. The first time a
+    process finds them gone it says so in the log and queues a rebuild, so that the pages
+    are empty for the rebuild's minutes rather than until the night's."""
     # Whether the run has any row at all, for anyone (tasks and commands ask outside a
     # request's scope): unscoped, and it says nothing of whose rows they are.
     rows = OverviewRow._base_manager.filter(run_id=models.OuterRef("pk"))
     run = _succeeded_newest_first().annotate(has_rows=models.Exists(rows)).first()
-    if run is not None and run.learners and not run.has_rows:
-        if run.pk not in _LOST_SAID:  # once a process, not on every request
-            _LOST_SAID.add(run.pk)
-            logger.warning("The rows of snapshot %s are gone (a database crash?)", run.pk)
-        return None
-    return run
+    lost = run is not None and bool(run.learners) and not run.has_rows
+    if lost and run.pk not in _LOST_SAID:  # once a process, not on every request
+        _LOST_SAID.add(run.pk)
+        logger.warning("The rows of snapshot %s are gone (a database crash?)", run.pk)
+        _rebuild_now()
+    return run, lost
+
+
+def _rebuild_now() -> None:
+    """Queue a rebuild for the workers (a second one queued by another process meanwhile is
+    skipped: the first is alive). Not in-process: a page must not wait for it."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # the embedded default (SQLite) keeps its rows: nothing was lost
+    from .tasks import rebuild_overview  # the tasks module imports this one
+
+    try:
+        rebuild_overview.delay()
+    except Exception:
+        logger.exception("Could not queue a rebuild for the lost snapshot")
 
 
 @contextlib.contextmanager

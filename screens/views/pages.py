@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from flags.snapshot import current_run
+from flags.snapshot import newest_snapshot
 from screens.cohort import is_stale
 
 
@@ -17,7 +17,8 @@ def health(request: HttpRequest) -> JsonResponse:
     """For load balancers and compose: the database, the broker, and the snapshot's age.
 
     Unhealthy (503) when the database or a configured broker does not answer. An old
-    snapshot is reported, not fatal: the pages still work and say how old their data is.
+    snapshot, or one whose rows a crash took, is reported, not fatal: the pages still work
+    and say how old their data is, or that it is not built yet.
     """
     report = {"database": _database(), "broker": _broker(), "snapshot": _snapshot()}
     healthy = report["database"] == "ok" and report["broker"] in ("ok", "not configured")
@@ -49,14 +50,15 @@ def _broker() -> str:
 
 def _snapshot() -> dict:
     try:
-        run = current_run()
+        run, lost = newest_snapshot()
     except Exception:  # noqa: BLE001 - the database check reports it
         return {"state": "unknown"}
     if run is None:
         return {"state": "never built"}
     age = timezone.now() - run.finished_at
     return {
-        "state": "stale" if is_stale(run) else "ok",
+        # Lost: PostgreSQL emptied its unlogged tables (a crash); a rebuild is queued.
+        "state": "lost" if lost else "stale" if is_stale(run) else "ok",
         "built_at": run.started_at.isoformat(),
         "age_hours": round(age.total_seconds() / 3600, 1),
     }

@@ -252,6 +252,43 @@ def test_a_snapshot_whose_rows_a_crash_emptied_is_not_current_until_the_next_reb
     assert OverviewRow.objects.filter(run=second).count() == 4
 
 
+def test_a_lost_snapshot_is_reported_by_health_and_a_rebuild_queued_once(
+    learners, client, settings, monkeypatch
+):
+    from flags import tasks
+
+    first = rebuild()
+    OverviewRow.objects.all().delete()  # what crash recovery does to an unlogged table
+    DetailLine.objects.all().delete()
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # workers behind a broker, as in production
+    monkeypatch.setattr(snapshot, "_LOST_SAID", set())
+    queued = []
+    monkeypatch.setattr(tasks.rebuild_overview, "delay", lambda: queued.append("rebuild"))
+
+    report = client.get("/health/").json()
+    client.get("/health/")
+    assert current_run() is None
+
+    assert report["status"] == "ok"  # the pages work: they say nothing is built yet
+    assert report["snapshot"]["state"] == "lost"
+    assert report["snapshot"]["built_at"] == first.started_at.isoformat()
+    assert queued == ["rebuild"]  # once a process, not on every request
+
+
+def test_a_lost_snapshot_queues_nothing_on_the_embedded_default(learners, monkeypatch):
+    from flags import tasks
+
+    rebuild()
+    OverviewRow.objects.all().delete()
+    monkeypatch.setattr(snapshot, "_LOST_SAID", set())
+    queued = []
+    monkeypatch.setattr(tasks.rebuild_overview, "delay", lambda: queued.append("rebuild"))
+
+    assert current_run() is None
+    # In-process, a page would wait for the whole rebuild; SQLite keeps its rows anyway.
+    assert queued == []
+
+
 def test_an_empty_snapshot_of_no_learners_stays_current(db):
     run = rebuild()
 
