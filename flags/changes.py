@@ -25,8 +25,11 @@ _COLUMNS = (
 
 
 def _flag_changes(table: str, overview: str) -> str:
-    """Every flag of every component of the learners in both builds, in one join of the two
-    builds' rows (one row a flag, by a CASE over the columns): the flags that differ."""
+    """Every flag of every component of the learners in both builds: the two builds' rows
+    joined once, then one row a flag (by a CASE over the columns); the flags that differ.
+
+    The join comes first, on its own: planned with the flags, PostgreSQL looked the previous
+    build's row up once per flag, 1.6 M index scans (5.2 s) where one hash join does."""
     flags = [
         (component, kind, f"{name}_{side}")
         for component, name in COMPONENT_FIELDS.items()
@@ -39,20 +42,27 @@ def _flag_changes(table: str, overview: str) -> str:
         f"({number}, '{component}', '{kind.value}')"
         for number, (component, kind, _) in enumerate(flags)
     )
+    pairs = ", ".join(
+        f"p.{column} AS p{number}, n.{column} AS n{number}"
+        for number, (*_, column) in enumerate(flags)
+    )
 
-    def of(alias: str) -> str:
-        cases = " ".join(
-            f"WHEN {number} THEN {alias}.{column}" for number, (*_, column) in enumerate(flags)
-        )
+    def of(side: str) -> str:
+        cases = " ".join(f"WHEN {number} THEN b.{side}{number}" for number in range(len(flags)))
         return f"CASE f.column1 {cases} END"
 
+    # SQLite, the embedded default, before 3.35 knows no MATERIALIZED (nor needs it).
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    # INSERT first: SQLite counts the rows of a statement that starts so.
     return (
         f"INSERT INTO {table} ({_COLUMNS}) "
-        f"SELECT * FROM (SELECT %s, %s, %s, {_WHO}, f.column2, f.column3, "
-        f"{of('p')} AS before, {of('n')} AS after "
+        f"WITH b AS {materialized}(SELECT {_WHO}, {pairs} "
         f"FROM {overview} n JOIN {overview} p ON p.uln = n.uln AND p.run_id = %s "
-        f"CROSS JOIN (VALUES {which}) f "
-        f"WHERE n.run_id = %s ORDER BY f.column1) c WHERE c.before <> c.after"
+        f"WHERE n.run_id = %s) "
+        f"SELECT * FROM (SELECT %s, %s, %s, {_WHO.replace('n.', 'b.')}, f.column2, f.column3, "
+        f"{of('p')} AS before, {of('n')} AS after "
+        f"FROM b CROSS JOIN (VALUES {which}) f "
+        f"ORDER BY f.column1) c WHERE c.before <> c.after"
     )
 
 
@@ -132,7 +142,7 @@ def record_changes(
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             _flag_changes(table, overview),
-            [current.pk, current.built_for, now, previous.pk, current.pk],
+            [previous.pk, current.pk, current.pk, current.built_for, now],
         )
         written = cursor.rowcount
         # The previous build's lines of the current one's learners only: the current build

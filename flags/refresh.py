@@ -25,7 +25,13 @@ from .changes import record_changes
 from .clock import today
 from .loaders import learners_by_uln, load_catalogue
 from .models import DetailLine, OverviewRow, RebuildRun, SnapshotChange
-from .snapshot import current_run, hold_the_current_snapshot, note_snapshot_changed, write_learners
+from .snapshot import (
+    analyse_working_rows,
+    current_run,
+    hold_the_current_snapshot,
+    note_snapshot_changed,
+    write_learners,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +72,7 @@ def refresh(ulns: Iterable[str]) -> int:
         learners = list(learners_by_uln(ulns))
         refreshed = [registration["uln"] for registration, _ in learners]
         count, _ = write_learners(working, iter(learners), catalogue, working.built_for)
+        analyse_working_rows()
         record_changes(run, working, only_current_learners=True)
         for model in (OverviewRow, DetailLine):
             model.objects.filter(run=run, uln__in=refreshed).delete()

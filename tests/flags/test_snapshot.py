@@ -1,4 +1,5 @@
 import contextlib
+import datetime
 
 import pytest
 from django.core.management import call_command
@@ -185,12 +186,12 @@ def test_it_leaves_the_snapshot_tables_vacuumed_and_analysed(centre, other_centr
             )
             return cursor.fetchone()
 
-    before = {table: last_done(table) for table in ("flags_overviewrow", "flags_detailline")}
-    rebuild()
-    for table, (vacuumed, analysed) in before.items():
-        after_vacuum, after_analyse = last_done(table)
-        assert after_vacuum is not None and after_vacuum != vacuumed
-        assert after_analyse is not None and after_analyse != analysed
+    run = rebuild()
+    # The tables the run wrote, which are now its partitions of the snapshot tables, and
+    # the default partitions, where a refresh's working rows go.
+    for table in (*snapshot._tables_of(run), "flags_overviewrow_other", "flags_detailline_other"):
+        vacuumed, analysed = last_done(table)
+        assert vacuumed is not None and analysed is not None
 
 
 def test_a_learner_moved_while_the_rebuild_ran_is_at_their_new_centre(
@@ -216,21 +217,61 @@ def test_a_learner_moved_while_the_rebuild_ran_is_at_their_new_centre(
     }
 
 
+def _partitions(table: str) -> dict[str, str]:
+    """The partitions of a snapshot table: name -> persistence ('u' unlogged, 'p' logged)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.relpersistence FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
+            [table],
+        )
+        return dict(cursor.fetchall())
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's unlogged tables")
-def test_the_snapshot_tables_are_written_without_the_write_ahead_log():
+def test_the_snapshot_tables_are_written_without_the_write_ahead_log(learners):
+    run = rebuild()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, relpersistence FROM pg_class WHERE relname IN "
-            "('flags_overviewrow', 'flags_detailline', 'learners_learner', 'flags_rebuildrun')"
+            "('learners_learner', 'flags_rebuildrun')"
         )
         persistence = dict(cursor.fetchall())
     # Only what a rebuild works out again: the learners and the runs stay in the log.
-    assert persistence == {
-        "flags_overviewrow": "u",
-        "flags_detailline": "u",
-        "learners_learner": "p",
-        "flags_rebuildrun": "p",
-    }
+    assert persistence == {"learners_learner": "p", "flags_rebuildrun": "p"}
+    for table in ("flags_overviewrow", "flags_detailline"):
+        assert _partitions(table) == {f"{table}_other": "u", f"{table}_run{run.pk}": "u"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's partitions")
+def test_each_rebuild_writes_a_table_of_its_own_and_an_old_one_goes_whole(learners):
+    first, second, third = rebuild(), rebuild(), rebuild()
+
+    for table in ("flags_overviewrow", "flags_detailline"):
+        # The current snapshot and the one before; the first's table dropped with its rows.
+        assert set(_partitions(table)) == {
+            f"{table}_other",
+            f"{table}_run{second.pk}",
+            f"{table}_run{third.pk}",
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}_other")
+            assert cursor.fetchone()[0] == 0  # nothing of a rebuild's in the default
+    assert not OverviewRow.objects.filter(run=first).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM flags_overviewrow_run{third.pk}")
+        assert cursor.fetchone()[0] == 4 == OverviewRow.objects.filter(run=third).count()
+        # Indexed as the snapshot tables are: every partitioned index has its part.
+        cursor.execute(
+            "SELECT count(*) FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indexrelid "
+            "WHERE x.indrelid = %s::regclass",
+            [f"flags_detailline_run{third.pk}"],
+        )
+        parts = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM pg_index WHERE indrelid = 'flags_detailline'::regclass"
+        )
+        assert parts == cursor.fetchone()[0] == 3
 
 
 def test_a_snapshot_whose_rows_a_crash_emptied_is_not_current_until_the_next_rebuild(
@@ -309,8 +350,15 @@ def test_a_run_whose_earlier_shards_a_crash_emptied_is_not_made_current(learners
     real = snapshot._switch
 
     def crash_then_switch(run):
-        # The shards' record says done (logged); some of their rows are gone (unlogged).
-        OverviewRow.objects.filter(run=run).order_by("uln").first().delete()
+        # The shards' record says done (logged); some of their rows are gone (unlogged)
+        # from the tables the run wrote.
+        table = snapshot._tables_of(run)[0]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE run_id = %s AND uln = "
+                f"(SELECT MIN(uln) FROM {table} WHERE run_id = %s)",
+                [run.pk, run.pk],
+            )
         return real(run)
 
     monkeypatch.setattr(snapshot, "_switch", crash_then_switch)
@@ -320,3 +368,36 @@ def test_a_run_whose_earlier_shards_a_crash_emptied_is_not_made_current(learners
     failed = RebuildRun.objects.get(outcome=RebuildRun.Outcome.FAILED)
     assert "3 of 4 learners" in failed.error
     assert current_run() == first
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's partitions")
+def test_a_default_partition_left_with_no_row_gives_its_space_back(learners):
+    """Where the snapshots built before each run had tables of its own stay until they are
+    old, and a refresh writes its working rows: empty, it is emptied (TRUNCATE), since a
+    vacuum keeps its size, which each refresh's ANALYZE reads."""
+    from django.utils import timezone
+
+    # A snapshot built before each run had tables of its own: its rows are in the default.
+    yesterday = timezone.now() - datetime.timedelta(days=1)
+    old = RebuildRun.objects.create(
+        started_at=yesterday,
+        finished_at=yesterday,
+        built_for=today(),
+        learners=1,
+        outcome=RebuildRun.Outcome.SUCCEEDED,
+    )
+    OverviewRow.objects.create(
+        run=old, uln="9999999999", centre_id="12345", surname="", forename="", line="ENG"
+    )
+
+    def default_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_relation_size('flags_overviewrow_other')")
+            return cursor.fetchone()[0]
+
+    assert default_size() > 0
+    rebuild()  # the old snapshot is still kept (the one before the current): so is its row
+    assert default_size() > 0
+    rebuild()  # the old one has gone, and with it the last row there
+    assert not OverviewRow.objects.filter(run=old).exists()
+    assert default_size() == 0
