@@ -19,12 +19,13 @@ import datetime
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import TextIO
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, OperationalError, connection, models, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -472,10 +473,12 @@ def _switch(run: RebuildRun) -> None:
     )
     run.learners, run.not_checked = totals["learners"] or 0, totals["not_checked"] or 0
     try:
-        _attach_partitions(run)
         # The shards say they are done in a logged table, their rows are in unlogged ones: a
         # crash between two shards loses the rows of those before it, not their record.
-        written = OverviewRow._base_manager.filter(run_id=run.pk).count()
+        # (Counted in the run's own table: before it is indexed and attached for nothing.)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {_tables_of(run)[0]} WHERE run_id = %s", [run.pk])
+            (written,) = cursor.fetchone()
         if written != run.learners:
             raise SnapshotRowsLost(f"{written} of {run.learners} learners' rows are there")
         if run.not_checked > max(NOT_CHECKED_ALLOWED, run.learners * NOT_CHECKED_SHARE):
@@ -483,6 +486,7 @@ def _switch(run: RebuildRun) -> None:
             raise TooManyNotChecked(
                 f"the rules failed on {run.not_checked} of {run.learners} learners"
             )
+        _attach_partitions(run)
         # The figures the switch's joins are planned on, now; the rest after the switch.
         _refresh_statistics("ANALYZE", run, _SWITCH_COLUMNS)
         with transaction.atomic():
@@ -524,7 +528,6 @@ def _switch(run: RebuildRun) -> None:
     try:
         _refresh_statistics("VACUUM (ANALYZE)", run)
         # The default partitions too: the figures a refresh plans on.
-        _empty_the_default_partitions()
         analyse_working_rows("VACUUM (ANALYZE)")
     except DatabaseError:
         # The new snapshot is already current; autovacuum will get there.
@@ -767,8 +770,13 @@ def _discard_old_snapshots(current: RebuildRun) -> None:
         outcome=RebuildRun.Outcome.RUNNING, started_at__lt=current.started_at
     )
     _drop_partitions([*stale_ids, *killed.values_list("pk", flat=True)])
+    # Rows of runs without tables of their own (before migration 0012); not those of a
+    # run whose tables could not be dropped yet, which go with them next time.
+    with_tables = _runs_with_tables(stale_ids)
+    without_tables = [r for r in stale_ids if r not in with_tables]
     for model in (OverviewRow, DetailLine):
-        model.objects.filter(run_id__in=stale_ids).delete()
+        model.objects.filter(run_id__in=without_tables).delete()
+    _drop_the_tables_from_before_partitions()
     for model in (OverviewRow, DetailLine):
         model.objects.filter(run_id__in=killed.values("pk")).delete()
     killed.update(outcome=RebuildRun.Outcome.FAILED, error="Did not finish (killed?)")
@@ -786,9 +794,11 @@ def _discard_old_snapshots(current: RebuildRun) -> None:
 INDEX_BUILDERS = 2
 # Memory for each of those sorts, so that the Detail's fit (PostgreSQL's default is 64 MB).
 _INDEX_MEMORY = "256MB"
-# How long dropping an old run's tables waits for pages still reading them; if that is not
-# enough, the next rebuild drops them.
-_DROP_WAITS = "5s"
+# How long attaching a run's table, or dropping an old one's, waits for pages still reading
+# the snapshot tables (pages asking meanwhile wait behind it); an old one is dropped by the
+# next rebuild instead, an attach is tried again, a second apart, _ATTACH_TRIES times.
+_DROP_WAITS = "1s"
+_ATTACH_TRIES = 60
 
 
 def analyse_working_rows(command: str = "ANALYZE") -> None:
@@ -805,28 +815,34 @@ def analyse_working_rows(command: str = "ANALYZE") -> None:
         cursor.execute(f"{command} {tables}")
 
 
-def _empty_the_default_partitions() -> None:
-    """Give back the space of default partitions that hold no row: the snapshots built before
-    runs had tables of their own (migration 0012) have gone from them, and no refresh is
-    writing. A vacuum keeps the table's size and its indexes'; each refresh's ANALYZE and
-    each switch's ATTACH (which looks for rows of the new run there) read it: 0.5 s a
-    refresh of one learner, with 600 MB of empty pages, where an empty table takes
-    milliseconds."""
+def _drop_the_tables_from_before_partitions() -> None:
+    """The snapshot tables as they were before each run had tables of its own (migration
+    0012 made them the partition of the runs they held), dropped once those runs have gone
+    from them."""
     if connection.vendor != "postgresql":
         return
     for model in (OverviewRow, DetailLine):
-        default = f"{model._meta.db_table}_other"
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_WAITS}'")
-                # Waits for a refresh writing its working rows there (they move out as it
-                # commits); readers of the current snapshot do not read it.
-                cursor.execute(f"LOCK TABLE {default} IN ACCESS EXCLUSIVE MODE")
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {default})")
-                if not cursor.fetchone()[0]:
-                    cursor.execute(f"TRUNCATE {default}")
-        except DatabaseError:
-            logger.warning("%s is left as it is until the next rebuild", default)
+        before = f"{model._meta.db_table}_before"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [before])
+            if not cursor.fetchone()[0]:
+                continue
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {before})")
+            if cursor.fetchone()[0]:
+                continue
+        _drop_waiting_briefly(before)
+
+
+def _runs_with_tables(run_ids: list[int]) -> set[int]:
+    """Of these runs (every run ever finished, say), those whose tables are still here."""
+    if connection.vendor != "postgresql" or not run_ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname = ANY(%s)",
+            [[_partition(model, r) for r in run_ids for model in (OverviewRow, DetailLine)]],
+        )
+        return {int(name.rsplit("_run", 1)[1]) for (name,) in cursor.fetchall()}
 
 
 def _partition(model, run_id: int) -> str:
@@ -850,7 +866,8 @@ def _create_partitions(run: RebuildRun) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {own}")  # a run id used again (tests)
             # Its run in a check: attaching it then reads none of its rows.
             cursor.execute(
-                f"CREATE UNLOGGED TABLE {own} (LIKE {table} INCLUDING DEFAULTS, "
+                f"CREATE UNLOGGED TABLE {own} (LIKE {table} INCLUDING DEFAULTS "
+                "INCLUDING CONSTRAINTS, "
                 f"CONSTRAINT {own}_run CHECK (run_id = {int(run.pk)}))"
             )
 
@@ -866,28 +883,46 @@ def _attach_partitions(run: RebuildRun) -> None:
         for model in (DetailLine, OverviewRow):
             own = _partition(model, run.pk)
             cursor.execute(
-                "SELECT i.relname, pg_get_indexdef(x.indexrelid), c.contype IS NOT NULL "
+                "SELECT i.relname, pg_get_indexdef(x.indexrelid), c.contype "
                 "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-                "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u' "
+                "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid "
+                "AND c.contype IN ('p', 'u') "
                 "WHERE x.indrelid = %s::regclass ORDER BY i.relname",
                 [model._meta.db_table],
             )
-            for name, definition, unique_key in cursor.fetchall():
+            for name, definition, key in cursor.fetchall():
                 index = f"{own}_{name}"[:63]
-                kind = "UNIQUE INDEX" if unique_key else "INDEX"
+                kind = "UNIQUE INDEX" if key else "INDEX"
                 builds.append(f"CREATE {kind} {index} ON {own} {_index_body(definition)}")
-                if unique_key:
+                if key:
+                    # A key's index must be a key for the attach to take it.
+                    constraint = "PRIMARY KEY" if key == "p" else "UNIQUE"
                     constraints.append(
-                        f"ALTER TABLE {own} ADD CONSTRAINT {index} UNIQUE USING INDEX {index}"
+                        f"ALTER TABLE {own} ADD CONSTRAINT {index} {constraint} USING INDEX {index}"
                     )
         _side_by_side(builds)
         for statement in constraints:
             cursor.execute(statement)
-        for model in (OverviewRow, DetailLine):
-            cursor.execute(
-                f"ALTER TABLE {model._meta.db_table} ATTACH PARTITION "
-                f"{_partition(model, run.pk)} FOR VALUES IN ({int(run.pk)})"
-            )
+    for model in (OverviewRow, DetailLine):
+        _attach(model._meta.db_table, _partition(model, run.pk), run.pk)
+
+
+def _attach(table: str, own: str, run_id: int) -> None:
+    """Attach the run's table as its partition. It waits for the pages reading the default
+    partition (every page's check that the current snapshot has rows reads them all), and
+    pages asking meanwhile wait for it: it gives up after a second and tries again."""
+    for attempt in range(1, _ATTACH_TRIES + 1):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_WAITS}'")
+                cursor.execute(
+                    f"ALTER TABLE {table} ATTACH PARTITION {own} FOR VALUES IN ({int(run_id)})"
+                )
+            return
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) != "55P03" or attempt == _ATTACH_TRIES:
+                raise  # not the lock's wait (55P03: lock not available), or for too long
+            time.sleep(1)
 
 
 def _index_body(definition: str) -> str:
@@ -933,22 +968,20 @@ def _side_by_side(statements: list[str]) -> None:
 
 def _drop_partitions(run_ids: list[int]) -> None:
     """The tables of runs whose rows are no longer wanted, dropped with their rows."""
-    if connection.vendor != "postgresql" or not run_ids:
-        return
-    with connection.cursor() as cursor:
-        # Of every run ever finished, those whose tables are still here.
-        cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname = ANY(%s)",
-            [[_partition(model, r) for r in run_ids for model in (OverviewRow, DetailLine)]],
-        )
-        present = {name.rsplit("_run", 1)[1] for (name,) in cursor.fetchall()}
-    for run_id in sorted(int(r) for r in present):
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                # Waits for the pages reading the snapshot tables; pages asking meanwhile
-                # wait for it: not long.
-                cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_WAITS}'")
-                for model in (OverviewRow, DetailLine):
-                    cursor.execute(f"DROP TABLE IF EXISTS {_partition(model, run_id)}")
-        except DatabaseError:
-            logger.warning("The tables of rebuild %s are left to the next rebuild", run_id)
+    for run_id in sorted(_runs_with_tables(run_ids)):
+        for model in (OverviewRow, DetailLine):
+            _drop_waiting_briefly(_partition(model, run_id))
+
+
+def _drop_waiting_briefly(table: str) -> bool:
+    """Drop a partition of the snapshot tables; whether it went. It waits for the pages
+    reading the snapshot tables, and pages asking meanwhile wait for it: if that takes more
+    than a moment, the table is left to the next rebuild."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_WAITS}'")
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    except DatabaseError:
+        logger.warning("%s is left to the next rebuild", table)
+        return False
+    return True

@@ -68,9 +68,13 @@ class EstimatedCountPaginator(Paginator):
             connection = connections[queryset.db]
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
+                    # A partitioned table (the snapshot's) has no figures of its own: its
+                    # partitions' add up.
                     cursor.execute(
-                        "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                        [queryset.model._meta.db_table],
+                        "SELECT SUM(GREATEST(c.reltuples, 0))::bigint FROM pg_class c "
+                        "WHERE c.oid = to_regclass(%s) AND c.relkind <> 'p' OR c.oid IN "
+                        "(SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%s))",
+                        [queryset.model._meta.db_table] * 2,
                     )
                     row = cursor.fetchone()
                 if row and row[0] is not None and row[0] >= self.exact_below:

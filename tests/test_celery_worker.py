@@ -207,6 +207,7 @@ def test_every_worker_killed_leaves_the_old_snapshot_and_the_next_run_starts_cle
     assert current_run() == old
     assert OverviewRow.objects.filter(run=old).count() == 12
     assert not OverviewRow.objects.filter(run=killed).exists()  # its shard rolled back
+    assert snapshot._runs_with_tables([killed.pk]) == {killed.pk}  # its empty tables
     # While its tasks might still be queued it counts as alive; once it has been quiet for
     # QUIET_ALLOWED it is dead, and the next rebuild marks it failed and starts clean.
     assert rebuild().outcome == RebuildRun.Outcome.SKIPPED
@@ -217,6 +218,7 @@ def test_every_worker_killed_leaves_the_old_snapshot_and_the_next_run_starts_cle
     killed.refresh_from_db()
     assert killed.outcome == RebuildRun.Outcome.FAILED
     assert OverviewRow.objects.filter(run=after).count() == 12
+    assert snapshot._runs_with_tables([killed.pk]) == set()  # dropped as it switched
 
 
 def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
