@@ -80,6 +80,22 @@ def _running_shards(run) -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def _stop(sender: Celery, workers: list[subprocess.Popen]) -> None:
+    sender.close()
+    for worker in workers:
+        worker.kill()
+        worker.wait(timeout=20)
+
+
+def _assert_current_with_every_learner_once(run, learners: int, shards: int) -> None:
+    run.refresh_from_db()
+    assert current_run() == run
+    assert run.learners == learners
+    assert run.shards.count() == shards and not run.shards.filter(done=False).exists()
+    rows = OverviewRow.objects.filter(run=run)
+    assert rows.count() == learners and rows.values("uln").distinct().count() == learners
+
+
 def test_two_workers_share_the_rebuild_and_one_killed_mid_shard_loses_nothing(centre):
     """Two workers build the shards; one is killed (SIGKILL) half-way through one. Its shard
     goes back to pending with its rows, the other worker builds it, and the run becomes
@@ -106,17 +122,9 @@ def test_two_workers_share_the_rebuild_and_one_killed_mid_shard_loses_nothing(ce
 
         assert wait_for(lambda: current_run() != old, 60), "the other worker did not finish"
     finally:
-        sender.close()
-        for worker in workers:
-            worker.kill()
-            worker.wait(timeout=20)
+        _stop(sender, workers)
 
-    run.refresh_from_db()
-    assert current_run() == run
-    assert run.learners == 24
-    assert run.shards.count() == 6 and not run.shards.filter(done=False).exists()
-    rows = OverviewRow.objects.filter(run=run)
-    assert rows.count() == 24 and rows.values("uln").distinct().count() == 24
+    _assert_current_with_every_learner_once(run, learners=24, shards=6)
 
 
 def _state_of(application: str) -> str | None:
@@ -169,16 +177,9 @@ def test_a_worker_frozen_mid_shard_holds_it_only_until_the_database_ends_its_ses
         assert wait_for(lambda: current_run() != old, 60), "the frozen worker's shard was not built"
         assert _state_of(frozen_name) is None  # its session was ended
     finally:
-        sender.close()
-        for worker in workers:
-            worker.kill()
-            worker.wait(timeout=20)
+        _stop(sender, workers)
 
-    run.refresh_from_db()
-    assert current_run() == run
-    assert run.shards.count() == 6 and not run.shards.filter(done=False).exists()
-    rows = OverviewRow.objects.filter(run=run)
-    assert rows.count() == 24 and rows.values("uln").distinct().count() == 24
+    _assert_current_with_every_learner_once(run, learners=24, shards=6)
 
 
 def test_every_worker_killed_leaves_the_old_snapshot_and_the_next_run_starts_clean(
