@@ -797,7 +797,7 @@ _INDEX_MEMORY = "256MB"
 # How long attaching a run's table, or dropping an old one's, waits for pages still reading
 # the snapshot tables (pages asking meanwhile wait behind it); an old one is dropped by the
 # next rebuild instead, an attach is tried again, a second apart, _ATTACH_TRIES times.
-_DROP_WAITS = "1s"
+_LOCK_WAITS = "1s"
 _ATTACH_TRIES = 60
 
 
@@ -914,7 +914,7 @@ def _attach(table: str, own: str, run_id: int) -> None:
     for attempt in range(1, _ATTACH_TRIES + 1):
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_WAITS}'")
+                cursor.execute(f"SET LOCAL lock_timeout = '{_LOCK_WAITS}'")
                 cursor.execute(
                     f"ALTER TABLE {table} ATTACH PARTITION {own} FOR VALUES IN ({int(run_id)})"
                 )
@@ -973,15 +973,13 @@ def _drop_partitions(run_ids: list[int]) -> None:
             _drop_waiting_briefly(_partition(model, run_id))
 
 
-def _drop_waiting_briefly(table: str) -> bool:
-    """Drop a partition of the snapshot tables; whether it went. It waits for the pages
+def _drop_waiting_briefly(table: str) -> None:
+    """Drop a partition of the snapshot tables. It waits for the pages
     reading the snapshot tables, and pages asking meanwhile wait for it: if that takes more
     than a moment, the table is left to the next rebuild."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_WAITS}'")
+            cursor.execute(f"SET LOCAL lock_timeout = '{_LOCK_WAITS}'")
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
     except DatabaseError:
         logger.warning("%s is left to the next rebuild", table)
-        return False
-    return True
