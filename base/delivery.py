@@ -32,6 +32,10 @@ def table(model) -> str:
     return model._meta.db_table
 
 
+# The column of a table whose merge remembers lines (Merge.remembers_lines).
+DIGEST = "line_digest"
+
+
 @dataclass(frozen=True)
 class Merge:
     """How staged rows become rows of a real table: INSERT ... ON CONFLICT (key) DO UPDATE.
@@ -62,14 +66,18 @@ class Merge:
     # Rows keyed by a learner's `uln`: the learners of the rows written are noted for the
     # change too (nothing late on the pages; their snapshot rows are worked out again).
     records_learners: bool = False
+    # The table keeps the digest of the line that wrote each row (`line_digest`), so that a
+    # line delivered again unchanged is skipped before any check (learners.feed.byvalue).
+    remembers_lines: bool = False
 
     def sql(self, stage: str, into_empty: bool = False) -> str:
         """The upsert; a plain INSERT when the table is known to be empty (its unique keys
         may then be set aside while it is filled: learners.feed.bulk)."""
         q = connection.ops.quote_name
         target = q(self.table)
-        columns = ", ".join(q(c) for c in self.columns)
-        select = ", ".join(f"{self.select.get(c, f's.{q(c)}')} AS {q(c)}" for c in self.columns)
+        written = (*self.columns, DIGEST) if self.remembers_lines else self.columns
+        columns = ", ".join(q(c) for c in written)
+        select = ", ".join(f"{self.select.get(c, f's.{q(c)}')} AS {q(c)}" for c in written)
         changing = [c for c in self.columns if c not in self.conflict and c not in self.insert_only]
         same_key = " AND ".join(f"t.{q(c)} = n.{q(c)}" for c in self.conflict)
         # A row the delivery holds as it is stored is left out before the upsert, which would
@@ -90,13 +98,26 @@ class Merge:
         if not changing:
             return sql + "DO NOTHING"
         new_value = {c: self._new_value(c, target, "excluded") for c in changing}
+        # The digest goes along with a row that changes; one that changes only the digest
+        # (the same values, written differently) is not a change: `digests_sql` sets it.
+        digest = [f"{q(DIGEST)} = excluded.{q(DIGEST)}"] if self.remembers_lines else []
         # Only rows that really change are rewritten: a re-delivery writes nothing.
         return (
             sql
             + "DO UPDATE SET "
-            + ", ".join(f"{q(c)} = {v}" for c, v in new_value.items())
+            + ", ".join([*(f"{q(c)} = {v}" for c, v in new_value.items()), *digest])
             + " WHERE "
             + " OR ".join(f"{target}.{q(c)} IS DISTINCT FROM {v}" for c, v in new_value.items())
+        )
+
+    def digests_sql(self, stage: str) -> str:
+        """Records the digest of each staged line on its row where the upsert left it out (the
+        row held those values already), so that the line is skipped when it comes again."""
+        q = connection.ops.quote_name
+        same_key = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in self.conflict)
+        return (
+            f"UPDATE {q(self.table)} t SET {q(DIGEST)} = s.{q(DIGEST)} FROM {q(stage)} s "
+            f"WHERE {same_key} AND t.{q(DIGEST)} IS DISTINCT FROM s.{q(DIGEST)}"
         )
 
     def _new_value(self, column: str, old: str, new: str) -> str:
@@ -217,6 +238,8 @@ class FileSpec:
             for m in self.merges
         )
         object.__setattr__(self, "merges", merges)
+        if any(m.remembers_lines for m in merges) and not self.skips_unchanged_lines:
+            raise ValueError(f"{self.name}: only a file checked by value, in one merge, can skip")
         # Read once per row of the file, so worked out once: the cells in column order.
         names = self.column_names
         read = operator.itemgetter(*names)
@@ -227,6 +250,12 @@ class FileSpec:
         """Whether its rows can be checked by distinct values: each check reads a few cells
         (rules) and no row teaches anything to the rows after it (learn)."""
         return self.learn is _learns_nothing and (bool(self.rules) or self.stage is _nothing_more)
+
+    @property
+    def skips_unchanged_lines(self) -> bool:
+        """Whether a line delivered again as it was is skipped before any check: its one
+        table remembers the lines that wrote its rows (Merge.remembers_lines)."""
+        return self.by_value and len(self.merges) == 1 and self.merges[0].remembers_lines
 
     @property
     def key(self) -> tuple[str, ...]:

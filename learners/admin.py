@@ -31,6 +31,7 @@ from .models import (
     ChangedComponent,
     DASStatus,
     DataChange,
+    DeliveredFile,
     Entry,
     GradeThreshold,
     ImportRun,
@@ -380,6 +381,16 @@ class ChangedComponentAdmin(UlnSearchMixin, FeedRecordAdmin):
     list_filter = ("component",)
     search_fields = ("uln",)
     fields = ("change", "uln", "component")
+    readonly_fields = fields
+
+
+@admin.register(DeliveredFile)
+class DeliveredFileAdmin(ReadOnlyAdmin):
+    """The version of each learner file the last committed delivery brought: the same file
+    again is not read. Written by import_feed, never changed by hand."""
+
+    list_display = ("name", "sha256", "rows", "table_rows", "run")
+    fields = ("name", "sha256", "checks", "rows", "table_rows", "run")
     readonly_fields = fields
 
 

@@ -62,6 +62,9 @@ MAKERS: dict[type[Model], Callable[[], Model]] = {
     learner_models.DataChange: lambda: learner_models.DataChange.objects.create(
         kind="import", committed=1
     ),
+    learner_models.DeliveredFile: lambda: learner_models.DeliveredFile.objects.create(
+        name="entries.csv", sha256="0" * 64, checks="1" * 32, rows=1, table_rows=1
+    ),
     learner_models.ChangedComponent: lambda: learner_models.ChangedComponent.objects.create(
         change=learner_models.DataChange.objects.create(kind="import", committed=2),
         uln=factories.uln_for(0),
@@ -116,6 +119,7 @@ READ_ONLY = [
     learner_models.DASStatus,
     learner_models.ImportRun,
     learner_models.DataChange,
+    learner_models.DeliveredFile,
     learner_models.ChangedComponent,
     AccessRequest,
     AuditEvent,

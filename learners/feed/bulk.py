@@ -87,11 +87,15 @@ def merge(cursor, merge: Merge, stage: str, change: int, rows: int = 0) -> int:
     with _in_bulk(cursor, merge.table, rows) as empty, _by_hashing(cursor, rows):
         sql = merge.sql(stage, into_empty=empty)
         if merge.records_components:
-            return write_entries(cursor, sql, change)
-        if merge.records_learners and settings.REFRESH_SNAPSHOT:
-            return _write_noting_learners(cursor, sql, change)
-        cursor.execute(sql)
-        return max(cursor.rowcount, 0)
+            written = write_entries(cursor, sql, change)
+        elif merge.records_learners and settings.REFRESH_SNAPSHOT:
+            written = _write_noting_learners(cursor, sql, change)
+        else:
+            cursor.execute(sql)
+            written = max(cursor.rowcount, 0)
+        if merge.remembers_lines and not empty and connection.vendor == "postgresql":
+            cursor.execute(merge.digests_sql(stage))
+        return written
 
 
 @contextlib.contextmanager

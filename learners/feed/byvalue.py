@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from base.delivery import FileSpec, RowError, RowRule
+from base.delivery import DIGEST, FileSpec, RowError, RowRule
 from learners.csvfiles import NotUTF8, utf8_lines
 
 from . import bulk
@@ -63,9 +63,12 @@ class FileChecks:
         self.raw = f"feed_raw_{stem}"
         self.bad = f"feed_bad_{stem}"
         self.problems = f"feed_problems_{stem}"
+        self.unchanged_lines = f"feed_unchanged_{stem}"
         self._tables: list[str] = []
         self._view = False
         self.rows = 0
+        # Lines left out because they were delivered before as they are (`_skip_unchanged`).
+        self.unchanged = 0
         # Whether the raw cells were escaped (read by Python: a cell may hold NUL, which a
         # database's text cannot).
         self.escaped = False
@@ -102,7 +105,6 @@ class FileChecks:
                 ["line", *(f"c{i}" for i in range(width))],
                 self._read_rows(path, width, report),
             )
-        self._analyze(self.raw)
         if shape_problems:
             bulk.copy_rows(
                 self.cursor, self.problems, ["line", "rank", "col", "reason"], shape_problems
@@ -160,6 +162,11 @@ class FileChecks:
         """Every column's distinct values through its parser, every rule once per distinct
         combination; the problems into the problems table, ranked as row by row."""
         self.positions = positions
+        if self.spec.skips_unchanged_lines and self.postgresql:
+            self.salt = self.known.fingerprint()
+            self._skip_unchanged()
+        # Statistics for the planner, of the lines left to check.
+        self._analyze(self.raw)
         self.parsers = {column.name: column.parse for column in self.spec.columns}
         distinct = self._distinct(
             [(column.name,) for column in self.spec.columns]
@@ -178,6 +185,62 @@ class FileChecks:
         for index, rule in enumerate(self.spec.rules):
             self._map_rule(first_rule_rank + 100 * index, index, rule, distinct[rule.reads])
         self._mark_bad()
+
+    def _skip_unchanged(self) -> None:
+        """Leave out of the raw table each line that wrote a row as it is now, under the same
+        checks (the digest includes what they knew and their code): checked and written
+        again, it would change nothing. A line that comes twice in the file stays, so that
+        the repetition is reported."""
+        q = connection.ops.quote_name
+        merge = self.spec.merges[0]
+        target = q(merge.table)
+        self.cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {target} WHERE {q(DIGEST)} IS NOT NULL)")
+        if not self.cursor.fetchone()[0]:
+            return  # a first delivery, or every row written before lines were remembered
+        self._create(
+            self.unchanged_lines,
+            f"AS SELECT d.line, d.digest FROM (SELECT MIN(r.line) AS line, {self._digest()} "
+            f"AS digest FROM {q(self.raw)} r GROUP BY 2 HAVING COUNT(*) = 1) d "
+            f"WHERE EXISTS (SELECT 1 FROM {target} t WHERE t.{q(DIGEST)} = d.digest)",
+        )
+        self.unchanged = self.cursor.rowcount
+        if not self.unchanged:
+            return
+        changed = f"{self.raw}_changed"
+        # Every line unchanged (the same file again): nothing left, and nothing to look up.
+        left = (
+            "false"
+            if self.unchanged == self.rows
+            else (f"NOT EXISTS (SELECT 1 FROM {q(self.unchanged_lines)} u WHERE u.line = r.line)")
+        )
+        self._create(changed, f"AS SELECT r.* FROM {q(self.raw)} r WHERE {left}")
+        self.cursor.execute(f"DROP TABLE {q(self.raw)}")
+        self.raw = changed
+
+    def _digest(self) -> str:
+        """The SQL for a raw line's digest: its cells in the file's column order (a column left
+        out reads ''), with what the checks know and their code (`salt`)."""
+        cells = ", ".join(
+            self._cell(c.name) if c.name in self.positions else "''::text"
+            for c in self.spec.columns
+        )
+        # A row's text quotes any cell that needs it: two lines' cells cannot run together.
+        return f"md5(ROW('{self.salt}', {cells})::text)::uuid"
+
+    def lines_repeating_unchanged(self) -> list[tuple[int, int]]:
+        """(line, first line) for each staged line whose key an unchanged line left out of the
+        raw table holds too."""
+        if not self.unchanged:
+            return []
+        q = connection.ops.quote_name
+        merge = self.spec.merges[0]
+        same_key = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in merge.conflict)
+        self.cursor.execute(
+            f"SELECT GREATEST(s.line, u.line), LEAST(s.line, u.line) FROM {q(self.stage)} s "
+            f"JOIN {q(merge.table)} t ON {same_key} "
+            f"JOIN {q(self.unchanged_lines)} u ON u.digest = t.{q(DIGEST)}"
+        )
+        return list(self.cursor.fetchall())
 
     def _cell(self, column: str, alias: str = "r") -> str:
         """The SQL for a column's cell as written, or '' for an optional column left out."""
@@ -406,6 +469,10 @@ class FileChecks:
             values.append(f"{given.get(name) or self._value(column)} AS {q(name)}")
         for computed in self.spec.computed:
             values.append(f"{given[computed.name]} AS {q(computed.name)}")
+        if self.spec.skips_unchanged_lines:
+            # Remembered with the row it writes (SQLite, the embedded default, remembers none).
+            digest = self._digest() if self.postgresql else "NULL"
+            values.append(f"{digest} AS {q(DIGEST)}")
         self.cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {q(self.bad)})")
         good = (
             f"WHERE NOT EXISTS (SELECT 1 FROM {q(self.bad)} b WHERE b.line = r.line)"
@@ -527,10 +594,8 @@ class _Shape:
                 lines = block.split(b"\n")
                 lines[0] = carried + len(lines[0])
                 carried = len(lines[-1]) if len(lines) > 1 else lines[0]
-                too_long = (
-                    too_long
-                    or max(lines[0], *(len(line) for line in lines[1:-1]), carried) > longest
-                )
+                inner = max(map(len, lines[1:-1]), default=0)
+                too_long = too_long or max(lines[0], inner, carried) > longest
                 last = block[-1:]
         lines = newlines + (1 if last and last != b"\n" else 0)
         plain = not quotes and returns == return_newlines and not blank_line and not too_long

@@ -8,6 +8,7 @@ row of any file is bad, the transaction is rolled back and every bad row is repo
 import contextlib
 import csv
 import datetime
+import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from base.delivery import FileSpec, RowError
 from base.progress import Progress
 from learners.changes import recorded_change
 from learners.csvfiles import NotUTF8, check_header, utf8_lines
-from learners.models import DataChange, ImportRun
+from learners.models import DataChange, DeliveredFile, ImportRun
 from learners.signals import catalogue_delivered, learners_delivered
 
 from . import bulk, byvalue
@@ -174,7 +175,15 @@ def _write(
         for spec in specs:
             if spec.name in present:
                 outcome.counts[spec.name] = _import_file(
-                    cursor, spec, directory / spec.name, known, errors, change, progress, parsed
+                    cursor,
+                    spec,
+                    directory / spec.name,
+                    known,
+                    errors,
+                    change,
+                    progress,
+                    parsed,
+                    run=outcome.run,
                 )
     if errors.count:
         raise _Rejected
@@ -299,10 +308,21 @@ def _import_file(
     change: int,
     progress: Progress,
     parsed: dict | None = None,
+    run: ImportRun | None = None,
 ) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
     progress.stage(spec.name, _rows_in(path), "rows")
+    version = None
+    if spec.skips_unchanged_lines:
+        version = DeliveredFile(
+            name=spec.name, sha256=_sha256(path), checks=known.fingerprint(), run=run
+        )
+        rows = _rows_delivered_before(cursor, version, spec.merges[0].table)
+        if rows is not None:
+            progress.advance(rows)
+            progress.note(f"{spec.name}: as delivered before, byte for byte; not read again")
+            return {"rows": rows, "written": 0, "unchanged": rows, "same_file": True}
     # No try/finally: after a database error the transaction can run nothing more, and a
     # cleanup statement would hide the error; rolling back drops the staging tables anyway.
     checks = None
@@ -324,34 +344,73 @@ def _import_file(
     # (A file read after a bad one is not written: its lines are searched.)
     by_unique_key = not errors.count and bulk.loads_in_bulk(cursor, spec, counts["rows"])
     if not by_unique_key:
-        _report_duplicates(cursor, spec, stage, errors)
+        _report_duplicates(cursor, spec, stage, errors, checks)
     if not errors.count:
         try:
             with transaction.atomic():  # a savepoint: the search can run after a failure
                 _merge(cursor, spec, stage, change, counts)
         except IntegrityError:
-            if not (by_unique_key and _report_duplicates(cursor, spec, stage, errors)):
+            if not (by_unique_key and _report_duplicates(cursor, spec, stage, errors, checks)):
                 raise
     if checks is not None:
         checks.drop()
     else:
         bulk.drop_stage(cursor, stage)
+    if version is not None and not errors.count:
+        # In the import's transaction: kept only if the rows are.
+        version.rows = counts["rows"]
+        version.table_rows = _rows_of(cursor, spec.merges[0].table)
+        version.save()
     return counts
 
 
-def _report_duplicates(cursor, spec: FileSpec, stage: str, errors: _Errors) -> int:
-    """Each staged line whose key an earlier line already used, reported; how many."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _rows_delivered_before(cursor, version: DeliveredFile, table: str) -> int | None:
+    """The rows of the file, if the last committed delivery of it was this very file, to
+    the same checks, and its table has lost no row since (its rows are then as it would
+    write them); else None."""
+    before = DeliveredFile.objects.filter(
+        name=version.name, sha256=version.sha256, checks=version.checks
+    ).first()
+    if before is None or _rows_of(cursor, table) != before.table_rows:
+        return None
+    return before.rows
+
+
+def _rows_of(cursor, table: str) -> int:
+    cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+    return cursor.fetchone()[0]
+
+
+def _report_duplicates(
+    cursor, spec: FileSpec, stage: str, errors: _Errors, checks: "byvalue.FileChecks | None"
+) -> int:
+    """Each line whose key an earlier line already used, reported; how many. (A line left out
+    unchanged, byvalue, is not staged: its key is its row's.)"""
+    first_of: dict[int, int] = {}
     found = bulk.duplicate_lines(cursor, stage, spec.key)
+    if checks is not None:
+        found += checks.lines_repeating_unchanged()
     for line, first in found:
+        first_of[line] = min(first, first_of.get(line, first))
+    for line, first in sorted(first_of.items()):
         errors.add(spec.name, line, spec.column_names[0], f"same {spec.key_words} as line {first}")
-    return len(found)
+    return len(first_of)
 
 
 def _merge(cursor, spec: FileSpec, stage: str, change: int, counts: dict) -> None:
     for step in spec.before:
         step(stage)
+    staged = counts["rows"] - counts.get("unchanged", 0)
     for merge in spec.merges:
-        counts["written"] += bulk.merge(cursor, merge, stage, change, counts["rows"])
+        counts["written"] += bulk.merge(cursor, merge, stage, change, staged)
     for sql in spec.after:
         bulk.write_entries(cursor, sql.format(stage=connection.ops.quote_name(stage)), change)
 
@@ -378,6 +437,9 @@ def _stage_by_value(
     counts["rows"] = checks.rows
     progress.note(f"{spec.name}: {checks.rows:,} rows read; checking their values")
     checks.check(positions)
+    if checks.unchanged:
+        counts["unchanged"] = checks.unchanged
+        progress.note(f"{spec.name}: {checks.unchanged:,} rows as delivered before, left as is")
     reported = 0
 
     def report(line: int, column: str, reason: str) -> None:

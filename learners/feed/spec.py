@@ -5,7 +5,10 @@ a qualification and its units, together. `Known` holds the keys that rows refer 
 catalogue and centres already stored plus those accepted earlier in this delivery.
 """
 
+import hashlib
+import importlib.util
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 
@@ -42,6 +45,40 @@ class Known(KnownPeople):
             qans=dict(models.Qualification.objects.exclude(qan=None).values_list("qan", "code")),
             units=dict(models.Unit.objects.values_list("code", "qualification_id")),
         )
+
+    def fingerprint(self) -> str:
+        """What the learner files' checks know (centres and the catalogue) and the code that
+        checks them, as a digest: each line's digest includes it (learners.feed.byvalue), so
+        a line delivered again after either changed is checked again."""
+        digest = hashlib.sha256(_CHECKING_CODE)
+        # The feed's times are read in this zone.
+        digest.update(settings.TIME_ZONE.encode())
+        for known in (
+            sorted(self.centres),
+            sorted(self.series),
+            sorted(self.qualifications.items()),
+            sorted(self.units.items()),
+        ):
+            digest.update(repr(known).encode())
+        return digest.hexdigest()[:32]
+
+
+# The modules whose code decides whether a line of a learner file passes and what it writes:
+# any change to them (a new check, a value worked out differently) and every line is
+# checked again.
+_CHECKING_MODULES = (
+    "accounts.feed",
+    "base.cells",
+    "base.delivery",
+    "base.identifiers",
+    "base.text",
+    "learners.diploma",
+    "learners.feed.byvalue",
+    "learners.feed.spec",
+)
+_CHECKING_CODE = b"".join(
+    Path(importlib.util.find_spec(name).origin).read_bytes() for name in _CHECKING_MODULES
+)
 
 
 # --- the catalogue -------------------------------------------------------------------------
@@ -323,6 +360,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                     },
                     insert_only=frozenset({"award_series_edited"}),
                     records_learners=True,
+                    remembers_lines=True,
                 ),
             ),
             # Entries delivered before their learner was registered link up now.
@@ -361,6 +399,9 @@ def build_specs() -> tuple[FileSpec, ...]:
                     select={"learner_id": "l.uln"},
                     joins=f"LEFT JOIN {table(models.Learner)} l ON l.uln = s.link_uln",
                     records_components=True,
+                    # An entry delivered before its learner, unchanged, is left as it is: the
+                    # learners file linked it when the learner came (`after` above).
+                    remembers_lines=True,
                 ),
             ),
         ),
@@ -374,7 +415,9 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             key_words="ULN, series and unit",
             rules=(KNOWN_SERIES, _known_unit("unit")),
-            merges=(Merge(table(models.MarkSubmission), records_learners=True),),
+            merges=(
+                Merge(table(models.MarkSubmission), records_learners=True, remembers_lines=True),
+            ),
         ),
         FileSpec(
             name="results.csv",
@@ -392,7 +435,7 @@ def build_specs() -> tuple[FileSpec, ...]:
                 KNOWN_SERIES,
                 RowRule(("code",), _resulted_code, ("qualification_id", "unit_id")),
             ),
-            merges=(Merge(table(models.Result), records_learners=True),),
+            merges=(Merge(table(models.Result), records_learners=True, remembers_lines=True),),
         ),
         FileSpec(
             name="vq_status.csv",
@@ -405,7 +448,7 @@ def build_specs() -> tuple[FileSpec, ...]:
             ),
             key_words="ULN and qualification",
             rules=(RowRule(("qualification",), _vocational_qualification),),
-            merges=(Merge(table(models.VQStatus), records_learners=True),),
+            merges=(Merge(table(models.VQStatus), records_learners=True, remembers_lines=True),),
         ),
         FileSpec(
             name="das.csv",
@@ -420,6 +463,6 @@ def build_specs() -> tuple[FileSpec, ...]:
                 ),
             ),
             key_words="ULN and component",
-            merges=(Merge(table(models.DASStatus), records_learners=True),),
+            merges=(Merge(table(models.DASStatus), records_learners=True, remembers_lines=True),),
         ),
     )

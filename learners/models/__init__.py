@@ -1,11 +1,12 @@
 from .catalogue import GradeThreshold, LineOfLearning, MarkWindow, Qualification, Series, Unit
-from .feed import ChangedComponent, DataChange, ImportRun
+from .feed import ChangedComponent, DataChange, DeliveredFile, ImportRun
 from .records import DASStatus, Entry, Learner, MarkSubmission, Result, VQStatus
 
 __all__ = [
     "ChangedComponent",
     "DASStatus",
     "DataChange",
+    "DeliveredFile",
     "Entry",
     "GradeThreshold",
     "ImportRun",

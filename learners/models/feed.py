@@ -35,6 +35,26 @@ class ImportRun(models.Model):
         return f"{self.directory} at {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
 
 
+class DeliveredFile(models.Model):
+    """The version of a learner file (learners, entries, results...) the last committed
+    delivery brought, written in the same transaction as its rows. Only the feed writes
+    those rows in a way a delivery would undo, so a file delivered again byte for byte, to
+    the same checks, would change nothing: it is not read again."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    sha256 = models.CharField(max_length=64)
+    # What the file's checks knew and their code (learners.feed.spec.Known.fingerprint).
+    checks = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()
+    # Rows of its table after it: nothing else adds rows there, so fewer means some were
+    # deleted behind the feed's back, and the file is read again to put them back.
+    table_rows = models.PositiveIntegerField()
+    run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.sha256[:12]}"
+
+
 class DataChange(models.Model):
     """One transaction that wrote entries or non-Edexcel records, numbered in commit order.
 

@@ -25,6 +25,13 @@ def _learners_of(centres: list[str]) -> models.Q:
     return models.Q(uln__in=Learner._base_manager.filter(centre__in=centres).values("uln"))
 
 
+def _line_digest() -> models.UUIDField:
+    """The digest of the delivered line that last wrote the row, with what the checks knew
+    then (learners.feed.byvalue): the same line delivered again, to the same checks, would
+    write what the row holds, so it is neither checked nor written again."""
+    return models.UUIDField(null=True, editable=False)
+
+
 class Learner(models.Model):
     """A learner registered with this awarding body as DAB, at their DAB centre."""
 
@@ -50,6 +57,7 @@ class Learner(models.Model):
         default=False,
         help_text="Set by a centre administrator, so the feed no longer overwrites it.",
     )
+    line_digest = _line_digest()
 
     objects = centre_scoped("centre")
 
@@ -110,6 +118,7 @@ class Entry(models.Model):
         related_name="entries",
     )
     received_at = models.DateTimeField()
+    line_digest = _line_digest()
 
     objects = centre_scoped(_entries_of)
 
@@ -149,6 +158,7 @@ class MarkSubmission(models.Model):
     series = models.ForeignKey(Series, on_delete=models.PROTECT, db_index=False)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, db_index=False)
     submitted_on = models.DateField()
+    line_digest = _line_digest()
 
     objects = centre_scoped(_learners_of)
 
@@ -172,6 +182,7 @@ class Result(models.Model):
     grade = models.CharField(max_length=11)
     points = models.PositiveIntegerField(null=True, blank=True)
     published_on = models.DateField()
+    line_digest = _line_digest()
 
     objects = centre_scoped(_learners_of)
 
@@ -192,6 +203,7 @@ class VQStatus(models.Model):
     verified = models.BooleanField()
     claimed_on = models.DateField(null=True, blank=True)
     result_issued_on = models.DateField(null=True, blank=True)
+    line_digest = _line_digest()
 
     objects = centre_scoped(_learners_of)
 
@@ -216,6 +228,7 @@ class DASStatus(models.Model):
     complete = models.BooleanField()
     asl_glh_completed = models.PositiveIntegerField("ASL GLH completed", null=True, blank=True)
     diploma_grade = models.CharField(max_length=2, blank=True)
+    line_digest = _line_digest()
 
     objects = centre_scoped(_learners_of)
 

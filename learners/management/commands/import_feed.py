@@ -12,7 +12,16 @@ class Command(BaseCommand):
     def handle(self, *args, directory: str, **options) -> None:
         outcome = import_delivery(directory)
         for name, counts in outcome.counts.items():
-            self.stdout.write(f"{name}: {counts['rows']} rows read, {counts['written']} written")
+            unchanged = counts.get("unchanged")
+            if counts.get("same_file"):
+                self.stdout.write(
+                    f"{name}: {counts['rows']} rows, the file as delivered before: not read again"
+                )
+                continue
+            same = f" ({unchanged} as delivered before, not checked again)" if unchanged else ""
+            self.stdout.write(
+                f"{name}: {counts['rows']} rows read{same}, {counts['written']} written"
+            )
         for warning in outcome.warnings:
             self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         if outcome.imported:
