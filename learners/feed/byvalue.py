@@ -163,7 +163,9 @@ class FileChecks:
         combination; the problems into the problems table, ranked as row by row."""
         self.positions = positions
         if self.spec.skips_unchanged_lines and self.postgresql:
-            self.salt = self.known.fingerprint()
+            # Cells read by Python are escaped, by COPY not: a line read the other way is
+            # checked again, rather than `A\\B` read one way taken for `A\B` read the other.
+            self.salt = f"{self.known.fingerprint()}{'e' if self.escaped else 'c'}"
             self._skip_unchanged()
         # Statistics for the planner, of the lines left to check.
         self._analyze(self.raw)
@@ -211,7 +213,7 @@ class FileChecks:
         left = (
             "false"
             if self.unchanged == self.rows
-            else (f"NOT EXISTS (SELECT 1 FROM {q(self.unchanged_lines)} u WHERE u.line = r.line)")
+            else f"NOT EXISTS (SELECT 1 FROM {q(self.unchanged_lines)} u WHERE u.line = r.line)"
         )
         self._create(changed, f"AS SELECT r.* FROM {q(self.raw)} r WHERE {left}")
         self.cursor.execute(f"DROP TABLE {q(self.raw)}")

@@ -7,6 +7,7 @@ catalogue and centres already stored plus those accepted earlier in this deliver
 
 import hashlib
 import importlib.util
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,18 +48,18 @@ class Known(KnownPeople):
         )
 
     def fingerprint(self) -> str:
-        """What the learner files' checks know (centres and the catalogue) and the code that
-        checks them, as a digest: each line's digest includes it (learners.feed.byvalue), so
-        a line delivered again after either changed is checked again."""
+        """What could make a line accepted before read otherwise now, as a digest: each
+        line's digest includes it (learners.feed.byvalue), so a line delivered again after
+        it changed is checked again.
+
+        It holds what the learner files' rules look up (a unit's qualification, a
+        qualification's component and kind), the code that checks them, the zone the feed's
+        times are read in and the Unicode tables names are compared by. Not the centres and
+        series themselves: one added turns no accepted line bad, and one a row refers to
+        cannot be deleted (PROTECT), so an accepted line's centre and series are still there."""
         digest = hashlib.sha256(_CHECKING_CODE)
-        # The feed's times are read in this zone.
-        digest.update(settings.TIME_ZONE.encode())
-        for known in (
-            sorted(self.centres),
-            sorted(self.series),
-            sorted(self.qualifications.items()),
-            sorted(self.units.items()),
-        ):
+        digest.update(f"{settings.TIME_ZONE} {unicodedata.unidata_version}".encode())
+        for known in (sorted(self.qualifications.items()), sorted(self.units.items())):
             digest.update(repr(known).encode())
         return digest.hexdigest()[:32]
 
@@ -72,9 +73,14 @@ _CHECKING_MODULES = (
     "base.delivery",
     "base.identifiers",
     "base.text",
+    "learners.csvfiles",
     "learners.diploma",
+    "learners.feed.bulk",
     "learners.feed.byvalue",
+    "learners.feed.importer",
     "learners.feed.spec",
+    "learners.models.catalogue",
+    "learners.models.records",
 )
 _CHECKING_CODE = b"".join(
     Path(importlib.util.find_spec(name).origin).read_bytes() for name in _CHECKING_MODULES
