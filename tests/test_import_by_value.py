@@ -32,10 +32,8 @@ def rows_of(name: str) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def staged(cursor, stage: str, spec) -> list[tuple[str, ...]]:
-    q = connection.ops.quote_name
-    columns = ", ".join(q(c) for c in ["line", *(c for c, _ in spec.staged)])
-    cursor.execute(f"SELECT {columns} FROM {q(stage)} ORDER BY line")
+def staged(cursor, stage: str) -> list[tuple[str, ...]]:
+    cursor.execute(f"SELECT * FROM {connection.ops.quote_name(stage)} ORDER BY line")
     # SQLite's view gives an integer cell as text where the table gives a number, and a
     # yes or no as True where the table gives 1: the same value in the real table.
     return [tuple(str(_plain(value)) for value in row) for row in cursor.fetchall()]
@@ -59,7 +57,7 @@ def both_ways(name: str, path: Path, spec=None) -> tuple[tuple, tuple]:
             lines = importer._decoded_lines(name, handle, errors)
             rows = importer._checked_rows(spec, lines, known, errors, counts, progress)
             bulk.fill_stage(cursor, "feed_stage_row_by_row", [c for c, _ in spec.staged], rows)
-        rows = staged(cursor, "feed_stage_row_by_row", spec)
+        rows = staged(cursor, "feed_stage_row_by_row")
         answers.append(([str(e) for e in errors.listed], errors.count, counts["rows"], rows))
         bulk.drop_stage(cursor, "feed_stage_row_by_row")
 
@@ -67,7 +65,7 @@ def both_ways(name: str, path: Path, spec=None) -> tuple[tuple, tuple]:
         checks = importer._stage_by_value(
             cursor, spec, path, "feed_stage_by_value", known, errors, counts, progress
         )
-        rows = staged(cursor, "feed_stage_by_value", spec) if checks else []
+        rows = staged(cursor, "feed_stage_by_value") if checks else []
         answers.append(([str(e) for e in errors.listed], errors.count, counts["rows"], rows))
         if checks:
             checks.drop()
