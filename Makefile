@@ -32,8 +32,9 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
+# One process a core, each test file whole in one of them (its module fixtures shared).
 test: lint node_modules/axe-core/axe.min.js
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --dist loadfile
 
 # Against PostgreSQL at 127.0.0.1:5432 (BENCH_SERVER_URL) and Redis; the load scenario needs
 # wrk (apt install wrk). Figures go in bench/results.md.

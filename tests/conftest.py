@@ -5,11 +5,24 @@
 
 import pytest
 from django.core.cache import cache
+from django.db.models.signals import post_migrate
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership
 
 from . import factories
+
+
+def _lines_of_learning_again(sender, using, **kwargs) -> None:
+    """A transactional test ends by flushing the database, and the flush takes the lines of
+    learning the migration wrote; it then sends post_migrate, as migrate does, so they are
+    written again here and every test starts with them, whichever tests ran before it."""
+    if sender.label == "learners":
+        with scopes_disabled():
+            factories.ensure_lines_of_learning()
+
+
+post_migrate.connect(_lines_of_learning_again, dispatch_uid="tests-lines-of-learning")
 
 
 @pytest.fixture(autouse=True)

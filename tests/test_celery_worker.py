@@ -106,7 +106,7 @@ def test_two_workers_share_the_rebuild_and_one_killed_mid_shard_loses_nothing(ce
         LearnerFactory(centre=centre, surname=f"Shard{n:02d}")
     old = rebuild()
     queue = f"test-shards-{os.getpid()}"
-    sender = Celery("sender", broker=REDIS_URL)
+    sender = Celery("sender", broker=REDIS_URL, set_as_current=False)
     shards = {"REBUILD_SHARD_LEARNERS": "4"}  # six shards, about a second each
     workers = [start_worker(queue, slow=True, **shards) for _ in range(2)]
     try:
@@ -149,7 +149,7 @@ def test_a_worker_frozen_mid_shard_holds_it_only_until_the_database_ends_its_ses
         LearnerFactory(centre=centre, surname=f"Frozen{n:02d}")
     old = rebuild()
     queue = f"test-frozen-{os.getpid()}"
-    sender = Celery("sender", broker=REDIS_URL)
+    sender = Celery("sender", broker=REDIS_URL, set_as_current=False)
     settings = {"REBUILD_SHARD_LEARNERS": "4", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "3"}
     frozen_name = f"lt-frozen-{os.getpid()}"
     workers = [
@@ -191,7 +191,7 @@ def test_every_worker_killed_leaves_the_old_snapshot_and_the_next_run_starts_cle
         LearnerFactory(centre=centre, surname=f"Killed{n}")
     old = rebuild()
     queue = f"test-kill-{os.getpid()}"
-    sender = Celery("sender", broker=REDIS_URL)
+    sender = Celery("sender", broker=REDIS_URL, set_as_current=False)
     worker = start_worker(queue, slow=True, REBUILD_SHARD_LEARNERS="4")
     try:
         sender.send_task("flags.rebuild_overview", queue=queue)
@@ -229,7 +229,7 @@ def test_a_worker_runs_the_rebuild_sent_through_the_broker(centre):
     worker = start_worker(queue)
     # A client of its own: the project's app may already hold a connection to the
     # in-memory broker the other tests use.
-    sender = Celery("sender", broker=REDIS_URL)
+    sender = Celery("sender", broker=REDIS_URL, set_as_current=False)
     try:
         sender.send_task("flags.rebuild_overview", queue=queue)
         deadline = time.monotonic() + 60
@@ -275,7 +275,7 @@ def test_a_worker_sends_the_access_request_and_unread_answer_emails(
         created_at=timezone.now() - datetime.timedelta(minutes=6)
     )
     queue = f"test-mail-{os.getpid()}"
-    sender = Celery("sender", broker=REDIS_URL)
+    sender = Celery("sender", broker=REDIS_URL, set_as_current=False)
     worker = start_mail_worker(tmp_path, queue)
     try:
         sender.send_task("accounts.tell_administrators_of_request", args=[request.pk], queue=queue)

@@ -482,7 +482,7 @@ def test_two_weeks_of_beat_send_each_person_one_digest_a_week_through_a_worker(
         entry = ScheduleEntry(
             name="send-weekly-digests", task=beat["task"], schedule=beat["schedule"], app=app
         )
-    sender = Celery("sender", broker=os.environ["REDIS_URL"])
+    sender = Celery("sender", broker=os.environ["REDIS_URL"], set_as_current=False)
     worker = start(slow=True)
     fired = []
     try:
