@@ -5,9 +5,10 @@ Builds a 2,500-learner demo database on PostgreSQL (`generate_demo_data`, then t
 signs in one viewer of its largest centre, starts gunicorn as docker-compose.yml does
 (3 gthread workers of 8 threads, production settings, Redis) and saturates it with wrk, 16
 connections for 15 s, on one kind of page at a time: /health/ (the floor: the app with no
-work), then the Overview, the Detail and a learner's record (ILR), in three rounds. Prints
-each page's requests/s, mean latency and its rate as a fraction of /health/'s in the same
-round (the target: at least 1/3), each round's and their median.
+work), then the Overview, the Detail and a learner's record (ILR), each followed by /health/ again,
+in three rounds. Prints each page's requests/s, mean latency and its rate as a fraction of
+the mean of the /health/ runs just before and after it (the target: at least 1/3), each
+round's and their median; /health/'s line gives the mean of its runs.
 Usage: `.venv/bin/python bench/bench_capacity.py [--seconds 15] [--rounds 3] [--reuse]`.
 """
 
@@ -159,10 +160,13 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
-    # This machine's speed drifts within minutes: each round measures /health/ and then each
-    # page, and a page's ratio is taken against /health/ of its own round; the median of the
-    # rounds is reported.
+    # This machine's speed drifts within minutes: each round measures /health/ before and
+    # after each page (health, Overview, health, Detail, health, ILR, health), and a page's
+    # ratio is taken against the mean of the two /health/ runs either side of it, so that a
+    # drift during the round weighs on the floor as on the page; the median of the rounds
+    # is reported.
     rounds: list[dict[str, dict]] = []
+    timing = (args.connections, args.seconds)
     try:
         wait_until_up(PORT)
         scripts = {}
@@ -178,12 +182,17 @@ def main() -> None:
             scripts[name] = script
             _wrk(script, args.connections, 3)  # warm up
         for _ in range(args.rounds):
-            rounds.append(
-                {
-                    name: _wrk(script, args.connections, args.seconds)
-                    for name, script in scripts.items()
-                }
-            )
+            measured: dict[str, dict] = {"/health/": _wrk(scripts["/health/"], *timing)}
+            floors = [measured["/health/"]["requests/s"]]
+            for name, script in scripts.items():
+                if name == "/health/":
+                    continue
+                measured[name] = _wrk(script, *timing)
+                floors.append(_wrk(scripts["/health/"], *timing)["requests/s"])
+                measured[name]["floor"] = (floors[-2] + floors[-1]) / 2
+            measured["/health/"]["requests/s"] = statistics.mean(floors)
+            measured["/health/"]["floor"] = measured["/health/"]["requests/s"]
+            rounds.append(measured)
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
@@ -197,7 +206,7 @@ def main() -> None:
         f"{'of /health/, each round':>30} {'median':>7}"
     )
     for name in pages:
-        ratios = [r[name]["requests/s"] / r["/health/"]["requests/s"] for r in rounds]
+        ratios = [r[name]["requests/s"] / r[name]["floor"] for r in rounds]
         print(
             f"{name:<10} {statistics.median(r[name]['requests/s'] for r in rounds):>20.1f} "
             f"{statistics.median(r[name]['mean ms'] for r in rounds):>17.1f} "
