@@ -8,7 +8,7 @@ with the same row-to-input functions, so the same learner gives the same input.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.core.cache import cache
 from django.db import transaction
@@ -157,9 +157,22 @@ def _bundle(learner: LearnerInput, rows: dict[str, list]) -> LearnerData:
     )
 
 
-def load_learner(uln: str) -> LearnerData:
-    """One learner's input, in seven queries. Raises Learner.DoesNotExist."""
-    learner = _learner(Learner.objects.values_list(*LEARNER_FIELDS).get(uln=uln))
+def load_learner(
+    uln: str,
+    *,
+    learner: Learner | None = None,
+    non_edexcel: Iterable[NonEdexcelQualification] | None = None,
+) -> LearnerData:
+    """One learner's input, in seven queries. Raises Learner.DoesNotExist.
+
+    The ILR has read the learner and their non-Edexcel qualifications to show them: given
+    here, they are not read again.
+    """
+    registration = (
+        Learner.objects.values_list(*LEARNER_FIELDS).get(uln=uln)
+        if learner is None
+        else tuple(getattr(learner, field) for field in LEARNER_FIELDS)
+    )
     rows = {
         "entries": Entry.objects.filter(learner_id=uln).values_list(*ENTRY_FIELDS),
         "marks": MarkSubmission.objects.filter(uln=uln).values_list(*MARK_FIELDS),
@@ -168,9 +181,11 @@ def load_learner(uln: str) -> LearnerData:
         "das": DASStatus.objects.filter(uln=uln).values_list(*DAS_FIELDS),
         "non_edexcel": NonEdexcelQualification.objects.filter(learner_id=uln).values_list(
             *NON_EDEXCEL_FIELDS
-        ),
+        )
+        if non_edexcel is None
+        else [tuple(getattr(q, field) for field in NON_EDEXCEL_FIELDS) for q in non_edexcel],
     }
-    return _bundle(learner, {name: list(qs) for name, qs in rows.items()})
+    return _bundle(_learner(registration), {name: list(qs) for name, qs in rows.items()})
 
 
 def iter_learners(

@@ -65,7 +65,10 @@ def render_record(
     if non_edexcel_form is None:
         non_edexcel_form = NonEdexcelForm(learner=learner)
     day = today()
-    data = load_learner(learner.uln)
+    non_edexcel = list(
+        NonEdexcelQualification.objects.filter(learner=learner).select_related("added_by")
+    )
+    data = load_learner(learner.uln, learner=learner, non_edexcel=non_edexcel)
     catalogue = current_catalogue()
     flags, error = evaluate_or_report(data, catalogue, day)
     try:
@@ -93,9 +96,7 @@ def render_record(
             "can_administer": can_administer(request.user, learner.centre_id),
             "award_form": award_form,
             "non_edexcel_form": non_edexcel_form,
-            "non_edexcel": NonEdexcelQualification.objects.filter(learner=learner).select_related(
-                "added_by"
-            ),
+            "non_edexcel": non_edexcel,
             "history": learner_history(request.user, learner.uln),
             "from_list": from_list,
             **_neighbours(from_list, learner.uln),

@@ -7,6 +7,7 @@ from flags.clock import today
 from flags.inputs import LearnerData
 from flags.loaders import iter_learners, load_catalogue, load_learner
 from learners.models import Result, Series
+from nonedexcel.models import NonEdexcelQualification
 
 from ..builders import learner_with_everything
 from ..factories import (
@@ -62,6 +63,20 @@ def test_both_loaders_give_the_same_input_for_the_same_learner(centre, other_cen
         registration, data = streamed[learner.uln]
         assert registration["centre"] == learner.centre_id
         assert normalised(data) == normalised(load_learner(learner.uln))
+
+
+def test_it_reads_again_neither_the_learner_nor_their_non_edexcel_records_when_given(
+    centre, django_assert_num_queries
+):
+    """The ILR has both in hand: given, they make the same input in five queries."""
+    learner = learner_with_everything(centre)
+    records = list(NonEdexcelQualification.objects.filter(learner=learner))
+    assert records  # the builder gives the learner one
+
+    with django_assert_num_queries(5):
+        given = load_learner(learner.uln, learner=learner, non_edexcel=records)
+
+    assert normalised(given) == normalised(load_learner(learner.uln))
 
 
 @pytest.mark.parametrize("entries", [1, 40])
