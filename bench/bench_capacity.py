@@ -8,7 +8,8 @@ connections for 15 s, on one kind of page at a time: /health/ (the floor: the ap
 work), then the Overview, the Detail and a learner's record (ILR), each followed by /health/ again,
 in three rounds. Prints each page's requests/s, mean latency and its rate as a fraction of
 the mean of the /health/ runs just before and after it (the target: at least 1/3), each
-round's and their median; /health/'s line gives the mean of its runs.
+round's and their median; /health/'s line gives the mean of its runs' rates and the errors
+of them all.
 Usage: `.venv/bin/python bench/bench_capacity.py [--seconds 15] [--rounds 3] [--reuse]`.
 """
 
@@ -188,7 +189,9 @@ def main() -> None:
                 if name == "/health/":
                     continue
                 measured[name] = _wrk(script, *timing)
-                floors.append(_wrk(scripts["/health/"], *timing)["requests/s"])
+                floor = _wrk(scripts["/health/"], *timing)
+                floors.append(floor["requests/s"])
+                measured["/health/"]["errors"] += floor["errors"]
                 measured[name]["floor"] = (floors[-2] + floors[-1]) / 2
             measured["/health/"]["requests/s"] = statistics.mean(floors)
             measured["/health/"]["floor"] = measured["/health/"]["requests/s"]

@@ -163,10 +163,11 @@ def load_learner(
     learner: Learner | None = None,
     non_edexcel: Iterable[NonEdexcelQualification] | None = None,
 ) -> LearnerData:
-    """One learner's input, in seven queries. Raises Learner.DoesNotExist.
+    """One learner's input, in seven queries (five when both are given). Raises
+    Learner.DoesNotExist.
 
     The ILR has read the learner and their non-Edexcel qualifications to show them: given
-    here, they are not read again.
+    here (the learner of this `uln`, their qualifications), they are not read again.
     """
     registration = (
         Learner.objects.values_list(*LEARNER_FIELDS).get(uln=uln)
