@@ -219,6 +219,7 @@ class ImportRunFactory(factory.django.DjangoModelFactory):
 
 
 def ensure_lines_of_learning() -> None:
-    """The migration's lines of learning, after a transactional test has flushed them."""
+    """The migration's lines of learning, after a transactional test has flushed them (the
+    post_migrate receiver in conftest.py, which the flush sends)."""
     for code in LINES_OF_LEARNING:
         LineOfLearningFactory(code=code)

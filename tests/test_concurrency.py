@@ -26,7 +26,6 @@ from .factories import (
     LearnerFactory,
     MembershipFactory,
     UserFactory,
-    ensure_lines_of_learning,
     uln_for,
 )
 from .processes import ROOT, shared_database_env, wait_for
@@ -154,7 +153,6 @@ def _go(process: subprocess.Popen) -> None:
 @pytest.mark.parametrize("first", ["learners first", "entries first"])
 def test_two_deliveries_at_once_end_as_if_run_one_after_the_other(deliveries, first):
     env = shared_database_env()
-    ensure_lines_of_learning()
     base, a, b = deliveries
     assert import_delivery(base).imported
     one, two = (a, b) if first == "learners first" else (b, a)
@@ -214,7 +212,6 @@ def test_a_failed_import_records_the_database_error_itself(tmp_path, monkeypatch
 def running_import(deliveries):
     """Delivery A being imported by a real `import_feed` process, caught while running."""
     env = shared_database_env()
-    ensure_lines_of_learning()
     base, a, _ = deliveries
     assert import_delivery(base).imported
     process = _start_import(a, env)
@@ -398,7 +395,6 @@ def test_a_row_recorded_on_the_ilr_meanwhile_is_named_and_the_rest_recorded(
 ):
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent transactions (PostgreSQL)")
-    ensure_lines_of_learning()
     learners = [LearnerFactory(centre=centre, uln=uln_for(9000 + n)) for n in range(30)]
     rows = "".join(f"{lr.uln},600/{n:04d}/1,ASL,AQA,\n" for n, lr in enumerate(learners))
     client.force_login(administrator)

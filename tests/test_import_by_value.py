@@ -466,9 +466,6 @@ def test_a_re_delivery_does_not_wait_for_rows_it_leaves_as_they_are():
         pytest.skip("row locks are PostgreSQL's")
     import psycopg2
 
-    from .factories import ensure_lines_of_learning
-
-    ensure_lines_of_learning()  # a transactional test starts from empty tables
     assert import_delivery(VALID).imported
     settings = connection.settings_dict
     other = psycopg2.connect(

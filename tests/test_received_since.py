@@ -30,7 +30,7 @@ from nonedexcel import records
 from nonedexcel.models import NonEdexcelQualification, PendingUpload
 from screens.cohort import late_changes
 
-from .factories import LearnerFactory, ensure_lines_of_learning
+from .factories import LearnerFactory
 
 # The answer to "Are you sure?" (issue 19): removing takes it.
 CONFIRMED = {"confirmed": "yes"}
@@ -326,7 +326,6 @@ def test_an_import_begun_before_the_rebuild_and_committed_during_it_is_received(
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent transactions (PostgreSQL)")
     settings.REFRESH_SNAPSHOT = False
-    ensure_lines_of_learning()
     assert import_delivery(delivery).imported
     import_started, rebuild_reading = threading.Event(), threading.Event()
     failures: list[BaseException] = []

@@ -39,7 +39,6 @@ from .factories import (
     LearnerFactory,
     MembershipFactory,
     UserFactory,
-    ensure_lines_of_learning,
 )
 
 LEARNER_DATA = (
@@ -186,7 +185,6 @@ def test_it_imports_the_feed_unscoped(tmp_path):
     def note_scope(**kwargs):
         seen.append(get_scope().get("_enabled", True))
 
-    ensure_lines_of_learning()
     generate(tmp_path, centres=1, learners=5, seed=1, today=datetime.date(2026, 12, 1))
     learners_delivered.connect(note_scope)
     try:

@@ -79,9 +79,8 @@ def demo_delivery(tmp_path):
     from learners.feed.importer import import_delivery
     from screens.management.commands.setup_demo import SHIPPED_CATALOGUE
 
-    from ..factories import MembershipFactory, UserFactory, ensure_lines_of_learning
+    from ..factories import MembershipFactory, UserFactory
 
-    ensure_lines_of_learning()
     assert import_delivery(SHIPPED_CATALOGUE).imported
     generate(tmp_path / "delivery", centres=2, learners=40, seed=3, today=timezone.localdate())
     assert import_delivery(tmp_path / "delivery").imported
