@@ -68,7 +68,9 @@ def test_a_rebuild_killed_half_way_leaves_the_old_snapshot_and_the_next_succeeds
     assert current_run() == first
     assert OverviewRow.objects.filter(run=first).count() == 40
 
-    # The advisory lock died with the process: the next rebuild runs and tidies up.
+    # The advisory lock dies with the process, once the server has seen it go: the next
+    # rebuild runs and tidies up.
+    assert wait_for(rebuild_lock_released), "the killed rebuild's lock was never released"
     after = rebuild()
     assert after.outcome == RebuildRun.Outcome.SUCCEEDED
     assert current_run() == after
@@ -78,6 +80,19 @@ def test_a_rebuild_killed_half_way_leaves_the_old_snapshot_and_the_next_succeeds
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [own_table])
         assert cursor.fetchone()[0] is None  # dropped with its rows
+
+
+def rebuild_lock_released() -> bool:
+    if connection.vendor != "postgresql":
+        return True  # one process: the lock was the killed process's own
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = %s AND objid = %s AND objsubid = 1)",
+            [snapshot._LOCK_KEY >> 32, snapshot._LOCK_KEY & 0xFFFFFFFF],
+        )
+        return cursor.fetchone()[0]
 
 
 def spare_port() -> int:

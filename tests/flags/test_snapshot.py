@@ -151,7 +151,10 @@ def rebuild_running_elsewhere():
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [snapshot._LOCK_KEY])
-        yield
+            yield
+            # Closing alone lets the server release the lock a moment later, after the next
+            # rebuild may already have asked for it (a flaky skip in CI, 2026-12-04).
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [snapshot._LOCK_KEY])
     finally:
         other.close()
 
