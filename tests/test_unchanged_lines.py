@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from learners.feed import bulk
 from learners.feed import spec as feed_spec
 from learners.feed.importer import import_delivery
 from learners.models import ChangedComponent, DeliveredFile, Entry, Learner
@@ -134,7 +135,12 @@ def test_it_checks_every_line_again_when_the_checking_code_changed(
 
 @postgresql_only
 @pytest.mark.django_db
-def test_it_leaves_out_the_lines_delivered_before_and_writes_the_changed_ones(delivered, tmp_path):
+@pytest.mark.parametrize("bulk_rows", [bulk.BULK_ROWS, 1], ids=["a small file", "a national one"])
+def test_it_leaves_out_the_lines_delivered_before_and_writes_the_changed_ones(
+    delivered, tmp_path, monkeypatch, bulk_rows
+):
+    # A national file's lines are compared by hash joins (`bulk.by_hashing`).
+    monkeypatch.setattr(bulk, "BULK_ROWS", bulk_rows)
     header, first, *rest = _lines("entries.csv")
     changed = first.replace("Amelie", "Amélie")
     added = first.replace(",0001,", ",0042,")
@@ -235,3 +241,69 @@ def test_it_checks_again_a_line_read_the_other_way(delivered, tmp_path):
 
     assert outcome.imported, outcome.errors
     assert Learner.objects.get(uln="9276308686").forename == "A\\B"
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_it_checks_again_the_same_line_under_another_header(delivered, tmp_path):
+    """A line's digest is of its bytes: the same bytes under a header that names the columns
+    in another order are other values, and are written."""
+    header, *rest = _lines("learners.csv")
+    swapped = header.replace("forename,surname", "surname,forename")
+    assert swapped != header
+    before = Learner.objects.get(uln="9276308686")
+
+    outcome = import_delivery(_delivery(tmp_path / "swapped", learners=[swapped, *rest]))
+
+    assert outcome.imported, outcome.errors
+    assert outcome.counts["learners.csv"].get("unchanged", 0) == 0
+    after = Learner.objects.get(uln="9276308686")
+    assert (after.forename, after.surname) == (before.surname, before.forename)
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_it_writes_and_remembers_a_last_line_with_no_line_break_after_it(delivered, tmp_path):
+    header, first, *rest, last = _lines("entries.csv")
+    changed = last.replace(",Fay,", ",Faye,")
+    assert changed != last
+    folder = tmp_path / "no-break"
+    folder.mkdir()
+    (folder / "entries.csv").write_text("\n".join([header, first, *rest, changed]))
+
+    outcome = import_delivery(folder)
+    again = import_delivery(
+        _delivery(tmp_path / "with-break", entries=[header, first, *rest, changed])
+    )
+
+    assert outcome.imported, outcome.errors
+    assert outcome.counts["entries.csv"]["written"] == 1
+    assert outcome.counts["entries.csv"]["unchanged"] == len(rest) + 1
+    assert again.counts["entries.csv"]["unchanged"] == len(rest) + 2
+
+
+def test_it_gives_every_line_its_digest_whatever_the_blocks_it_is_read_in():
+    """COPY asks for blocks; a line may end in the next block, or be longer than one."""
+    from hashlib import md5
+    from io import BytesIO
+
+    from learners.feed.byvalue import _Counted
+
+    class Progress:
+        def advance(self, n: int) -> None:
+            pass
+
+    long = "x" * 50
+    for ending in (b"\n", b"\r\n"):
+        lines = [b"a,b", b"1,2", long.encode() + b",3", b"4,5"]
+        data = ending.join(lines)  # and no line break after the last
+        for block in (1, 3, 7, 64, 1 << 20):
+            stream = _Counted(BytesIO(data), Progress(), salt=b"salt")
+            copied = b""
+            while chunk := stream.read(block):
+                copied += chunk
+            expected = [b"a,b,digest"] + [
+                line + b"," + md5(b"salt" + line, usedforsecurity=False).hexdigest().encode()
+                for line in lines[1:]
+            ]
+            assert copied == ending.join(expected) + ending, (ending, block)

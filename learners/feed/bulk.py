@@ -84,7 +84,7 @@ def duplicate_lines(cursor, stage: str, key: Sequence[str]) -> list[tuple[int, i
 
 def merge(cursor, merge: Merge, stage: str, change: int, rows: int = 0) -> int:
     """Upsert the staged rows (`rows` of them, or about); the number inserted or changed."""
-    with _in_bulk(cursor, merge.table, rows) as empty, _by_hashing(cursor, rows):
+    with _in_bulk(cursor, merge.table, rows) as empty, by_hashing(cursor, rows):
         sql = merge.sql(stage, into_empty=empty)
         if merge.records_components:
             written = write_entries(cursor, sql, change)
@@ -99,7 +99,7 @@ def merge(cursor, merge: Merge, stage: str, change: int, rows: int = 0) -> int:
 
 
 @contextlib.contextmanager
-def _by_hashing(cursor, rows: int) -> Iterator[None]:
+def by_hashing(cursor, rows: int) -> Iterator[None]:
     """A national file's rows compared with the stored ones by hash joins. PostgreSQL's
     planner otherwise looks up each of 1.45 M delivered entries in the stored ones' unique
     index (8-9 s), or sorts both sides on disk (9 s), where one hash join takes 3.9-4.9 s. A

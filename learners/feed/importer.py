@@ -436,7 +436,7 @@ def _stage_by_value(
         return None
     positions, width = header
     checks = byvalue.FileChecks(cursor, spec, stage, known, progress, parsed)
-    checks.load(path, width)
+    checks.load(path, positions, width)
     counts["rows"] = checks.rows
     progress.note(f"{spec.name}: {checks.rows:,} rows read; checking their values")
     checks.check(positions)
