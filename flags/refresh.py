@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from learners.changes import last_committed
+from learners.changes import last_committed, list_every_entry, touched_learners
 from learners.feed.importer import wait_for_imports
-from learners.models import ChangedComponent
+from learners.models import ChangedComponent, DataChange
 
 from .changes import record_changes
 from .clock import today
@@ -82,6 +82,9 @@ def refresh(ulns: Iterable[str]) -> int:
         # A rebuild reading now may have read these learners before their change: its
         # snapshot needs the "received since" marks, so they stay until it is current.
         if not RebuildRun.objects.filter(outcome=RebuildRun.Outcome.RUNNING).exists():
+            # A first load's components, listed first (once), so that these learners' can go.
+            for change in DataChange.objects.filter(wrote_every_entry=True, committed__lte=seen):
+                list_every_entry(change.pk)
             ChangedComponent.objects.filter(uln__in=refreshed, change__committed__lte=seen).delete()
         note_snapshot_changed()
     logger.info("Refreshed %s learners in the current snapshot", count)
@@ -90,9 +93,4 @@ def refresh(ulns: Iterable[str]) -> int:
 
 def learners_of_change(change_id: int) -> list[str]:
     """The learners a committed change to learner data touched."""
-    return sorted(
-        ChangedComponent.objects.filter(change_id=change_id)
-        .order_by()
-        .values_list("uln", flat=True)
-        .distinct()
-    )
+    return touched_learners(change_id)

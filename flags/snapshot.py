@@ -31,9 +31,9 @@ from django_scopes import scopes_disabled
 
 from base.progress import Progress
 from learners import diploma
-from learners.changes import forget_before, last_committed
+from learners.changes import forget_before, last_committed, wrote_every_entry
 from learners.feed.bulk import copy_rows
-from learners.models import ChangedComponent, DataChange, Learner
+from learners.models import ChangedComponent, DataChange, Entry, Learner
 from learners.signals import learner_data_committed
 
 from . import codes
@@ -423,6 +423,11 @@ def _carry_over(previous: RebuildRun, run: RebuildRun, changes: list[int]) -> No
         f"JOIN {overview} p ON p.uln = c.uln AND p.run_id = {int(previous.pk)} "
         f"WHERE c.change_id IN ({', '.join(str(int(c)) for c in changes)})"
     )
+    if wrote_every_entry(changes):  # a first load of the entries: each of their learners
+        learners += (
+            f" UNION SELECT e.learner_id FROM {Entry._meta.db_table} e "
+            f"JOIN {overview} p ON p.uln = e.learner_id AND p.run_id = {int(previous.pk)}"
+        )
     with connection.cursor() as cursor:
         for model, columns in ((OverviewRow, OVERVIEW_COLUMNS), (DetailLine, DETAIL_COLUMNS)):
             table = model._meta.db_table

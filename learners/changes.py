@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
-from .models import ChangedComponent, DataChange
+from .models import ChangedComponent, DataChange, Entry, Qualification
 from .signals import learner_data_committed
 
 # The "component" of a learner whose data a change wrote without any component arriving late
@@ -36,7 +36,10 @@ def recorded_change(kind: str) -> Iterator[int]:
     with transaction.atomic():
         change = DataChange.objects.create(kind=kind).pk
         yield change
-        if ChangedComponent.objects.filter(change_id=change).exists():
+        if (
+            ChangedComponent.objects.filter(change_id=change).exists()
+            or DataChange.objects.filter(pk=change, wrote_every_entry=True).exists()
+        ):
             _number(change)
             transaction.on_commit(
                 lambda: learner_data_committed.send(sender=DataChange, change=change)
@@ -53,6 +56,70 @@ def record_components(change: int, touched: Iterable[tuple[str, str]]) -> None:
     ChangedComponent.objects.bulk_create(
         [ChangedComponent(change_id=change, uln=uln, component=c) for uln, c in set(touched)],
         ignore_conflicts=True,
+    )
+
+
+def note_every_entry(change: int) -> None:
+    """Note that the change wrote every entry there is (a first load of the entries in bulk):
+    its learners' components are then those of the entries, not listed one by one."""
+    DataChange.objects.filter(pk=change).update(wrote_every_entry=True)
+
+
+def wrote_every_entry(changes: Iterable[int]) -> bool:
+    """Whether any of the changes wrote every entry there is (`note_every_entry`)."""
+    changes = list(changes)
+    return bool(changes) and (
+        DataChange.objects.filter(pk__in=changes, wrote_every_entry=True).exists()
+    )
+
+
+def every_entry_component() -> QuerySet:
+    """(ULN, component) of every entry linked to a learner: what a change that wrote every
+    entry touched. Every centre's, as a change's notes are: the pages match them against
+    rows of their own scope, and a learner's entry may be at another centre."""
+    return (
+        Entry._base_manager.filter(learner__isnull=False)
+        .order_by()
+        .values_list("learner_id", "qualification__component")
+        .distinct()
+    )
+
+
+def list_every_entry(change: int) -> bool:
+    """Write, as the change's notes, the components of a change that wrote every entry, so
+    that a refresh can let them go learner by learner; whether it had to. (The entries written
+    since are listed too: their own changes came after, so they are late whenever this is.)"""
+    with transaction.atomic():
+        if not DataChange.objects.filter(pk=change, wrote_every_entry=True).update(
+            wrote_every_entry=False
+        ):
+            return False  # listed already, or never so
+        q = connection.ops.quote_name
+        notes = q(ChangedComponent._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {notes} (change_id, uln, component) "
+                f"SELECT DISTINCT %s, e.learner_id, q.component FROM {q(Entry._meta.db_table)} e "
+                f"JOIN {q(Qualification._meta.db_table)} q ON q.code = e.qualification_id "
+                "WHERE e.learner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                f"{notes} c WHERE c.change_id = %s AND c.uln = e.learner_id "
+                "AND c.component = q.component)",
+                [change, change],
+            )
+    return True
+
+
+def touched_learners(change: int) -> list[str]:
+    """The learners a change wrote data for."""
+    if DataChange.objects.filter(pk=change, wrote_every_entry=True).exists():
+        listed = Entry._base_manager.filter(learner__isnull=False).values_list("learner_id")
+        noted = ChangedComponent.objects.filter(change_id=change).values_list("uln")
+        return sorted({uln for (uln,) in listed.order_by().distinct().union(noted)})
+    return sorted(
+        ChangedComponent.objects.filter(change_id=change)
+        .order_by()
+        .values_list("uln", flat=True)
+        .distinct()
     )
 
 
@@ -84,7 +151,7 @@ def committed_after(number: int) -> tuple[int, ...]:
     so the pages need not look them up)."""
     late = ChangedComponent.objects.filter(change=OuterRef("pk")).exclude(component=LEARNER_ONLY)
     return tuple(
-        DataChange.objects.filter(Exists(late), committed__gt=number)
+        DataChange.objects.filter(Q(Exists(late)) | Q(wrote_every_entry=True), committed__gt=number)
         .order_by()
         .values_list("pk", flat=True)
     )

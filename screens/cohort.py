@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.permissions import reads_every_centre, roles
@@ -19,8 +19,13 @@ from flags import codes
 from flags.models import DetailLine, OverviewRow, RebuildRun
 from flags.snapshot import snapshot_version
 from learners import diploma
-from learners.changes import LEARNER_ONLY, committed_after
-from learners.models import ChangedComponent
+from learners.changes import (
+    LEARNER_ONLY,
+    committed_after,
+    every_entry_component,
+    wrote_every_entry,
+)
+from learners.models import ChangedComponent, DataChange
 
 STALE_AFTER = datetime.timedelta(hours=26)
 # What the Detail says of a component whose data arrived after the snapshot was built.
@@ -90,6 +95,9 @@ def late_components(changes: tuple[int, ...], ulns: Iterable[str]) -> dict[str, 
         .values_list("uln", "component")
     ):
         late[uln].add(component)
+    if wrote_every_entry(changes):
+        for uln, component in every_entry_component().filter(learner_id__in=ulns):
+            late[uln].add(component)
     return late
 
 
@@ -127,9 +135,14 @@ def _late_learners(changes: tuple[int, ...], component: str) -> QuerySet:
 
 def is_late(changes: tuple[int, ...], component: str) -> Q:
     """Snapshot rows whose `component` has data from those changes: the same rule as
-    `late_components`, as SQL. The subquery does not depend on the row, so PostgreSQL works
-    it out once and looks each row up in a hash."""
-    return Q(uln__in=_late_learners(changes, component))
+    `late_components`, as SQL. The subqueries do not depend on the row, so PostgreSQL works
+    them out once and looks each row up in a hash (the entries only if a change wrote them
+    all)."""
+    every_entry = DataChange.objects.filter(pk__in=changes, wrote_every_entry=True)
+    entered = every_entry_component().filter(qualification__component=component)
+    return Q(uln__in=_late_learners(changes, component)) | (
+        Q(Exists(every_entry)) & Q(uln__in=entered.values("learner_id"))
+    )
 
 
 def is_late_line(changes: tuple[int, ...]) -> Q:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from base.delivery import FileSpec, Merge
-from learners.changes import LEARNER_ONLY
+from learners.changes import LEARNER_ONLY, note_every_entry
 from learners.models import ChangedComponent, Qualification
 
 # Staged column types: name -> (PostgreSQL type, SQLite type)
@@ -86,7 +86,13 @@ def merge(cursor, merge: Merge, stage: str, change: int, rows: int = 0) -> int:
     """Upsert the staged rows (`rows` of them, or about); the number inserted or changed."""
     with _in_bulk(cursor, merge.table, rows) as empty, by_hashing(cursor, rows):
         sql = merge.sql(stage, into_empty=empty)
-        if merge.records_components:
+        if merge.records_components and empty:
+            # Every entry there is comes with this change: it says so, rather than noting
+            # each learner's components (458,000 notes, 3.5-4.5 s of a national first load).
+            cursor.execute(sql)
+            written = max(cursor.rowcount, 0)
+            note_every_entry(change)
+        elif merge.records_components:
             written = write_entries(cursor, sql, change)
         elif merge.records_learners and settings.REFRESH_SNAPSHOT:
             written = _write_noting_learners(cursor, sql, change)
