@@ -678,15 +678,22 @@ class _Counted:
             if header.endswith(b"\r"):
                 header, self.ending = header[:-1], b"\r\n"
             out.append(header + b",digest" + self.ending)
-        digest = self.digest
+        copy = self.digest.copy
+        if self.ending == b"\n" and not last:
+            # The usual lines, in a loop of as little as it can be (a national file's 1.45 M).
+            for line in lines:
+                of_line = copy()
+                of_line.update(line)
+                out.append(line + b"," + of_line.hexdigest().encode() + b"\n")
+            return b"".join(out)
         for line in lines:
             if line.endswith(b"\r"):
                 line, ending = line[:-1], b"\r\n"
             else:
                 ending = self.ending if last else b"\n"
-            of_line = digest.copy()
+            of_line = copy()
             of_line.update(line)
-            out.append(b"%s,%s%s" % (line, of_line.hexdigest().encode(), ending))
+            out.append(line + b"," + of_line.hexdigest().encode() + ending)
         return b"".join(out)
 
     readline = read
