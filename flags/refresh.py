@@ -82,13 +82,24 @@ def refresh(ulns: Iterable[str]) -> int:
         # A rebuild reading now may have read these learners before their change: its
         # snapshot needs the "received since" marks, so they stay until it is current.
         if not RebuildRun.objects.filter(outcome=RebuildRun.Outcome.RUNNING).exists():
-            # A first load's components, listed first (once), so that these learners' can go.
-            for change in DataChange.objects.filter(wrote_every_entry=True, committed__lte=seen):
-                list_every_entry(change.pk)
+            # A first load's components, listed first, so that these learners' can go.
+            list_first_loads(run, up_to=seen)
             ChangedComponent.objects.filter(uln__in=refreshed, change__committed__lte=seen).delete()
         note_snapshot_changed()
     logger.info("Refreshed %s learners in the current snapshot", count)
     return count
+
+
+def list_first_loads(run: RebuildRun, up_to: int | None = None) -> None:
+    """List the notes of each first load of the entries that is late for the run (up to the
+    change numbered `up_to`): the run's pages then look their components up in the notes,
+    not in every entry (several times a Detail page), and a refresh can let a learner's go.
+    One that is not late is never read: it is left as it is until forgotten."""
+    late = DataChange.objects.filter(wrote_every_entry=True, committed__gt=run.changes_seen)
+    if up_to is not None:
+        late = late.filter(committed__lte=up_to)
+    for change in late.order_by("committed").values_list("pk", flat=True):
+        list_every_entry(change)
 
 
 def learners_of_change(change_id: int) -> list[str]:

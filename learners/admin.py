@@ -367,9 +367,9 @@ class DASStatusAdmin(UlnSearchMixin, FeedRecordAdmin):
 class DataChangeAdmin(FeedRecordAdmin):
     """Each write of learner data in commit order: how "received since" is decided."""
 
-    list_display = ("pk", "kind", "started_at", "committed")
-    list_filter = ("kind",)
-    fields = ("kind", "started_at", "committed")
+    list_display = ("pk", "kind", "started_at", "committed", "wrote_every_entry")
+    list_filter = ("kind", "wrote_every_entry")
+    fields = ("kind", "started_at", "committed", "wrote_every_entry")
     readonly_fields = fields
 
 

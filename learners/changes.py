@@ -103,7 +103,8 @@ def list_every_entry(change: int) -> bool:
                 f"JOIN {q(Qualification._meta.db_table)} q ON q.code = e.qualification_id "
                 "WHERE e.learner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
                 f"{notes} c WHERE c.change_id = %s AND c.uln = e.learner_id "
-                "AND c.component = q.component)",
+                # In the unique key's order: it grows at its end (as `bulk.write_entries`).
+                "AND c.component = q.component) ORDER BY 3, 2",
                 [change, change],
             )
     return True

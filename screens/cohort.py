@@ -89,13 +89,16 @@ def late_components(changes: tuple[int, ...], ulns: Iterable[str]) -> dict[str, 
     ulns = list(ulns)
     if not changes or not ulns:
         return late
+    # The flag before the notes: a refresh that lists them in between then shows a mark
+    # twice, never none.
+    every_entry = wrote_every_entry(changes)
     for uln, component in (
         ChangedComponent.objects.filter(change_id__in=changes, uln__in=ulns)
         .exclude(component=LEARNER_ONLY)
         .values_list("uln", "component")
     ):
         late[uln].add(component)
-    if wrote_every_entry(changes):
+    if every_entry:
         for uln, component in every_entry_component().filter(learner_id__in=ulns):
             late[uln].add(component)
     return late

@@ -210,3 +210,38 @@ def test_a_first_load_of_the_entries_in_bulk_says_so_instead_of_noting_each(
     client.force_login(staff)
     undetermined = _every_page(client)["undetermined"][diploma.PL]
     assert sorted(undetermined) == sorted([AMELIE, BEN])
+
+
+@pytest.mark.django_db
+def test_the_task_after_a_late_first_load_lists_it_at_once(
+    snapshot_before_the_entries, entries, monkeypatch
+):
+    """The pages then look its components up in the notes, not in every entry, even while
+    its learners wait for the nightly rebuild (too many to refresh)."""
+    from flags import tasks
+
+    monkeypatch.setattr(tasks, "AT_MOST", 1)
+    change = _import(entries)
+    noted = _components(change)
+    _as_every_entry(change)
+
+    assert tasks.refresh_change(change) == 0  # left to the nightly rebuild
+
+    assert not DataChange.objects.get(pk=change).wrote_every_entry
+    assert _components(change) == noted
+
+
+@pytest.mark.django_db
+def test_a_first_load_no_snapshot_has_to_read_is_left_unlisted(without_entries, entries):
+    from flags.tasks import refresh_change
+
+    assert import_delivery(without_entries).imported
+    change = _import(entries)
+    _as_every_entry(change)
+    refresh_change(change)  # no snapshot yet: nobody reads it
+    rebuild()  # one that saw it
+    refresh([AMELIE])
+
+    assert DataChange.objects.get(pk=change).wrote_every_entry
+    assert _components(change) == set()
+    assert late_changes(current_run()) == ()

@@ -78,7 +78,11 @@ class DataChange(models.Model):
     # A first load of the entries in bulk: every entry there is came with this change, and
     # its learners' components are those of the entries, not listed one by one (a national
     # delivery's 458,000 notes took a seventh of its import). learners.changes reads it.
-    wrote_every_entry = models.BooleanField(default=False)
+    wrote_every_entry = models.BooleanField(
+        default=False,
+        help_text="A first load of the entries: the components it brought are those of every "
+        "entry, listed as notes only once a snapshot's pages or a refresh need them.",
+    )
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk} (committed {self.committed})"
