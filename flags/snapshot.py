@@ -31,7 +31,12 @@ from django_scopes import scopes_disabled
 
 from base.progress import Progress
 from learners import diploma
-from learners.changes import forget_before, last_committed, wrote_every_entry
+from learners.changes import (
+    every_row_learners,
+    forget_before,
+    last_committed,
+    wrote_every_entry,
+)
 from learners.feed.bulk import copy_rows
 from learners.models import ChangedComponent, DataChange, Entry, Learner
 from learners.signals import learner_data_committed
@@ -416,18 +421,7 @@ def _changes_since(run: RebuildRun) -> list[int]:
 def _carry_over(previous: RebuildRun, run: RebuildRun, changes: list[int]) -> None:
     """The previous snapshot's rows, in place of the run's, of those changes' learners (those
     the previous snapshot has)."""
-    touched = ChangedComponent._meta.db_table
-    overview = OverviewRow._meta.db_table
-    learners = (
-        f"SELECT DISTINCT c.uln FROM {touched} c "
-        f"JOIN {overview} p ON p.uln = c.uln AND p.run_id = {int(previous.pk)} "
-        f"WHERE c.change_id IN ({', '.join(str(int(c)) for c in changes)})"
-    )
-    if wrote_every_entry(changes):  # a first load of the entries: each of their learners
-        learners += (
-            f" UNION SELECT e.learner_id FROM {Entry._meta.db_table} e "
-            f"JOIN {overview} p ON p.uln = e.learner_id AND p.run_id = {int(previous.pk)}"
-        )
+    learners = learners_to_carry_over(previous, changes)
     with connection.cursor() as cursor:
         for model, columns in ((OverviewRow, OVERVIEW_COLUMNS), (DetailLine, DETAIL_COLUMNS)):
             table = model._meta.db_table
@@ -440,6 +434,28 @@ def _carry_over(previous: RebuildRun, run: RebuildRun, changes: list[int]) -> No
                 f"WHERE run_id = %s AND uln IN ({learners})",
                 [run.pk, previous.pk],
             )
+
+
+def learners_to_carry_over(previous: RebuildRun, changes: list[int]) -> str:
+    """SQL selecting those changes' learners that the previous snapshot has."""
+    touched = ChangedComponent._meta.db_table
+    overview = OverviewRow._meta.db_table
+    learners = (
+        f"SELECT DISTINCT c.uln FROM {touched} c "
+        f"JOIN {overview} p ON p.uln = c.uln AND p.run_id = {int(previous.pk)} "
+        f"WHERE c.change_id IN ({', '.join(str(int(c)) for c in changes)})"
+    )
+    if wrote_every_entry(changes):  # a first load of the entries: each of their learners
+        learners += (
+            f" UNION SELECT e.learner_id FROM {Entry._meta.db_table} e "
+            f"JOIN {overview} p ON p.uln = e.learner_id AND p.run_id = {int(previous.pk)}"
+        )
+    for every_row in every_row_learners(changes):  # a first load of a learner file
+        learners += (
+            f" UNION SELECT w.uln FROM ({every_row}) w "
+            f"JOIN {overview} p ON p.uln = w.uln AND p.run_id = {int(previous.pk)}"
+        )
+    return learners
 
 
 def hold_the_current_snapshot() -> None:

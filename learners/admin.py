@@ -369,7 +369,7 @@ class DataChangeAdmin(FeedRecordAdmin):
 
     list_display = ("pk", "kind", "started_at", "committed", "wrote_every_entry")
     list_filter = ("kind", "wrote_every_entry")
-    fields = ("kind", "started_at", "committed", "wrote_every_entry")
+    fields = ("kind", "started_at", "committed", "wrote_every_entry", "wrote_every_row_of")
     readonly_fields = fields
 
 

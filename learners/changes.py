@@ -36,9 +36,10 @@ def recorded_change(kind: str) -> Iterator[int]:
     with transaction.atomic():
         change = DataChange.objects.create(kind=kind).pk
         yield change
-        if (
-            ChangedComponent.objects.filter(change_id=change).exists()
-            or DataChange.objects.filter(pk=change, wrote_every_entry=True).exists()
+        if ChangedComponent.objects.filter(change_id=change).exists() or (
+            DataChange.objects.filter(pk=change)
+            .filter(Q(wrote_every_entry=True) | ~Q(wrote_every_row_of=[]))
+            .exists()
         ):
             _number(change)
             transaction.on_commit(
@@ -63,6 +64,27 @@ def note_every_entry(change: int) -> None:
     """Note that the change wrote every entry there is (a first load of the entries in bulk):
     its learners' components are then those of the entries, not listed one by one."""
     DataChange.objects.filter(pk=change).update(wrote_every_entry=True)
+
+
+def note_every_row_of(change: int, table: str) -> None:
+    """Note that the change wrote every row of a learner file's table (a first load in bulk):
+    its learners include every ULN there, not noted one by one."""
+    with transaction.atomic():
+        row = DataChange.objects.select_for_update().get(pk=change)
+        row.wrote_every_row_of = sorted({*row.wrote_every_row_of, table})
+        row.save(update_fields=["wrote_every_row_of"])
+
+
+def every_row_learners(changes: Iterable[int]) -> list[str]:
+    """SQL selecting the ULNs of the tables whose every row one of the changes wrote (none:
+    an empty list). The table names come from the import's own specs."""
+    q = connection.ops.quote_name
+    tables = set()
+    for written in DataChange.objects.filter(pk__in=list(changes)).values_list(
+        "wrote_every_row_of", flat=True
+    ):
+        tables.update(written)
+    return [f"SELECT uln FROM {q(table)}" for table in sorted(tables)]
 
 
 def wrote_every_entry(changes: Iterable[int]) -> bool:
@@ -112,10 +134,23 @@ def list_every_entry(change: int) -> bool:
 
 def touched_learners(change: int) -> list[str]:
     """The learners a change wrote data for."""
-    if DataChange.objects.filter(pk=change, wrote_every_entry=True).exists():
-        listed = Entry._base_manager.filter(learner__isnull=False).values_list("learner_id")
-        noted = ChangedComponent.objects.filter(change_id=change).values_list("uln")
-        return sorted({uln for (uln,) in listed.order_by().distinct().union(noted)})
+    every_row = every_row_learners([change])
+    if every_row or DataChange.objects.filter(pk=change, wrote_every_entry=True).exists():
+        learners = {
+            uln for (uln,) in ChangedComponent.objects.filter(change_id=change).values_list("uln")
+        }
+        if DataChange.objects.filter(pk=change, wrote_every_entry=True).exists():
+            learners.update(
+                Entry._base_manager.filter(learner__isnull=False)
+                .order_by()
+                .values_list("learner_id", flat=True)
+                .distinct()
+            )
+        with connection.cursor() as cursor:
+            for sql in every_row:
+                cursor.execute(f"SELECT DISTINCT uln FROM ({sql}) t")
+                learners.update(uln for (uln,) in cursor.fetchall())
+        return sorted(learners)
     return sorted(
         ChangedComponent.objects.filter(change_id=change)
         .order_by()

@@ -22,7 +22,7 @@ from learners import diploma
 from learners.changes import LEARNER_ONLY, list_every_entry
 from learners.feed import bulk
 from learners.feed.importer import import_delivery
-from learners.models import ChangedComponent, DataChange
+from learners.models import ChangedComponent, DataChange, MarkSubmission
 from screens.cohort import late_changes
 
 VALID = Path(__file__).parent / "data" / "valid_delivery"
@@ -245,3 +245,74 @@ def test_a_first_load_no_snapshot_has_to_read_is_left_unlisted(without_entries, 
     assert DataChange.objects.get(pk=change).wrote_every_entry
     assert _components(change) == set()
     assert late_changes(current_run()) == ()
+
+
+# --- first loads of a learner file (marks here): its learners, not each noted --------------
+
+
+@pytest.fixture
+def without_marks(tmp_path) -> Path:
+    folder = tmp_path / "no-marks"
+    shutil.copytree(VALID, folder)
+    (folder / "marks.csv").unlink()
+    return folder
+
+
+@pytest.fixture
+def marks(tmp_path) -> Path:
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    shutil.copy(VALID / "marks.csv", folder / "marks.csv")
+    return folder
+
+
+def _learners_noted(change: int) -> set[str]:
+    return set(
+        ChangedComponent.objects.filter(change_id=change, component=LEARNER_ONLY).values_list(
+            "uln", flat=True
+        )
+    )
+
+
+def _as_every_row_of(change: int, table: str) -> None:
+    """The change as a first load in bulk of a learner file records it."""
+    ChangedComponent.objects.filter(change_id=change, component=LEARNER_ONLY).delete()
+    DataChange.objects.filter(pk=change).update(wrote_every_row_of=[table])
+
+
+@pytest.mark.django_db
+def test_a_first_load_of_a_learner_file_touches_its_learners_only(without_marks, marks):
+    assert import_delivery(without_marks).imported
+    previous = rebuild()
+    change = _import(marks)
+    noted = _learners_noted(change)
+    listed = learners_of_change(change)
+    carried = _carried(previous, change)
+    assert noted == {AMELIE} and listed == [AMELIE] and carried == {AMELIE}
+
+    _as_every_row_of(change, MarkSubmission._meta.db_table)
+
+    assert _learners_noted(change) == set()
+    assert learners_of_change(change) == listed  # not Ben, who has no marks
+    assert _carried(previous, change) == carried
+
+
+def _carried(previous, change: int) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(snapshot.learners_to_carry_over(previous, [change]))
+        return {uln for (uln,) in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="loads in bulk on PostgreSQL")
+def test_a_first_load_of_a_learner_file_in_bulk_says_so_instead_of_noting_each(
+    without_marks, marks, monkeypatch
+):
+    assert import_delivery(without_marks).imported
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)  # this one line as a national file's
+
+    change = _import(marks)
+
+    assert DataChange.objects.get(pk=change).wrote_every_row_of == [MarkSubmission._meta.db_table]
+    assert _learners_noted(change) == set()
+    assert learners_of_change(change) == [AMELIE]
