@@ -53,10 +53,11 @@ def build_rebuild_shards(run_id: int) -> int:
 def refresh_change(change_id: int) -> int:
     """The learners a committed change touched, in tasks of BATCH that workers share."""
     run = current_run()
-    if run is not None:
-        # A first load late for the snapshot, listed at once (458,000 notes in about 3 s,
-        # after the import's commit rather than in it), whether or not it is refreshed.
-        list_first_loads(run)
+    if run is None:
+        return 0  # nothing built yet: the first build will have them
+    # A first load late for the snapshot, listed at once (458,000 notes in about 3 s, after
+    # the import's commit rather than in it), whether or not it is refreshed.
+    list_first_loads(run)
     ulns = learners_of_change(change_id)
     if len(ulns) > AT_MOST:
         logger.info(

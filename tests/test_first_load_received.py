@@ -316,3 +316,18 @@ def test_a_first_load_of_a_learner_file_in_bulk_says_so_instead_of_noting_each(
     assert DataChange.objects.get(pk=change).wrote_every_row_of == [MarkSubmission._meta.db_table]
     assert _learners_noted(change) == set()
     assert learners_of_change(change) == [AMELIE]
+
+
+@pytest.mark.django_db
+def test_the_task_after_a_change_before_any_snapshot_reads_no_learners(
+    without_entries, entries, django_assert_max_num_queries
+):
+    """Nothing built yet: the first build will have them (a national first load's learners
+    took half a second to find, for nothing)."""
+    from flags.tasks import refresh_change
+
+    assert import_delivery(without_entries).imported
+    change = _import(entries)
+
+    with django_assert_max_num_queries(2):
+        assert refresh_change(change) == 0
