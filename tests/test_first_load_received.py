@@ -31,20 +31,26 @@ BEN = "1000000043"
 BENS_ENTRY = "54321,0006,1000000043,Ben,Jones,2010-06,ENG301,UNIT,2010-02-20T10:00:00+00:00\n"
 
 
+def _valid_but(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """VALID's delivery without one file, and that file alone: (the first, the second)."""
+    without, alone = tmp_path / f"without-{name}", tmp_path / name
+    shutil.copytree(VALID, without)
+    alone.mkdir()
+    (without / name).rename(alone / name)
+    return without, alone
+
+
 @pytest.fixture
 def without_entries(tmp_path) -> Path:
-    folder = tmp_path / "registrations"
-    shutil.copytree(VALID, folder)
-    (folder / "entries.csv").unlink()
-    return folder
+    return _valid_but(tmp_path, "entries.csv")[0]
 
 
 @pytest.fixture
 def entries(tmp_path) -> Path:
     """The delivery's entries alone, and one for Ben: two learners' entries come in."""
-    folder = tmp_path / "entries"
-    folder.mkdir()
-    (folder / "entries.csv").write_text((VALID / "entries.csv").read_text() + BENS_ENTRY)
+    folder = _valid_but(tmp_path / "entries", "entries.csv")[1]
+    with (folder / "entries.csv").open("a") as entries_file:
+        entries_file.write(BENS_ENTRY)
     return folder
 
 
@@ -252,18 +258,12 @@ def test_a_first_load_no_snapshot_has_to_read_is_left_unlisted(without_entries, 
 
 @pytest.fixture
 def without_marks(tmp_path) -> Path:
-    folder = tmp_path / "no-marks"
-    shutil.copytree(VALID, folder)
-    (folder / "marks.csv").unlink()
-    return folder
+    return _valid_but(tmp_path, "marks.csv")[0]
 
 
 @pytest.fixture
 def marks(tmp_path) -> Path:
-    folder = tmp_path / "marks"
-    folder.mkdir()
-    shutil.copy(VALID / "marks.csv", folder / "marks.csv")
-    return folder
+    return _valid_but(tmp_path / "marks", "marks.csv")[1]
 
 
 def _learners_noted(change: int) -> set[str]:
