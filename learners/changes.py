@@ -14,6 +14,7 @@ alike (`touched_learners`, `every_entry_component`, `every_row_learners`).
 import contextlib
 from collections.abc import Iterable, Iterator
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
@@ -73,23 +74,34 @@ def note_every_entry(change: int) -> None:
 
 def note_every_row_of(change: int, table: str) -> None:
     """Note that the change wrote every row of a learner file's table (a first load in bulk):
-    its learners include every ULN there, not noted one by one."""
+    its learners include every ULN there, not noted one by one. Kept as the model's label,
+    which outlives a table renamed, and is looked up, never written into SQL as stored."""
+    [model] = [m for m in apps.get_app_config("learners").get_models() if m._meta.db_table == table]
+    model._meta.get_field("uln")  # a learner file's table: its rows name their learner
     with transaction.atomic():
         row = DataChange.objects.select_for_update().get(pk=change)
-        row.wrote_every_row_of = sorted({*row.wrote_every_row_of, table})
+        row.wrote_every_row_of = sorted({*row.wrote_every_row_of, model._meta.label})
         row.save(update_fields=["wrote_every_row_of"])
 
 
 def every_row_learners(changes: Iterable[int]) -> list[str]:
     """SQL selecting the ULNs of the tables whose every row one of the changes wrote (none:
-    an empty list). The table names come from the import's own specs."""
-    q = connection.ops.quote_name
-    tables = set()
+    an empty list)."""
+    labels = set()
     for written in DataChange.objects.filter(pk__in=list(changes)).values_list(
         "wrote_every_row_of", flat=True
     ):
-        tables.update(written)
-    return [f"SELECT uln FROM {q(table)}" for table in sorted(tables)]
+        labels.update(written)
+    q = connection.ops.quote_name
+    return [
+        f"SELECT uln FROM {q(_learner_model(label)._meta.db_table)}" for label in sorted(labels)
+    ]
+
+
+def _learner_model(label: str):
+    model = apps.get_model(label)  # a label no model has raises: nothing is guessed
+    model._meta.get_field("uln")
+    return model
 
 
 def wrote_every_entry(changes: Iterable[int]) -> bool:

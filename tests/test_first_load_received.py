@@ -274,10 +274,10 @@ def _learners_noted(change: int) -> set[str]:
     )
 
 
-def _as_every_row_of(change: int, table: str) -> None:
+def _as_every_row_of(change: int, model) -> None:
     """The change as a first load in bulk of a learner file records it."""
     ChangedComponent.objects.filter(change_id=change, component=LEARNER_ONLY).delete()
-    DataChange.objects.filter(pk=change).update(wrote_every_row_of=[table])
+    DataChange.objects.filter(pk=change).update(wrote_every_row_of=[model._meta.label])
 
 
 @pytest.mark.django_db
@@ -290,7 +290,7 @@ def test_a_first_load_of_a_learner_file_touches_its_learners_only(without_marks,
     carried = _carried(previous, change)
     assert noted == {AMELIE} and listed == [AMELIE] and carried == {AMELIE}
 
-    _as_every_row_of(change, MarkSubmission._meta.db_table)
+    _as_every_row_of(change, MarkSubmission)
 
     assert _learners_noted(change) == set()
     assert learners_of_change(change) == listed  # not Ben, who has no marks
@@ -313,7 +313,7 @@ def test_a_first_load_of_a_learner_file_in_bulk_says_so_instead_of_noting_each(
 
     change = _import(marks)
 
-    assert DataChange.objects.get(pk=change).wrote_every_row_of == [MarkSubmission._meta.db_table]
+    assert DataChange.objects.get(pk=change).wrote_every_row_of == ["learners.MarkSubmission"]
     assert _learners_noted(change) == set()
     assert learners_of_change(change) == [AMELIE]
 
@@ -331,3 +331,33 @@ def test_the_task_after_a_change_before_any_snapshot_reads_no_learners(
 
     with django_assert_max_num_queries(2):
         assert refresh_change(change) == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="loads in bulk on PostgreSQL")
+def test_the_refresh_after_a_first_load_of_a_learner_file_gives_what_a_rebuild_gives(
+    without_marks, marks, monkeypatch
+):
+    assert import_delivery(without_marks).imported
+    before = _row(rebuild(), AMELIE)
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1)
+    change = _import(marks)
+    assert DataChange.objects.get(pk=change).wrote_every_row_of  # as a national first load
+
+    from flags.tasks import refresh_change
+
+    assert refresh_change(change) == 1  # Amélie, who has marks
+
+    refreshed = _row(current_run(), AMELIE)
+    assert refreshed != before
+    assert refreshed == _row(rebuild(), AMELIE)
+
+
+def test_it_keeps_only_a_learner_file_s_table_as_written_whole():
+    from learners.changes import _learner_model
+
+    with pytest.raises(LookupError):
+        _learner_model('learners.MarkSubmission" ; DROP TABLE x; --')
+    with pytest.raises(Exception, match="has no field named 'uln'"):
+        _learner_model("learners.Series")
+    assert _learner_model("learners.MarkSubmission") is MarkSubmission

@@ -84,13 +84,13 @@ class DataChange(models.Model):
         "entry, listed as notes only once a snapshot's pages or a refresh need them.",
     )
     # First loads of learner files in bulk (learners, marks, results, ...): every row of
-    # these tables came with this change, so its learners include every ULN in them (their
+    # these models' tables came with this change, so its learners include every ULN in them (their
     # snapshot rows are worked out again; nothing is late on the pages).
     wrote_every_row_of = models.JSONField(
         default=list,
         blank=True,
-        help_text="Tables whose every row this change wrote (a first load): their learners "
-        "are this change's, not listed one by one.",
+        help_text="The learner files' models (app.Model) whose every row this change wrote "
+        "(a first load): their learners are this change's, not listed one by one.",
     )
 
     def __str__(self) -> str:
