@@ -84,8 +84,8 @@ class DataChange(models.Model):
         "entry, listed as notes only once a snapshot's pages or a refresh need them.",
     )
     # First loads of learner files in bulk (learners, marks, results, ...): every row of
-    # these models' tables came with this change, so its learners include every ULN in them (their
-    # snapshot rows are worked out again; nothing is late on the pages).
+    # these models' tables came with this change, so its learners include every ULN in them
+    # (their snapshot rows are worked out again; nothing is late on the pages).
     wrote_every_row_of = models.JSONField(
         default=list,
         blank=True,
