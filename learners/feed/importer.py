@@ -20,14 +20,14 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.emails import invite_new_centre_users
-from base.delivery import FileSpec, RowError
+from base.delivery import DIGEST, FileSpec, RowError
 from base.progress import Progress
 from learners.changes import recorded_change
 from learners.csvfiles import NotUTF8, check_header, utf8_lines
 from learners.models import DataChange, DeliveredFile, ImportRun
 from learners.signals import catalogue_delivered, learners_delivered
 
-from . import bulk, byvalue
+from . import ahead, bulk, byvalue
 from .spec import Known, build_specs
 
 logger = logging.getLogger(__name__)
@@ -112,6 +112,13 @@ def import_delivery(directory: str | Path, stream: TextIO | None = None) -> Impo
         return _finish(ImportOutcome(run=run), errors, ImportRun.Outcome.REJECTED)
     with _alive(directory, present) as run:
         mark_abandoned_runs(but=run)
+        ahead.drop_abandoned(
+            set(
+                ImportRun.objects.filter(outcome=ImportRun.Outcome.RUNNING).values_list(
+                    "pk", flat=True
+                )
+            )
+        )
         progress = Progress("import", run.pk, stream)
         try:
             return _import(directory, specs, present, ImportOutcome(run=run), errors, progress)
@@ -127,15 +134,22 @@ def _import(
     errors: _Errors,
     progress: Progress,
 ) -> ImportOutcome:
+    # The learner files read ahead on a second connection (PostgreSQL), and the tables it
+    # wrote dropped once the transaction, which reads them, is over.
+    reader = ahead.Reader(outcome.run.pk) if connection.vendor == "postgresql" else None
     try:
-        with transaction.atomic():
-            # One import at a time, waiting for the one before: a delivery that brings
-            # entries must see the learners an earlier one registered (they link only then),
-            # and two deliveries never lock the same rows in opposite orders.
-            _wait_for_other_imports()
-            _room_to_compare()
-            with recorded_change(DataChange.Kind.IMPORT) as change:
-                _write(directory, specs, present, outcome, errors, change, progress)
+        try:
+            with transaction.atomic():
+                # One import at a time, waiting for the one before: a delivery that brings
+                # entries must see the learners an earlier one registered (they link only
+                # then), and two deliveries never lock the same rows in opposite orders.
+                _wait_for_other_imports()
+                _room_to_compare()
+                with recorded_change(DataChange.Kind.IMPORT) as change:
+                    _write(directory, specs, present, outcome, errors, change, progress, reader)
+        finally:
+            if reader is not None:
+                reader.close()
     except _Rejected:
         return _finish(outcome, errors, ImportRun.Outcome.REJECTED)
     except DatabaseError as exc:
@@ -167,12 +181,20 @@ def _write(
     errors: _Errors,
     change: int,
     progress: Progress,
+    reader: "ahead.Reader | None" = None,
 ) -> None:
     """Every file, in order; raises _Rejected, so that nothing is kept, if any row is bad."""
     known = Known.from_database()
     parsed: dict = {}  # cells parsed, by parser, for every file (byvalue)
+    hashes: dict[Path, str] = {}  # each file's SHA-256
     with connection.cursor() as cursor:
-        for spec in specs:
+        reading = False
+        for index, spec in enumerate(specs):
+            if reader is not None and spec.skips_unchanged_lines and not reading:
+                # The catalogue and the centres are written: what the learner files' checks
+                # know is now as it stays.
+                _read_ahead(cursor, reader, specs[index:], directory, present, known, hashes)
+                reading = True
             if spec.name in present:
                 outcome.counts[spec.name] = _import_file(
                     cursor,
@@ -184,6 +206,8 @@ def _write(
                     progress,
                     parsed,
                     run=outcome.run,
+                    reader=reader,
+                    hashes=hashes,
                 )
     if errors.count:
         raise _Rejected
@@ -191,6 +215,31 @@ def _write(
         learners_delivered.send(sender=import_delivery)
     if CATALOGUE_FILES.intersection(present):
         catalogue_delivered.send(sender=import_delivery)
+
+
+def _read_ahead(
+    cursor, reader: "ahead.Reader", specs, directory: Path, present, known: Known, hashes
+) -> None:
+    """Start reading ahead the learner files among `specs` that the import will read: not
+    one delivered before byte for byte (skipped unread). Their distinct cells are found too,
+    unless their table remembers lines, which may then be left out as unchanged first."""
+    files = []
+    for spec in specs:
+        if spec.name not in present or not spec.skips_unchanged_lines:
+            continue
+        path = directory / spec.name
+        table = spec.merges[0].table
+        sha256 = _sha256(path, hashes)
+        version = DeliveredFile(name=spec.name, sha256=sha256, checks=known.fingerprint())
+        if _rows_delivered_before(cursor, version, table) is None:
+            files.append((spec, path, not _remembers_lines(cursor, table)))
+    reader.start(files, known, lambda spec, path: _read_header(spec, path, _Errors()))
+
+
+def _remembers_lines(cursor, table: str) -> bool:
+    q = connection.ops.quote_name
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {q(table)} WHERE {q(DIGEST)} IS NOT NULL)")
+    return cursor.fetchone()[0]
 
 
 CATALOGUE_FILES = frozenset(
@@ -309,6 +358,8 @@ def _import_file(
     progress: Progress,
     parsed: dict | None = None,
     run: ImportRun | None = None,
+    reader: "ahead.Reader | None" = None,
+    hashes: dict[Path, str] | None = None,
 ) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
@@ -316,7 +367,7 @@ def _import_file(
     version = None
     if spec.skips_unchanged_lines:
         version = DeliveredFile(
-            name=spec.name, sha256=_sha256(path), checks=known.fingerprint(), run=run
+            name=spec.name, sha256=_sha256(path, hashes), checks=known.fingerprint(), run=run
         )
         rows = _rows_delivered_before(cursor, version, spec.merges[0].table)
         if rows is not None:
@@ -328,7 +379,9 @@ def _import_file(
     # cleanup statement would hide the error; rolling back drops the staging tables anyway.
     checks = None
     if spec.by_value:
-        checks = _stage_by_value(cursor, spec, path, stage, known, errors, counts, progress, parsed)
+        checks = _stage_by_value(
+            cursor, spec, path, stage, known, errors, counts, progress, parsed, reader
+        )
         if checks is None:
             return counts  # its header stopped it (reported)
     else:
@@ -365,12 +418,17 @@ def _import_file(
     return counts
 
 
-def _sha256(path: Path) -> str:
-    """The file's SHA-256, read in blocks (memory stays flat), in hex."""
+def _sha256(path: Path, hashes: dict[Path, str] | None = None) -> str:
+    """The file's SHA-256, read in blocks (memory stays flat), in hex; kept in `hashes`, so
+    that an import reads it once (before it reads the file ahead, and as it comes to it)."""
+    if hashes is not None and path in hashes:
+        return hashes[path]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
+    if hashes is not None:
+        hashes[path] = digest.hexdigest()
     return digest.hexdigest()
 
 
@@ -428,6 +486,7 @@ def _stage_by_value(
     counts: dict,
     progress: Progress,
     parsed: dict | None = None,
+    reader: "ahead.Reader | None" = None,
 ) -> "byvalue.FileChecks | None":
     """Check the file by its distinct values (byvalue): its problems reported and its good
     rows staged; None when its header stopped it."""
@@ -436,7 +495,7 @@ def _stage_by_value(
         return None
     positions, width = header
     checks = byvalue.FileChecks(cursor, spec, stage, known, progress, parsed)
-    checks.load(path, positions, width)
+    checks.load(path, positions, width, reader.take(spec.name) if reader is not None else None)
     counts["rows"] = checks.rows
     progress.note(f"{spec.name}: {checks.rows:,} rows read; checking their values")
     checks.check(positions)

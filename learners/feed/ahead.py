@@ -1,0 +1,147 @@
+"""The learner files read ahead of the import, on a second connection (issue 21).
+
+The import writes in one transaction, so on one of PostgreSQL's cores. While it checks and
+writes one file, another connection COPYs the files still to come into tables of their own,
+gives them statistics and finds their distinct cells: work that needs nothing the import has
+written. The import takes a file's table when it comes to the file, or reads the file itself
+if no one has started on it. The largest files go first: the import comes to the learners
+(100,000 lines) while the entries (1.45 M) are being read.
+
+The tables live in a schema of the run's own, dropped once the import's transaction has
+ended (they are not part of it: a rejected import drops them too), or by the next import if
+this one's process was killed.
+"""
+
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import DatabaseError, connection, transaction
+
+from base.delivery import FileSpec
+
+from .byvalue import FileChecks, ReadAhead
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_PREFIX = "feed_ahead_"
+
+# How long the reading connection waits for a lock before giving the file back to the import.
+# It takes none the import holds (its own tables, and nothing else), so this is a safeguard.
+LOCK_TIMEOUT = "2s"
+
+
+def schema_of(run: int) -> str:
+    return f"{SCHEMA_PREFIX}{int(run)}"
+
+
+class Reader:
+    """Reads files ahead on a thread of its own (so on a connection of its own: Django's are
+    per thread). `start` each file, `take` it when the import comes to it, `close` at the end,
+    after the import's transaction."""
+
+    def __init__(self, run: int) -> None:
+        self.schema = schema_of(run)
+        self.known = None
+        self._futures: dict[str, concurrent.futures.Future] = {}
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def start(
+        self,
+        files: list[tuple[FileSpec, Path, bool]],
+        known,
+        header: Callable[[FileSpec, Path], tuple[dict[str, int], int] | None],
+    ) -> None:
+        """Read each (spec, path, whether to find its distinct cells), largest first, checked
+        with what is `known` (which they must not change); `header` gives a file's column
+        positions and width (None: the import reports it)."""
+        if not files:
+            return
+        self.known = known
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="feed-ahead")
+        self._pool.submit(self._prepare)
+        for spec, path, values in sorted(files, key=lambda f: -f[1].stat().st_size):
+            self._futures[spec.name] = self._pool.submit(self._read, spec, path, header, values)
+
+    def take(self, name: str) -> ReadAhead | None:
+        """The file's table, waiting for it if it is being read; None if it was not read
+        ahead (the import reads it itself)."""
+        future = self._futures.pop(name, None)
+        if future is None or future.cancel():
+            return None
+        try:
+            return future.result()
+        except Exception:  # the import reads the file itself, and meets the error if any
+            logger.warning("Reading %s ahead failed", name, exc_info=True)
+            return None
+
+    def close(self) -> None:
+        """Stop reading (after the file being read), let go of the connection and drop the
+        tables. After the import's transaction: its reads of the tables hold them until then."""
+        if self._pool is None:
+            return
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
+        self._pool.submit(_let_go)
+        self._pool.shutdown(wait=True)
+        self._pool = None
+        drop(self.schema)
+
+    def _prepare(self) -> None:
+        with connection.cursor() as cursor:
+            # As the import's own connection: room for the hashes, no JIT (importer).
+            cursor.execute("SET work_mem = '256MB'")
+            cursor.execute("SET jit = off")
+            cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {connection.ops.quote_name(self.schema)}")
+
+    def _read(self, spec: FileSpec, path: Path, header, values: bool) -> ReadAhead | None:
+        columns = header(spec, path)
+        if columns is None:
+            return None
+        positions, width = columns
+        q = connection.ops.quote_name
+        stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
+        table = f"{q(self.schema)}.{q(stage.replace('feed_stage_', 'feed_raw_'))}"
+        with connection.cursor() as cursor:
+            checks = FileChecks(cursor, spec, stage, self.known, _Unseen())
+            return checks.read_ahead(path, positions, width, table, values)
+
+
+def drop(schema: str) -> None:
+    """Drop a schema of tables read ahead, if it is there; a failure is logged, not raised
+    (the next import tries again)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(schema)} CASCADE")
+    except DatabaseError:
+        logger.warning("Could not drop %s", schema, exc_info=True)
+
+
+def drop_abandoned(running: set[int]) -> None:
+    """Drop the schemas of runs no longer running (killed, or whose drop failed)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", [SCHEMA_PREFIX]
+        )
+        schemas = [name for (name,) in cursor.fetchall()]
+    for schema in schemas:
+        run = schema.removeprefix(SCHEMA_PREFIX)
+        if run.isdigit() and int(run) not in running:
+            drop(schema)
+
+
+def _let_go() -> None:
+    """Close the connection of the thread this runs in (the reading thread's)."""
+    connection.close()
+
+
+class _Unseen:
+    """The reading thread's progress: none (the import tells the file's rows as it takes it)."""
+
+    def advance(self, done: int) -> None:
+        pass

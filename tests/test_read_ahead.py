@@ -1,0 +1,202 @@
+"""Issue 21: on PostgreSQL, the learner files are read ahead of the import on a second
+connection (learners.feed.ahead): COPY, statistics and distinct cells, while the import
+checks and writes the file before. Whatever was read ahead, the outcome must be what the
+import reading every file itself gives, and nothing read ahead outlives the import."""
+
+import shutil
+from pathlib import Path
+
+import psycopg2
+import pytest
+from django.db import connection, transaction
+
+from learners.feed import ahead, byvalue, importer
+from learners.feed.importer import import_delivery
+from learners.models import DASStatus, Entry, ImportRun, Learner, MarkSubmission, Result, VQStatus
+
+VALID = Path(__file__).parent / "data" / "valid_delivery"
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="read ahead on PostgreSQL only (SQLite: one)"
+    ),
+]
+
+LEARNER_TABLES = (Learner, Entry, MarkSubmission, Result, VQStatus, DASStatus)
+
+
+def _written() -> dict[str, list[tuple]]:
+    """Every row of the learner files' tables, but their ids, in order."""
+    return {
+        model.__name__: sorted(
+            model.objects.values_list(
+                *(
+                    f.attname
+                    for f in model._meta.concrete_fields
+                    if not f.primary_key or f.name == "uln"
+                )
+            ),
+            key=repr,
+        )
+        for model in LEARNER_TABLES
+    }
+
+
+class _Undone(Exception):
+    pass
+
+
+def _outcome_of(folder: Path) -> tuple[str, list[str], dict, dict]:
+    """The import's outcome, errors, counts and rows, then undone (a savepoint rolled
+    back)."""
+    with pytest.raises(_Undone), transaction.atomic():
+        outcome = import_delivery(folder)
+        seen = (outcome.run.outcome, [str(e) for e in outcome.errors], outcome.counts, _written())
+        raise _Undone
+    return seen
+
+
+def _taken(monkeypatch) -> list[str]:
+    """The files whose raw table the import took as read ahead, as it takes them."""
+    taken = []
+    load = byvalue.FileChecks.load
+
+    def watched(self, path, positions, width, ahead=None):
+        load(self, path, positions, width, ahead)
+        if self.taken_ahead:
+            taken.append(path.name)
+
+    monkeypatch.setattr(byvalue.FileChecks, "load", watched)
+    return taken
+
+
+def _without_reading_ahead(monkeypatch) -> None:
+    monkeypatch.setattr(ahead.Reader, "start", lambda self, *args: None)
+
+
+def _schemas() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY 1",
+            [ahead.SCHEMA_PREFIX],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _bad_delivery(tmp_path: Path) -> Path:
+    folder = tmp_path / "bad"
+    shutil.copytree(VALID, folder)
+    for name, column, value in (("entries.csv", 6, "NOSUCHCODE"), ("learners.csv", 3, "31/02")):
+        lines = (folder / name).read_text(encoding="utf-8-sig").splitlines()
+        for number in range(1, len(lines), 2):
+            cells = lines[number].split(",")
+            cells[column] = value
+            lines[number] = ",".join(cells)
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("delivery", ["valid", "bad"])
+def test_it_writes_and_reports_the_same_whether_it_read_ahead_or_not(
+    monkeypatch, tmp_path, delivery
+):
+    folder = VALID if delivery == "valid" else _bad_delivery(tmp_path)
+    taken = _taken(monkeypatch)
+
+    read_ahead = _outcome_of(folder)
+    assert "entries.csv" in taken  # the largest file, read first, while the learners were
+    with monkeypatch.context() as patched:
+        _without_reading_ahead(patched)
+        taken.clear()
+        read_by_the_import = _outcome_of(folder)
+        assert taken == []
+
+    assert read_ahead == read_by_the_import
+    outcome, errors, _counts, written = read_ahead
+    if delivery == "valid":
+        assert outcome == ImportRun.Outcome.IMPORTED and written["Entry"]
+    else:
+        assert outcome == ImportRun.Outcome.REJECTED
+        assert any(e.startswith("entries.csv:") for e in errors)
+        assert any(e.startswith("learners.csv:") for e in errors)
+
+
+def test_it_reads_a_file_itself_when_reading_it_ahead_fails(monkeypatch):
+    def broken(self, *args):
+        raise RuntimeError("the reading connection broke")
+
+    expected = _outcome_of(VALID)
+    monkeypatch.setattr(byvalue.FileChecks, "read_ahead", broken)
+    taken = _taken(monkeypatch)
+
+    assert _outcome_of(VALID) == expected
+    assert taken == []
+
+
+def test_it_does_not_take_a_table_read_under_other_checks(monkeypatch):
+    """A table read ahead whose lines' digests were made with other checks, or under another
+    header, is not taken: the import reads the file itself."""
+    table = byvalue.ReadAhead('"s"."t"', 3, {"uln": 0}, 2, b"salt", None)
+
+    assert table.fits({"uln": 0}, 2, b"salt")
+    assert not table.fits({"uln": 0}, 2, b"other checks")
+    assert not table.fits({"uln": 1}, 2, b"salt")
+    assert not table.fits({"uln": 0}, 3, b"salt")
+
+
+def test_it_drops_what_it_read_ahead_whatever_the_outcome(tmp_path):
+    assert import_delivery(VALID).imported
+    assert _schemas() == []
+    assert not import_delivery(_bad_delivery(tmp_path)).imported
+    assert _schemas() == []
+
+
+def test_it_does_not_read_again_ahead_a_file_delivered_byte_for_byte_before(monkeypatch, tmp_path):
+    assert import_delivery(VALID).imported
+    started = []
+    start = ahead.Reader.start
+
+    def watched(self, files, known, header):
+        started.extend((spec.name, values) for spec, _path, values in files)
+        start(self, files, known, header)
+
+    monkeypatch.setattr(ahead.Reader, "start", watched)
+    folder = tmp_path / "next"
+    shutil.copytree(VALID, folder)
+    lines = (folder / "entries.csv").read_text(encoding="utf-8-sig").splitlines()
+    (folder / "entries.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+
+    assert import_delivery(folder).imported
+
+    # Only the entries came in other bytes; their table remembers its lines, which are left
+    # out as unchanged before any distinct cell is looked for.
+    assert started == [("entries.csv", False)]
+
+
+def test_it_drops_the_tables_of_a_killed_import_but_not_of_one_running(db):
+    running = ImportRun.objects.create(directory="elsewhere", files=[])
+    killed = ImportRun.objects.create(directory="killed", files=[])
+    with connection.cursor() as cursor:
+        for run in (running, killed, 987654):
+            schema = ahead.schema_of(getattr(run, "pk", run))
+            cursor.execute(f"CREATE SCHEMA {schema}")
+            cursor.execute(f"CREATE UNLOGGED TABLE {schema}.feed_raw_entries (line integer)")
+    settings = connection.settings_dict
+    # Another process holds the running import's lock (importer._alive).
+    other = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        password=settings["PASSWORD"],
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [importer._RUN_CLASS, running.pk])
+
+        assert import_delivery(VALID).imported
+
+        assert _schemas() == [ahead.schema_of(running.pk)]
+    finally:
+        other.close()
