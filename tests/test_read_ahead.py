@@ -8,10 +8,12 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from django.apps import apps
 from django.db import connection, transaction
 
 from learners.feed import ahead, byvalue, importer
 from learners.feed.importer import import_delivery
+from learners.feed.spec import build_specs
 from learners.models import DASStatus, Entry, ImportRun, Learner, MarkSubmission, Result, VQStatus
 
 VALID = Path(__file__).parent / "data" / "valid_delivery"
@@ -200,3 +202,35 @@ def test_it_drops_the_tables_of_a_killed_import_but_not_of_one_running(db):
         assert _schemas() == [ahead.schema_of(running.pk)]
     finally:
         other.close()
+
+
+def test_the_learner_files_after_the_learners_refer_to_none_of_one_another():
+    """What lets the import write them in any order (`_in_writing_order`, smallest first)."""
+    specs = build_specs()
+    first = next(i for i, spec in enumerate(specs) if spec.skips_unchanged_lines)
+    later = {spec.merges[0].table for spec in specs[first + 1 :]}
+    assert later and all(spec.skips_unchanged_lines for spec in specs[first + 1 :])
+    refers = {
+        (model._meta.db_table, field.related_model._meta.db_table)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and model._meta.db_table in later
+    }
+    assert {target for _table, target in refers} & later == set()
+
+
+def test_it_writes_the_smallest_learner_files_first_and_reports_in_the_feeds_order(tmp_path):
+    folder = _bad_delivery(tmp_path)
+    names = [spec.name for spec in importer._in_writing_order(build_specs(), folder, ["x"])]
+    present = sorted(p.name for p in folder.glob("*.csv"))
+    ordered = [s.name for s in importer._in_writing_order(build_specs(), folder, present)]
+
+    assert ordered[-1] == "entries.csv" and ordered.index("learners.csv") < ordered.index(
+        "marks.csv"
+    )
+    assert names.index("entries.csv") < names.index("marks.csv")  # none present: as the feed's
+    outcome = import_delivery(folder)
+    files = [error.file for error in outcome.errors]
+    assert files.index("learners.csv") < files.index("entries.csv")
+    assert files == sorted(files, key=[spec.name for spec in build_specs()].index)
+    assert list(outcome.counts) == [name for name in names if name in outcome.counts]

@@ -68,10 +68,16 @@ class _Rejected(Exception):
 
 
 class _Errors:
-    def __init__(self) -> None:
+    def __init__(self, order: dict[str, int] | None = None) -> None:
         self.listed: list[FeedError] = []
         self.count = 0
         self.warnings: list[FeedError] = []
+        # The files' order, in which their errors are given whatever the order they were
+        # checked in (`_in_writing_order`); a folder's errors come first.
+        self.order = order or {}
+
+    def in_file_order(self, found: list[FeedError]) -> list[FeedError]:
+        return sorted(found, key=lambda error: self.order.get(error.file, -1))
 
     def add(self, file: str, line: int | None, column: str, reason: str) -> None:
         self.count += 1
@@ -94,7 +100,7 @@ def import_delivery(directory: str | Path, stream: TextIO | None = None) -> Impo
     directory = Path(directory)
     specs = build_specs()
     by_name = {spec.name: spec for spec in specs}
-    errors = _Errors()
+    errors = _Errors(order={spec.name: index for index, spec in enumerate(specs)})
     present: list[str] = []
     if not directory.is_dir():
         errors.add(str(directory), None, "-", "not a folder")
@@ -187,13 +193,14 @@ def _write(
     known = Known.from_database()
     parsed: dict = {}  # cells parsed, by parser, for every file (byvalue)
     hashes: dict[Path, str] = {}  # each file's SHA-256
+    ordered = _in_writing_order(specs, directory, present)
     with connection.cursor() as cursor:
         reading = False
-        for index, spec in enumerate(specs):
+        for index, spec in enumerate(ordered):
             if reader is not None and spec.skips_unchanged_lines and not reading:
                 # The catalogue and the centres are written: what the learner files' checks
                 # know is now as it stays.
-                _read_ahead(cursor, reader, specs[index:], directory, present, known, hashes)
+                _read_ahead(cursor, reader, ordered[index:], directory, present, known, hashes)
                 reading = True
             if spec.name in present:
                 outcome.counts[spec.name] = _import_file(
@@ -215,6 +222,23 @@ def _write(
         learners_delivered.send(sender=import_delivery)
     if CATALOGUE_FILES.intersection(present):
         catalogue_delivered.send(sender=import_delivery)
+
+
+def _in_writing_order(specs, directory: Path, present: list[str]) -> list:
+    """The files in the order they are checked and written: the feed's (each after those it
+    refers to), but the learner files after the learners' smallest first. Those refer to the
+    learners and the catalogue, never to one another; the largest (the entries), read ahead
+    meanwhile on the second connection (`_read_ahead`), then comes last. Their errors are
+    still given in the feed's order (`_Errors.in_file_order`)."""
+    learner_files = [index for index, spec in enumerate(specs) if spec.skips_unchanged_lines]
+    if not learner_files or learner_files != list(range(learner_files[0], len(specs))):
+        return list(specs)
+    first = learner_files[0] + 1
+
+    def size(spec) -> int:
+        return (directory / spec.name).stat().st_size if spec.name in present else 0
+
+    return [*specs[:first], *sorted(specs[first:], key=size)]
 
 
 def _read_ahead(
@@ -332,16 +356,19 @@ def mark_abandoned_runs(but: ImportRun | None = None) -> int:
 
 
 def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutcome:
-    outcome.errors = errors.listed
+    outcome.errors = errors.in_file_order(errors.listed)
     outcome.error_count = errors.count
-    outcome.warnings = errors.warnings
+    outcome.warnings = errors.in_file_order(errors.warnings)
+    outcome.counts = {
+        name: outcome.counts[name] for name in sorted(outcome.counts, key=errors.order.get)
+    }
     run = outcome.run
     run.outcome = result
     run.finished_at = timezone.now()
     run.row_counts = outcome.counts
     run.error_count = errors.count
-    run.errors = [str(e) for e in errors.listed[:MAX_ERRORS_STORED]]
-    run.warnings = [str(w) for w in errors.warnings]
+    run.errors = [str(e) for e in outcome.errors[:MAX_ERRORS_STORED]]
+    run.warnings = [str(w) for w in outcome.warnings]
     run.save(
         update_fields=["outcome", "finished_at", "row_counts", "error_count", "errors", "warnings"]
     )
