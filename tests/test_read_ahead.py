@@ -60,14 +60,18 @@ def _outcome_of(folder: Path) -> tuple[str, list[str], dict, dict]:
 
 
 def _taken(monkeypatch) -> list[str]:
-    """The files whose raw table the import took as read ahead, as it takes them."""
+    """The files the import took as read ahead, as it takes them: "entries.csv checked" (the
+    checks done ahead), or "entries.csv read" (the raw table)."""
     taken = []
     load = byvalue.FileChecks.load
 
     def watched(self, path, positions, width, ahead=None):
-        load(self, path, positions, width, ahead)
-        if self.taken_ahead:
-            taken.append(path.name)
+        checks = load(self, path, positions, width, ahead)
+        if checks is not self:
+            taken.append(f"{path.name} checked")
+        elif checks.taken_ahead:
+            taken.append(f"{path.name} read")
+        return checks
 
     monkeypatch.setattr(byvalue.FileChecks, "load", watched)
     return taken
@@ -107,7 +111,8 @@ def test_it_writes_and_reports_the_same_whether_it_read_ahead_or_not(
     taken = _taken(monkeypatch)
 
     read_ahead = _outcome_of(folder)
-    assert "entries.csv" in taken  # the largest file, read first, while the learners were
+    # The largest file, read and checked first, while the import wrote the others.
+    assert "entries.csv checked" in taken
     with monkeypatch.context() as patched:
         _without_reading_ahead(patched)
         taken.clear()
@@ -159,9 +164,9 @@ def test_it_does_not_read_again_ahead_a_file_delivered_byte_for_byte_before(monk
     started = []
     start = ahead.Reader.start
 
-    def watched(self, files, known, header):
-        started.extend((spec.name, values) for spec, _path, values in files)
-        start(self, files, known, header)
+    def watched(self, files, known, header, parsed=None):
+        started.extend((spec.name, check) for spec, _path, check in files)
+        start(self, files, known, header, parsed)
 
     monkeypatch.setattr(ahead.Reader, "start", watched)
     folder = tmp_path / "next"
@@ -169,11 +174,14 @@ def test_it_does_not_read_again_ahead_a_file_delivered_byte_for_byte_before(monk
     lines = (folder / "entries.csv").read_text(encoding="utf-8-sig").splitlines()
     (folder / "entries.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
 
-    assert import_delivery(folder).imported
+    taken = _taken(monkeypatch)
+    outcome = import_delivery(folder)
 
-    # Only the entries came in other bytes; their table remembers its lines, which are left
-    # out as unchanged before any distinct cell is looked for.
+    assert outcome.imported and outcome.counts["entries.csv"]["unchanged"] > 0
+    # Only the entries came in other bytes; their table remembers its lines, which the
+    # import leaves out as unchanged before it checks the others: only read ahead.
     assert started == [("entries.csv", False)]
+    assert taken == ["entries.csv read"]
 
 
 def test_it_drops_the_tables_of_a_killed_import_but_not_of_one_running(db):

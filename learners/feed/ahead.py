@@ -1,11 +1,14 @@
 """The learner files read ahead of the import, on a second connection (issue 21).
 
 The import writes in one transaction, so on one of PostgreSQL's cores. While it checks and
-writes one file, another connection COPYs the files still to come into tables of their own,
-gives them statistics and finds their distinct cells: work that needs nothing the import has
-written. The import takes a file's table when it comes to the file, or reads the file itself
-if no one has started on it. The largest files go first: the import comes to the learners
-(100,000 lines) while the entries (1.45 M) are being read.
+writes one file, another connection COPYs the files still to come into tables of their own
+and gives them statistics; a file none of whose lines can be left out as unchanged (a first
+load) it checks too (byvalue). None of that needs anything the import has written: the
+checks read what the import knew once the catalogue and the centres were written. The import
+takes a file's tables (and checks) when it comes to the file, or reads the file itself if no
+one has started on it. The largest files go first, and the import writes them last
+(importer._in_writing_order): the entries (1.45 M lines) are read and checked while the
+import writes the learners and the smaller files.
 
 The tables live in a schema of the run's own, dropped once the import's transaction has
 ended (they are not part of it: a rejected import drops them too), or by the next import if
@@ -44,6 +47,7 @@ class Reader:
     def __init__(self, run: int) -> None:
         self.schema = schema_of(run)
         self.known = None
+        self.parsed: dict | None = None
         self._futures: dict[str, concurrent.futures.Future] = {}
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -52,17 +56,19 @@ class Reader:
         files: list[tuple[FileSpec, Path, bool]],
         known,
         header: Callable[[FileSpec, Path], tuple[dict[str, int], int] | None],
+        parsed: dict | None = None,
     ) -> None:
-        """Read each (spec, path, whether to find its distinct cells), largest first, checked
-        with what is `known` (which they must not change); `header` gives a file's column
-        positions and width (None: the import reports it)."""
+        """Read each (spec, path, whether to check it), largest first, checked with what is
+        `known` (which checking a learner file does not change) and the cells `parsed`
+        already (shared with the import); `header` gives a file's column positions and width
+        (None: the import reports it)."""
         if not files:
             return
-        self.known = known
+        self.known, self.parsed = known, parsed
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="feed-ahead")
         self._pool.submit(self._prepare)
-        for spec, path, values in sorted(files, key=lambda f: -f[1].stat().st_size):
-            self._futures[spec.name] = self._pool.submit(self._read, spec, path, header, values)
+        for spec, path, check in sorted(files, key=lambda f: -f[1].stat().st_size):
+            self._futures[spec.name] = self._pool.submit(self._read, spec, path, header, check)
 
     def take(self, name: str) -> ReadAhead | None:
         """The file's table, waiting for it if it is being read; None if it was not read
@@ -97,17 +103,17 @@ class Reader:
             cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {connection.ops.quote_name(self.schema)}")
 
-    def _read(self, spec: FileSpec, path: Path, header, values: bool) -> ReadAhead | None:
+    def _read(self, spec: FileSpec, path: Path, header, check: bool) -> ReadAhead | None:
         columns = header(spec, path)
         if columns is None:
             return None
         positions, width = columns
-        q = connection.ops.quote_name
         stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
-        table = f"{q(self.schema)}.{q(stage.replace('feed_stage_', 'feed_raw_'))}"
         with connection.cursor() as cursor:
-            checks = FileChecks(cursor, spec, stage, self.known, _Unseen())
-            return checks.read_ahead(path, positions, width, table, values)
+            checks = FileChecks(
+                cursor, spec, stage, self.known, _Unseen(), self.parsed, schema=self.schema
+            )
+            return checks.read_ahead(path, positions, width, check)
 
 
 def drop(schema: str) -> None:

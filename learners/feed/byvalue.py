@@ -50,6 +50,7 @@ class FileChecks:
         known: Any,
         progress,
         parsed: dict | None = None,
+        schema: str | None = None,
     ) -> None:
         self.cursor = cursor
         self.spec = spec
@@ -60,13 +61,18 @@ class FileChecks:
         # 100,000 ULNs come in five of them.
         self.cache: dict = parsed if parsed is not None else {}
         self.postgresql = connection.vendor == "postgresql"
+        # Its tables: temporary, or (read ahead on another connection, which the import's
+        # must see) unlogged in a schema of the import's own (learners.feed.ahead).
+        self.schema = schema
         stem = stage.removeprefix("feed_stage_")
         # The raw table, and the start of the names of the tables worked out from it.
-        self.raw = self.base = f"feed_raw_{stem}"
+        self.base = f"feed_raw_{stem}"
+        self.raw = self._named(self.base)
         self.taken_ahead = False  # whether the raw table was read on another connection
-        self.bad = f"feed_bad_{stem}"
-        self.problems = f"feed_problems_{stem}"
-        self.unchanged_lines = f"feed_unchanged_{stem}"
+        self.checked = False
+        self.bad = self._named(f"feed_bad_{stem}")
+        self.problems = self._named(f"feed_problems_{stem}")
+        self.unchanged_lines = self._named(f"feed_unchanged_{stem}")
         self._tables: list[str] = []
         self._analysed: str | None = None  # the last table given statistics
         self._view = False
@@ -76,32 +82,36 @@ class FileChecks:
         # Whether the raw cells were escaped (read by Python: a cell may hold NUL, which a
         # database's text cannot).
         self.escaped = False
-        # The distinct cells of every column and rule (`_distinct`), when read ahead.
-        self.found: dict[tuple[str, ...], list[tuple]] | None = None
 
     # --- reading the file into the raw table ---------------------------------------------
 
     def load(
         self, path: Path, positions: dict[str, int], width: int, ahead: "ReadAhead | None" = None
-    ) -> None:
+    ) -> "FileChecks":
         """The file's rows, as text, into the raw table; problems of its shape (a line that is
         not UTF-8, the wrong number of fields, CSV that cannot be read) to the problems. A
-        raw table read ahead of this file, as it is now, is taken instead.
+        file read ahead, as it would be read now, is taken instead: its raw table, or the
+        checks of it done already. Returns the checks to go on with.
 
         With each line goes its digest (`_salt`), worked out by this process while the
         database reads the lines: on the database's core it took longer than the COPY."""
         self.width = width
         self.positions = positions
         self.digests = self.spec.skips_unchanged_lines and self.postgresql
+        if ahead is not None and ahead.fits(positions, width, self._salt_if_any()):
+            self.progress.advance(ahead.rows)
+            if ahead.checks is not None:
+                done = ahead.checks
+                done.cursor, done.progress = self.cursor, self.progress
+                return done
+            self.raw, self.rows = ahead.table, ahead.rows
+            self.taken_ahead = True
+            self._analysed = ahead.table  # there, by the connection that read it
         self._create(self.problems, "(line integer, rank integer, col text, reason text)")
         self._create(self.bad, "(line integer PRIMARY KEY)")
         self.unlisted = 0
-        if ahead is not None and ahead.fits(positions, width, self._salt_if_any()):
-            self.raw, self.rows, self.found = ahead.table, ahead.rows, ahead.found
-            self.taken_ahead = True
-            self._analysed = ahead.table  # there, by the connection that read it
-            self.progress.advance(ahead.rows)
-            return
+        if self.taken_ahead:
+            return self
         shape_problems: list[tuple[int, int, str, str]] = []
 
         def report(line: int, column: str, reason: str) -> None:
@@ -123,6 +133,7 @@ class FileChecks:
             bulk.copy_rows(
                 self.cursor, self.problems, ["line", "rank", "col", "reason"], shape_problems
             )
+        return self
 
     def _raw_columns(self) -> str:
         cells = ", ".join(f"c{i} text" for i in range(self.width))
@@ -136,22 +147,27 @@ class FileChecks:
         return f"({line}, {cells})"
 
     def read_ahead(
-        self, path: Path, positions: dict[str, int], width: int, table: str, values: bool
+        self, path: Path, positions: dict[str, int], width: int, check: bool
     ) -> "ReadAhead | None":
-        """On another connection than the import's (PostgreSQL): COPY the file into `table`
-        (a quoted name in a schema of the import's own, which it drops), give it statistics
-        and, if `values`, find its distinct cells; None if COPY cannot read it as Python
-        would (the import then reads it itself)."""
+        """On another connection than the import's, with tables in a schema (PostgreSQL):
+        COPY the file into the raw table and give it statistics, and if `check` (a file none
+        of whose lines can be left out as unchanged) check it; None if COPY cannot read it
+        as Python would (the import then reads it itself)."""
         self.width = width
         self.positions = positions
         self.digests = self.spec.skips_unchanged_lines
-        self.raw = table
-        self.cursor.execute(f"CREATE UNLOGGED TABLE {table} {self._raw_columns()}")
+        self._create(self.raw, self._raw_columns())
         if not self._copy(path):
             return None
-        self._analyze(table)
-        found = self._distinct(self.value_sets()) if values else None
-        return ReadAhead(table, self.rows, positions, width, self._salt_if_any(), found)
+        self._analyze(self.raw)
+        salt = self._salt_if_any()
+        if not check:
+            return ReadAhead(self.raw, self.rows, positions, width, salt)
+        self._create(self.problems, "(line integer, rank integer, col text, reason text)")
+        self._create(self.bad, "(line integer PRIMARY KEY)")
+        self.unlisted = 0
+        self.check(positions, skip_unchanged=False)
+        return ReadAhead(self.raw, self.rows, positions, width, salt, checks=self)
 
     def _salt_if_any(self) -> bytes | None:
         return self._salt(escaped=False) if self.digests else None
@@ -212,17 +228,17 @@ class FileChecks:
 
     # --- checking by value ---------------------------------------------------------------
 
-    def check(self, positions: dict[str, int]) -> None:
+    def check(self, positions: dict[str, int], skip_unchanged: bool = True) -> None:
         """Every column's distinct values through its parser, every rule once per distinct
         combination; the problems into the problems table, ranked as row by row."""
         self.positions = positions
-        if self.digests:
+        if self.digests and skip_unchanged:
             self._skip_unchanged()
         # Statistics for the planner, of the lines left to check.
         if self.raw != self._analysed:
             self._analyze(self.raw)
         self.parsers = {column.name: column.parse for column in self.spec.columns}
-        distinct = self.found or self._distinct(self.value_sets())
+        distinct = self._distinct(self.value_sets())
         self.value_maps: dict[str, str] = {}  # column name: its map table, if any
         # The parsed cells of the columns rules read, so no cell is parsed twice.
         read_by_rules = {c for rule in self.spec.rules for c in rule.reads}
@@ -236,6 +252,14 @@ class FileChecks:
         for index, rule in enumerate(self.spec.rules):
             self._map_rule(first_rule_rank + 100 * index, index, rule, distinct[rule.reads])
         self._mark_bad()
+        self.checked = True
+
+    def _named(self, table: str) -> str:
+        """The table's name as SQL is given it: in the schema, if any, quoted."""
+        if self.schema is None:
+            return table
+        q = connection.ops.quote_name
+        return f"{q(self.schema)}.{q(table)}"
 
     def value_sets(self) -> list[tuple[str, ...]]:
         """The sets of columns whose distinct cells are checked: each column, and the cells
@@ -269,7 +293,7 @@ class FileChecks:
             self.unchanged = self.cursor.rowcount  # before the settings are put back
         if not self.unchanged:
             return
-        changed = f"{self.base}_changed"
+        changed = self._named(f"{self.base}_changed")
         # Every line unchanged (the same file again): nothing left, and nothing to look up.
         left = (
             "false"
@@ -280,7 +304,6 @@ class FileChecks:
         if not self.taken_ahead:  # (a table read ahead goes after the import, ReadAhead)
             self.cursor.execute(f"DROP TABLE {q(self.raw)}")
         self.raw = changed
-        self.found = None  # the distinct values read ahead were those of every line
 
     def _salt(self, *, escaped: bool) -> bytes:
         r"""What a line's digest holds besides its cells: what the checks know and their code
@@ -394,7 +417,7 @@ class FileChecks:
         if not rows:
             return
         q = connection.ops.quote_name
-        table = f"{self.base}_map{rank}"
+        table = self._named(f"{self.base}_map{rank}")
         self._create(
             table,
             f"(raw text PRIMARY KEY, value {bulk.column_type(staged_type)}, problem text)",
@@ -472,7 +495,7 @@ class FileChecks:
             f"{{map}}.{k} = {self._cell(c)}" for k, c in zip(keys, rule.reads, strict=True)
         )
         if problem_rows:
-            table = f"{self.base}_rule{index}_problems"
+            table = self._named(f"{self.base}_rule{index}_problems")
             key_columns = ", ".join(f"{k} text" for k in keys)
             self._create(table, f"({key_columns}, rank integer, col text, reason text)")
             bulk.copy_rows(self.cursor, table, [*keys, "rank", "col", "reason"], problem_rows)
@@ -484,7 +507,7 @@ class FileChecks:
             )
         table = None
         if rule.gives:
-            table = f"{self.base}_rule{index}"
+            table = self._named(f"{self.base}_rule{index}")
             columns = [f"{k} text" for k in keys] + [
                 f"{q(name)} {bulk.column_type(types[name])}" for name in rule.gives
             ]
@@ -590,8 +613,9 @@ class FileChecks:
 
     def _create(self, table: str, definition: str) -> None:
         q = connection.ops.quote_name
+        kind = "TEMPORARY" if self.schema is None else "UNLOGGED"
         self.cursor.execute(f"DROP TABLE IF EXISTS {q(table)}")
-        self.cursor.execute(f"CREATE TEMPORARY TABLE {q(table)} {definition}")
+        self.cursor.execute(f"CREATE {kind} TABLE {q(table)} {definition}")
         self._tables.append(table)
 
     def _analyze(self, table: str) -> None:
@@ -617,7 +641,7 @@ class ReadAhead:
     positions: dict[str, int]
     width: int
     salt: bytes | None  # in each line's digest
-    found: dict[tuple[str, ...], list[tuple]] | None  # its distinct cells, if looked for
+    checks: "FileChecks | None" = None  # the file checked already, if it was
 
     def fits(self, positions: dict[str, int], width: int, salt: bytes | None) -> bool:
         """Whether it holds the file as the import would read it now: the same columns, and

@@ -200,7 +200,9 @@ def _write(
             if reader is not None and spec.skips_unchanged_lines and not reading:
                 # The catalogue and the centres are written: what the learner files' checks
                 # know is now as it stays.
-                _read_ahead(cursor, reader, ordered[index:], directory, present, known, hashes)
+                _read_ahead(
+                    cursor, reader, ordered[index:], directory, present, known, hashes, parsed
+                )
                 reading = True
             if spec.name in present:
                 outcome.counts[spec.name] = _import_file(
@@ -242,11 +244,12 @@ def _in_writing_order(specs, directory: Path, present: list[str]) -> list:
 
 
 def _read_ahead(
-    cursor, reader: "ahead.Reader", specs, directory: Path, present, known: Known, hashes
+    cursor, reader: "ahead.Reader", specs, directory: Path, present, known: Known, hashes, parsed
 ) -> None:
     """Start reading ahead the learner files among `specs` that the import will read: not
-    one delivered before byte for byte (skipped unread). Their distinct cells are found too,
-    unless their table remembers lines, which may then be left out as unchanged first."""
+    one delivered before byte for byte (skipped unread). They are checked too, unless their
+    table remembers lines: the import first leaves out those unchanged, which only its own
+    transaction sees as they are."""
     files = []
     for spec in specs:
         if spec.name not in present or not spec.skips_unchanged_lines:
@@ -257,7 +260,7 @@ def _read_ahead(
         version = DeliveredFile(name=spec.name, sha256=sha256, checks=known.fingerprint())
         if _rows_delivered_before(cursor, version, table) is None:
             files.append((spec, path, not _remembers_lines(cursor, table)))
-    reader.start(files, known, lambda spec, path: _read_header(spec, path, _Errors()))
+    reader.start(files, known, lambda spec, path: _read_header(spec, path, _Errors()), parsed)
 
 
 def _remembers_lines(cursor, table: str) -> bool:
@@ -522,10 +525,12 @@ def _stage_by_value(
         return None
     positions, width = header
     checks = byvalue.FileChecks(cursor, spec, stage, known, progress, parsed)
-    checks.load(path, positions, width, reader.take(spec.name) if reader is not None else None)
+    read = reader.take(spec.name) if reader is not None else None
+    checks = checks.load(path, positions, width, read)
     counts["rows"] = checks.rows
-    progress.note(f"{spec.name}: {checks.rows:,} rows read; checking their values")
-    checks.check(positions)
+    if not checks.checked:
+        progress.note(f"{spec.name}: {checks.rows:,} rows read; checking their values")
+        checks.check(positions)
     if checks.unchanged:
         counts["unchanged"] = checks.unchanged
         progress.note(f"{spec.name}: {checks.unchanged:,} rows as delivered before, left as is")
