@@ -3,6 +3,7 @@ connection (learners.feed.ahead): COPY, statistics and distinct cells, while the
 checks and writes the file before. Whatever was read ahead, the outcome must be what the
 import reading every file itself gives, and nothing read ahead outlives the import."""
 
+import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -77,6 +78,22 @@ def _taken(monkeypatch) -> list[str]:
     return taken
 
 
+def _read_before_taken(monkeypatch) -> list[tuple[str, bool]]:
+    """Every file read ahead before the import goes on (else, the files being small, the
+    import may come to one before the reading thread has started on it, and read it
+    itself); the files started, as (name, whether checked too)."""
+    started = []
+    start = ahead.Reader.start
+
+    def waited(self, files, known, header, parsed=None):
+        started.extend((spec.name, check) for spec, _path, check in files)
+        start(self, files, known, header, parsed)
+        concurrent.futures.wait(self._futures.values())
+
+    monkeypatch.setattr(ahead.Reader, "start", waited)
+    return started
+
+
 def _without_reading_ahead(monkeypatch) -> None:
     monkeypatch.setattr(ahead.Reader, "start", lambda self, *args: None)
 
@@ -109,6 +126,7 @@ def test_it_writes_and_reports_the_same_whether_it_read_ahead_or_not(
 ):
     folder = VALID if delivery == "valid" else _bad_delivery(tmp_path)
     taken = _taken(monkeypatch)
+    _read_before_taken(monkeypatch)
 
     read_ahead = _outcome_of(folder)
     # The largest file, read and checked first, while the import wrote the others.
@@ -161,14 +179,7 @@ def test_it_drops_what_it_read_ahead_whatever_the_outcome(tmp_path):
 
 def test_it_does_not_read_again_ahead_a_file_delivered_byte_for_byte_before(monkeypatch, tmp_path):
     assert import_delivery(VALID).imported
-    started = []
-    start = ahead.Reader.start
-
-    def watched(self, files, known, header, parsed=None):
-        started.extend((spec.name, check) for spec, _path, check in files)
-        start(self, files, known, header, parsed)
-
-    monkeypatch.setattr(ahead.Reader, "start", watched)
+    started = _read_before_taken(monkeypatch)
     folder = tmp_path / "next"
     shutil.copytree(VALID, folder)
     lines = (folder / "entries.csv").read_text(encoding="utf-8-sig").splitlines()

@@ -70,6 +70,7 @@ class FileChecks:
         self.raw = self._named(self.base)
         self.taken_ahead = False  # whether the raw table was read on another connection
         self.checked = False
+        self.materialised: str | None = None  # the good rows' table, if written (create_stage)
         self.bad = self._named(f"feed_bad_{stem}")
         self.problems = self._named(f"feed_problems_{stem}")
         self.unchanged_lines = self._named(f"feed_unchanged_{stem}")
@@ -167,6 +168,10 @@ class FileChecks:
         self._create(self.bad, "(line integer PRIMARY KEY)")
         self.unlisted = 0
         self.check(positions, skip_unchanged=False)
+        self.cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {connection.ops.quote_name(self.bad)})")
+        if not self.cursor.fetchone()[0] and not self.unlisted:
+            # Good rows to write (a delivery with a bad one writes none): staged here too.
+            self.create_stage(materialise=True)
         return ReadAhead(self.raw, self.rows, positions, width, salt, checks=self)
 
     def _salt_if_any(self) -> bytes | None:
@@ -533,11 +538,17 @@ class FileChecks:
                 report(line, column, reason)
         return count
 
-    def create_stage(self) -> None:
+    def create_stage(self, materialise: bool = False) -> None:
         """The staging table's rows, as a view: every good row with its values as the
         parsers and rules gave them (from the maps, else the cell as written). Each map has
-        one row per cell, so the view has one row per good line: none lost, none twice."""
+        one row per cell, so the view has one row per good line: none lost, none twice.
+
+        To `materialise` is to write those rows into a table instead, read ahead (the
+        import's connection then only reads them); the view is then of that table."""
         q = connection.ops.quote_name
+        if self.materialised is not None:
+            self._create_view(f"SELECT * FROM {q(self.materialised)}")
+            return
         joins = []
         for name, table in self.value_maps.items():
             alias = self._alias(name)
@@ -566,11 +577,19 @@ class FileChecks:
             if self.cursor.fetchone()[0]
             else ""  # every row: a national file is read once less
         )
+        rows = f"SELECT {', '.join(values)} FROM {q(self.raw)} r {' '.join(joins)} {good}"
+        if materialise:
+            table = self._named(f"{self.base}_staged")
+            self._create(table, f"AS {rows}")
+            self._analyze(table)
+            self.materialised = table
+        else:
+            self._create_view(rows)
+
+    def _create_view(self, rows: str) -> None:
+        q = connection.ops.quote_name
         self.cursor.execute(f"DROP VIEW IF EXISTS {q(self.stage)}")
-        self.cursor.execute(
-            f"CREATE TEMPORARY VIEW {q(self.stage)} AS "
-            f"SELECT {', '.join(values)} FROM {q(self.raw)} r {' '.join(joins)} {good}"
-        )
+        self.cursor.execute(f"CREATE TEMPORARY VIEW {q(self.stage)} AS {rows}")
         self._view = True
 
     def _alias(self, column: str) -> str:
