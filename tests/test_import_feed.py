@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Membership, User
+from learners.feed import importer
 from learners.feed.importer import import_delivery
 from learners.models import Entry, ImportRun, Learner, Qualification, Result, Series
 
@@ -619,3 +620,26 @@ def test_each_feed_column_is_declared_once_and_staged_by_name():
     assert as_declared == swapped
     assert (as_declared["forename"], as_declared["surname"]) == ("Ann", "Smith")
     assert as_declared["award_series"] == "2027-06"
+
+
+def test_it_lists_the_first_errors_in_the_feeds_order_whatever_order_it_checked_in(
+    monkeypatch,
+):
+    """The learner files are checked smallest first (importer._in_writing_order); the errors
+    listed, up to the limit, are still the first in the feed's order of files."""
+    monkeypatch.setattr(importer, "MAX_ERRORS_LISTED", 3)
+    errors = importer._Errors(order={"learners.csv": 0, "entries.csv": 1, "marks.csv": 2})
+    for line in (2, 3):
+        errors.add("marks.csv", line, "uln", "bad")
+    for line in (2, 3, 4):
+        errors.add("entries.csv", line, "code", "bad")
+    errors.add("learners.csv", 2, "uln", "bad")
+    errors.add("the folder", None, "-", "the database refused the delivery")
+
+    assert [(e.file, e.line) for e in errors.listed] == [
+        ("learners.csv", 2),
+        ("entries.csv", 2),
+        ("entries.csv", 3),
+    ]
+    assert errors.count == 7
+    assert errors.room("marks.csv") == 3  # none of its listed any more

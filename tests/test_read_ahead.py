@@ -1,18 +1,22 @@
 """Issue 21: on PostgreSQL, the learner files are read ahead of the import on a second
-connection (learners.feed.ahead): COPY, statistics and distinct cells, while the import
-checks and writes the file before. Whatever was read ahead, the outcome must be what the
-import reading every file itself gives, and nothing read ahead outlives the import."""
+connection (learners.feed.ahead): COPY, statistics and, for a first load, the checks and the
+staged rows, while the import checks and writes the file before. Whatever was read ahead,
+the outcome must be what the import reading every file itself gives, and nothing read ahead
+outlives the import. The second connection sees only what is committed: these tests commit
+(and the import reads nothing ahead inside a caller's transaction)."""
 
 import concurrent.futures
 import shutil
+import time
 from pathlib import Path
 
 import psycopg2
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.db import connection, transaction
 
-from learners.feed import ahead, byvalue, importer
+from learners.feed import ahead, bulk, byvalue, importer
 from learners.feed.importer import import_delivery
 from learners.feed.spec import build_specs
 from learners.models import DASStatus, Entry, ImportRun, Learner, MarkSubmission, Result, VQStatus
@@ -20,7 +24,7 @@ from learners.models import DASStatus, Entry, ImportRun, Learner, MarkSubmission
 VALID = Path(__file__).parent / "data" / "valid_delivery"
 
 pytestmark = [
-    pytest.mark.django_db,
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="read ahead on PostgreSQL only (SQLite: one)"
     ),
@@ -46,18 +50,24 @@ def _written() -> dict[str, list[tuple]]:
     }
 
 
-class _Undone(Exception):
-    pass
-
-
 def _outcome_of(folder: Path) -> tuple[str, list[str], dict, dict]:
-    """The import's outcome, errors, counts and rows, then undone (a savepoint rolled
-    back)."""
-    with pytest.raises(_Undone), transaction.atomic():
-        outcome = import_delivery(folder)
-        seen = (outcome.run.outcome, [str(e) for e in outcome.errors], outcome.counts, _written())
-        raise _Undone
+    """The import's outcome, errors, counts and rows; then every table emptied again."""
+    outcome = import_delivery(folder)
+    seen = (outcome.run.outcome, [str(e) for e in outcome.errors], outcome.counts, _written())
+    call_command("flush", interactive=False, verbosity=0)
     return seen
+
+
+def _other_connection():
+    """A connection of its own to the test database (what another process would see)."""
+    settings = connection.settings_dict
+    return psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        password=settings["PASSWORD"],
+    )
 
 
 def _taken(monkeypatch) -> list[str]:
@@ -99,12 +109,17 @@ def _without_reading_ahead(monkeypatch) -> None:
 
 
 def _schemas() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY 1",
-            [ahead.SCHEMA_PREFIX],
-        )
-        return [name for (name,) in cursor.fetchall()]
+    """The schemas of tables read ahead that another connection sees (committed)."""
+    other = _other_connection()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY 1",
+                [ahead.SCHEMA_PREFIX],
+            )
+            return [name for (name,) in cursor.fetchall()]
+    finally:
+        other.close()
 
 
 def _bad_delivery(tmp_path: Path) -> Path:
@@ -121,10 +136,13 @@ def _bad_delivery(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("delivery", ["valid", "bad"])
+# 1: every file a first load in bulk (its keys set aside, bulk._in_bulk), as a national one.
+@pytest.mark.parametrize("bulk_rows", [bulk.BULK_ROWS, 1], ids=["small", "in bulk"])
 def test_it_writes_and_reports_the_same_whether_it_read_ahead_or_not(
-    monkeypatch, tmp_path, delivery
+    monkeypatch, tmp_path, delivery, bulk_rows
 ):
     folder = VALID if delivery == "valid" else _bad_delivery(tmp_path)
+    monkeypatch.setattr(bulk, "BULK_ROWS", bulk_rows)
     taken = _taken(monkeypatch)
     _read_before_taken(monkeypatch)
 
@@ -152,6 +170,7 @@ def test_it_reads_a_file_itself_when_reading_it_ahead_fails(monkeypatch):
         raise RuntimeError("the reading connection broke")
 
     expected = _outcome_of(VALID)
+    _read_before_taken(monkeypatch)
     monkeypatch.setattr(byvalue.FileChecks, "read_ahead", broken)
     taken = _taken(monkeypatch)
 
@@ -159,15 +178,57 @@ def test_it_reads_a_file_itself_when_reading_it_ahead_fails(monkeypatch):
     assert taken == []
 
 
-def test_it_does_not_take_a_table_read_under_other_checks(monkeypatch):
-    """A table read ahead whose lines' digests were made with other checks, or under another
+def test_it_does_not_take_a_file_read_under_other_checks(monkeypatch):
+    """A file read ahead whose lines' digests were made with other checks, or under another
     header, is not taken: the import reads the file itself."""
-    table = byvalue.ReadAhead('"s"."t"', 3, {"uln": 0}, 2, b"salt", None)
+    table = byvalue.ReadAhead('"s"."t"', 3, {"uln": 0}, 2, b"salt")
 
     assert table.fits({"uln": 0}, 2, b"salt")
     assert not table.fits({"uln": 0}, 2, b"other checks")
     assert not table.fits({"uln": 1}, 2, b"salt")
     assert not table.fits({"uln": 0}, 3, b"salt")
+    expected = _outcome_of(VALID)
+    _read_before_taken(monkeypatch)
+    monkeypatch.setattr(byvalue.ReadAhead, "fits", lambda self, *args: False)
+    taken = _taken(monkeypatch)
+
+    assert _outcome_of(VALID) == expected
+    assert taken == []
+
+
+def test_it_reads_nothing_ahead_inside_a_callers_transaction(monkeypatch):
+    """The tables read ahead would outlive a caller's transaction rolled back."""
+    started = _read_before_taken(monkeypatch)
+    taken = _taken(monkeypatch)
+
+    with transaction.atomic():
+        assert import_delivery(VALID).imported
+
+    assert started == [] and taken == []
+    assert _schemas() == []
+
+
+def test_it_keeps_its_connection_alive_while_it_waits_for_a_file(monkeypatch):
+    """PostgreSQL ends a session idle in a transaction for too long: the import says a word
+    on its own while it waits for a file being read ahead."""
+    read_ahead = byvalue.FileChecks.read_ahead
+
+    def slow(self, *args):
+        time.sleep(1.0)
+        return read_ahead(self, *args)
+
+    monkeypatch.setattr(byvalue.FileChecks, "read_ahead", slow)
+    monkeypatch.setattr(ahead, "KEEP_ALIVE", 0.05)
+    taken = _taken(monkeypatch)
+    with connection.cursor() as cursor:
+        cursor.execute("SET idle_in_transaction_session_timeout = '400ms'")
+    try:
+        outcome = import_delivery(VALID)
+    finally:
+        connection.close()  # the setting goes with it
+
+    assert outcome.imported, outcome.errors
+    assert "entries.csv checked" in taken
 
 
 def test_it_drops_what_it_read_ahead_whatever_the_outcome(tmp_path):
@@ -195,7 +256,7 @@ def test_it_does_not_read_again_ahead_a_file_delivered_byte_for_byte_before(monk
     assert taken == ["entries.csv read"]
 
 
-def test_it_drops_the_tables_of_a_killed_import_but_not_of_one_running(db):
+def test_it_drops_the_tables_of_a_killed_import_but_not_of_one_running():
     running = ImportRun.objects.create(directory="elsewhere", files=[])
     killed = ImportRun.objects.create(directory="killed", files=[])
     with connection.cursor() as cursor:
@@ -203,15 +264,8 @@ def test_it_drops_the_tables_of_a_killed_import_but_not_of_one_running(db):
             schema = ahead.schema_of(getattr(run, "pk", run))
             cursor.execute(f"CREATE SCHEMA {schema}")
             cursor.execute(f"CREATE UNLOGGED TABLE {schema}.feed_raw_entries (line integer)")
-    settings = connection.settings_dict
     # Another process holds the running import's lock (importer._alive).
-    other = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        password=settings["PASSWORD"],
-    )
+    other = _other_connection()
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [importer._RUN_CLASS, running.pk])
@@ -221,6 +275,7 @@ def test_it_drops_the_tables_of_a_killed_import_but_not_of_one_running(db):
         assert _schemas() == [ahead.schema_of(running.pk)]
     finally:
         other.close()
+        ahead.drop(ahead.schema_of(running.pk))
 
 
 def test_the_learner_files_after_the_learners_refer_to_none_of_one_another():

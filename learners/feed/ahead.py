@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import DatabaseError, connection, transaction
+from django.db import Error, connection, transaction
 
 from base.delivery import FileSpec
 
@@ -33,6 +33,9 @@ SCHEMA_PREFIX = "feed_ahead_"
 # How long the reading connection waits for a lock before giving the file back to the import.
 # It takes none the import holds (its own tables, and nothing else), so this is a safeguard.
 LOCK_TIMEOUT = "2s"
+
+# Seconds between two words on the import's connection while it waits for a file.
+KEEP_ALIVE = 10.0
 
 
 def schema_of(run: int) -> str:
@@ -48,6 +51,7 @@ class Reader:
         self.schema = schema_of(run)
         self.known = None
         self.parsed: dict | None = None
+        self._prepared = True
         self._futures: dict[str, concurrent.futures.Future] = {}
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -76,11 +80,18 @@ class Reader:
         future = self._futures.pop(name, None)
         if future is None or future.cancel():
             return None
-        try:
-            return future.result()
-        except Exception:  # the import reads the file itself, and meets the error if any
-            logger.warning("Reading %s ahead failed", name, exc_info=True)
-            return None
+        while True:
+            try:
+                return future.result(timeout=KEEP_ALIVE)
+            except concurrent.futures.TimeoutError:
+                # A word on the import's connection, idle in its transaction meanwhile:
+                # PostgreSQL ends a session idle in a transaction for too long
+                # (idle_in_transaction_session_timeout).
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            except Exception:  # the import reads the file itself, and meets the error if any
+                logger.warning("Reading %s ahead failed", name, exc_info=True)
+                return None
 
     def close(self) -> None:
         """Stop reading (after the file being read), let go of the connection and drop the
@@ -96,14 +107,21 @@ class Reader:
         drop(self.schema)
 
     def _prepare(self) -> None:
-        with connection.cursor() as cursor:
-            # As the import's own connection: room for the hashes, no JIT (importer).
-            cursor.execute("SET work_mem = '256MB'")
-            cursor.execute("SET jit = off")
-            cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {connection.ops.quote_name(self.schema)}")
+        try:
+            with connection.cursor() as cursor:
+                # As the import's own connection: room for the hashes, no JIT (importer).
+                cursor.execute("SET work_mem = '256MB'")
+                cursor.execute("SET jit = off")
+                cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+                schema = connection.ops.quote_name(self.schema)
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        except Error:  # no right to create a schema, say: the import reads every file itself
+            logger.warning("Not reading the files ahead", exc_info=True)
+            self._prepared = False
 
     def _read(self, spec: FileSpec, path: Path, header, check: bool) -> ReadAhead | None:
+        if not self._prepared:
+            return None
         columns = header(spec, path)
         if columns is None:
             return None
@@ -122,12 +140,12 @@ def drop(schema: str) -> None:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(schema)} CASCADE")
-    except DatabaseError:
+    except Error:  # a connection closed too: the import's own error is the one to tell
         logger.warning("Could not drop %s", schema, exc_info=True)
 
 
-def drop_abandoned(running: set[int]) -> None:
-    """Drop the schemas of runs no longer running (killed, or whose drop failed)."""
+def drop_abandoned(running: Callable[[], set[int]]) -> None:
+    """Drop the schemas of runs no longer `running` (killed, or whose drop failed)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
@@ -135,6 +153,10 @@ def drop_abandoned(running: set[int]) -> None:
             "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", [SCHEMA_PREFIX]
         )
         schemas = [name for (name,) in cursor.fetchall()]
+    if not schemas:
+        return
+    # Asked after the schemas were listed: a run that starts meanwhile has none listed.
+    running = running()
     for schema in schemas:
         run = schema.removeprefix(SCHEMA_PREFIX)
         if run.isdigit() and int(run) not in running:

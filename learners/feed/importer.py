@@ -68,26 +68,41 @@ class _Rejected(Exception):
 
 
 class _Errors:
+    """The errors found, in the feed's order of files (`order`, by name) whatever order the
+    files were checked in (`_in_writing_order`), then those of no file of the feed (the
+    folder, the database), as found; the first MAX_ERRORS_LISTED listed, all counted."""
+
     def __init__(self, order: dict[str, int] | None = None) -> None:
-        self.listed: list[FeedError] = []
+        self._of_file: dict[str, list[FeedError]] = {}
+        self._kept = 0
         self.count = 0
         self.warnings: list[FeedError] = []
-        # The files' order, in which their errors are given whatever the order they were
-        # checked in (`_in_writing_order`); a folder's errors come first.
         self.order = order or {}
-
-    def in_file_order(self, found: list[FeedError]) -> list[FeedError]:
-        return sorted(found, key=lambda error: self.order.get(error.file, -1))
 
     def add(self, file: str, line: int | None, column: str, reason: str) -> None:
         self.count += 1
-        if len(self.listed) < MAX_ERRORS_LISTED:
-            self.listed.append(FeedError(file, line, column, reason))
+        self._of_file.setdefault(file, []).append(FeedError(file, line, column, reason))
+        self._kept += 1
+        if self._kept > MAX_ERRORS_LISTED:
+            # The last in the feed's order goes (a file checked later may come before it).
+            *_, last = (kept for kept in self._files() if kept)
+            last.pop()
+            self._kept -= 1
+
+    def _files(self) -> list[list[FeedError]]:
+        names = sorted(self._of_file, key=lambda name: self.order.get(name, len(self.order)))
+        return [self._of_file[name] for name in names]
 
     @property
-    def room(self) -> int:
-        """How many more errors are listed rather than only counted."""
-        return MAX_ERRORS_LISTED - len(self.listed)
+    def listed(self) -> list[FeedError]:
+        return [error for kept in self._files() for error in kept]
+
+    def room(self, file: str) -> int:
+        """How many more errors of the file could be listed rather than only counted."""
+        return MAX_ERRORS_LISTED - len(self._of_file.get(file, ()))
+
+    def in_file_order(self, found: list[FeedError]) -> list[FeedError]:
+        return sorted(found, key=lambda error: self.order.get(error.file, len(self.order)))
 
 
 @scopes_disabled()
@@ -118,13 +133,7 @@ def import_delivery(directory: str | Path, stream: TextIO | None = None) -> Impo
         return _finish(ImportOutcome(run=run), errors, ImportRun.Outcome.REJECTED)
     with _alive(directory, present) as run:
         mark_abandoned_runs(but=run)
-        ahead.drop_abandoned(
-            set(
-                ImportRun.objects.filter(outcome=ImportRun.Outcome.RUNNING).values_list(
-                    "pk", flat=True
-                )
-            )
-        )
+        ahead.drop_abandoned(_running)
         progress = Progress("import", run.pk, stream)
         try:
             return _import(directory, specs, present, ImportOutcome(run=run), errors, progress)
@@ -141,8 +150,13 @@ def _import(
     progress: Progress,
 ) -> ImportOutcome:
     # The learner files read ahead on a second connection (PostgreSQL), and the tables it
-    # wrote dropped once the transaction, which reads them, is over.
-    reader = ahead.Reader(outcome.run.pk) if connection.vendor == "postgresql" else None
+    # wrote dropped once the transaction, which reads them, is over: not inside a caller's
+    # transaction, which would keep them (its drop undone if it is rolled back).
+    reader = (
+        ahead.Reader(outcome.run.pk)
+        if connection.vendor == "postgresql" and not connection.in_atomic_block
+        else None
+    )
     try:
         try:
             with transaction.atomic():
@@ -190,6 +204,23 @@ def _write(
     reader: "ahead.Reader | None" = None,
 ) -> None:
     """Every file, in order; raises _Rejected, so that nothing is kept, if any row is bad."""
+    try:
+        _write_files(directory, specs, present, outcome, errors, change, progress, reader)
+    finally:
+        # The headers' warnings in the feed's order, as their errors (`_Errors`).
+        errors.warnings = errors.in_file_order(errors.warnings)
+
+
+def _write_files(
+    directory: Path,
+    specs,
+    present: list[str],
+    outcome: ImportOutcome,
+    errors: _Errors,
+    change: int,
+    progress: Progress,
+    reader: "ahead.Reader | None",
+) -> None:
     known = Known.from_database()
     parsed: dict = {}  # cells parsed, by parser, for every file (byvalue)
     hashes: dict[Path, str] = {}  # each file's SHA-256
@@ -329,6 +360,13 @@ def _alive(directory: Path, present: list[str]) -> Iterator[ImportRun]:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_CLASS, run.pk])
 
 
+def _running() -> set[int]:
+    """The runs still running (their process alive, once `mark_abandoned_runs` has been)."""
+    return set(
+        ImportRun.objects.filter(outcome=ImportRun.Outcome.RUNNING).values_list("pk", flat=True)
+    )
+
+
 def mark_abandoned_runs(but: ImportRun | None = None) -> int:
     """Mark as failed the runs still "running" whose process is gone; how many.
 
@@ -359,9 +397,9 @@ def mark_abandoned_runs(but: ImportRun | None = None) -> int:
 
 
 def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutcome:
-    outcome.errors = errors.in_file_order(errors.listed)
+    outcome.errors = errors.listed
     outcome.error_count = errors.count
-    outcome.warnings = errors.in_file_order(errors.warnings)
+    outcome.warnings = errors.warnings
     outcome.counts = {
         name: outcome.counts[name] for name in sorted(outcome.counts, key=errors.order.get)
     }
@@ -541,7 +579,7 @@ def _stage_by_value(
         reported += 1
         errors.add(spec.name, line, column, reason)
 
-    found = checks.report_problems(report, errors.room)
+    found = checks.report_problems(report, errors.room(spec.name))
     errors.count += found - reported  # beyond those listed: counted
     checks.create_stage()
     return checks
