@@ -40,7 +40,10 @@ class FileChecks:
     """Stages one file's good rows by value and finds its bad rows' problems: `load`, then
     `check`, then `report_problems` and `create_stage` (a view named `stage` with the
     columns of `spec.staged`), then `drop`. Every problem has a rank that orders a line's problems
-    as row by row would (its shape, then its cells in column order, then its rules)."""
+    as row by row would (its shape, then its cells in column order, then its rules).
+
+    On a second connection, `read_ahead` does the first steps before the import comes to the
+    file (learners.feed.ahead), and `load` then takes what it did."""
 
     def __init__(
         self,
@@ -306,7 +309,7 @@ class FileChecks:
             else f"NOT EXISTS (SELECT 1 FROM {q(self.unchanged_lines)} u WHERE u.line = r.line)"
         )
         self._create(changed, f"AS SELECT r.* FROM {q(self.raw)} r WHERE {left}")
-        if not self.taken_ahead:  # (a table read ahead goes after the import, ReadAhead)
+        if not self.taken_ahead:  # (one read ahead goes with its schema: ahead.Reader.close)
             self.cursor.execute(f"DROP TABLE {q(self.raw)}")
         self.raw = changed
 

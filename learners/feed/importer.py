@@ -168,6 +168,8 @@ def _import(
                 with recorded_change(DataChange.Kind.IMPORT) as change:
                     _write(directory, specs, present, outcome, errors, change, progress, reader)
         finally:
+            # The headers' warnings in the feed's order, as its errors (`_Errors`).
+            errors.warnings = errors.in_file_order(errors.warnings)
             if reader is not None:
                 reader.close()
     except _Rejected:
@@ -204,23 +206,6 @@ def _write(
     reader: "ahead.Reader | None" = None,
 ) -> None:
     """Every file, in order; raises _Rejected, so that nothing is kept, if any row is bad."""
-    try:
-        _write_files(directory, specs, present, outcome, errors, change, progress, reader)
-    finally:
-        # The headers' warnings in the feed's order, as their errors (`_Errors`).
-        errors.warnings = errors.in_file_order(errors.warnings)
-
-
-def _write_files(
-    directory: Path,
-    specs,
-    present: list[str],
-    outcome: ImportOutcome,
-    errors: _Errors,
-    change: int,
-    progress: Progress,
-    reader: "ahead.Reader | None",
-) -> None:
     known = Known.from_database()
     parsed: dict = {}  # cells parsed, by parser, for every file (byvalue)
     hashes: dict[Path, str] = {}  # each file's SHA-256
@@ -262,7 +247,7 @@ def _in_writing_order(specs, directory: Path, present: list[str]) -> list:
     refers to), but the learner files after the learners' smallest first. Those refer to the
     learners and the catalogue, never to one another; the largest (the entries), read ahead
     meanwhile on the second connection (`_read_ahead`), then comes last. Their errors are
-    still given in the feed's order (`_Errors.in_file_order`)."""
+    still given in the feed's order (`_Errors`)."""
     learner_files = [index for index, spec in enumerate(specs) if spec.skips_unchanged_lines]
     if not learner_files or learner_files != list(range(learner_files[0], len(specs))):
         return list(specs)
@@ -401,7 +386,8 @@ def _finish(outcome: ImportOutcome, errors: _Errors, result: str) -> ImportOutco
     outcome.error_count = errors.count
     outcome.warnings = errors.warnings
     outcome.counts = {
-        name: outcome.counts[name] for name in sorted(outcome.counts, key=errors.order.get)
+        name: outcome.counts[name]
+        for name in sorted(outcome.counts, key=lambda name: errors.order.get(name, 0))
     }
     run = outcome.run
     run.outcome = result
