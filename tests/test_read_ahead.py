@@ -231,11 +231,17 @@ def test_it_keeps_its_connection_alive_while_it_waits_for_a_file(monkeypatch):
     assert "entries.csv checked" in taken
 
 
-def test_it_drops_what_it_read_ahead_whatever_the_outcome(tmp_path):
+def test_it_drops_what_it_read_ahead_whatever_the_outcome(monkeypatch, tmp_path):
+    _read_before_taken(monkeypatch)
+    taken = _taken(monkeypatch)
+
     assert import_delivery(VALID).imported
     assert _schemas() == []
     assert not import_delivery(_bad_delivery(tmp_path)).imported
     assert _schemas() == []
+    # Read ahead both times (else there were no tables to drop): checked the first time,
+    # only read the second (the entries' table then remembers lines).
+    assert {"entries.csv checked", "entries.csv read"} <= set(taken)
 
 
 def test_it_does_not_read_again_ahead_a_file_delivered_byte_for_byte_before(monkeypatch, tmp_path):

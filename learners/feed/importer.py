@@ -208,7 +208,9 @@ def _write(
     """Every file, in order; raises _Rejected, so that nothing is kept, if any row is bad."""
     known = Known.from_database()
     parsed: dict = {}  # cells parsed, by parser, for every file (byvalue)
-    hashes: dict[Path, str] = {}  # each file's SHA-256
+    # Each learner file's SHA-256 and, if delivered before byte for byte, its rows: found
+    # once, before reading ahead (`_read_ahead`), not again as the import comes to it.
+    seen: dict[str, tuple[str, int | None]] = {}
     ordered = _in_writing_order(specs, directory, present)
     with connection.cursor() as cursor:
         reading = False
@@ -217,7 +219,7 @@ def _write(
                 # The catalogue and the centres are written: what the learner files' checks
                 # know is now as it stays.
                 _read_ahead(
-                    cursor, reader, ordered[index:], directory, present, known, hashes, parsed
+                    cursor, reader, ordered[index:], directory, present, known, seen, parsed
                 )
                 reading = True
             if spec.name in present:
@@ -232,7 +234,7 @@ def _write(
                     parsed,
                     run=outcome.run,
                     reader=reader,
-                    hashes=hashes,
+                    seen=seen,
                 )
     if errors.count:
         raise _Rejected
@@ -260,7 +262,7 @@ def _in_writing_order(specs, directory: Path, present: list[str]) -> list:
 
 
 def _read_ahead(
-    cursor, reader: "ahead.Reader", specs, directory: Path, present, known: Known, hashes, parsed
+    cursor, reader: "ahead.Reader", specs, directory: Path, present, known: Known, seen, parsed
 ) -> None:
     """Start reading ahead the learner files among `specs` that the import will read: not
     one delivered before byte for byte (skipped unread). They are checked too, unless their
@@ -272,9 +274,10 @@ def _read_ahead(
             continue
         path = directory / spec.name
         table = spec.merges[0].table
-        sha256 = _sha256(path, hashes)
+        sha256 = _sha256(path)
         version = DeliveredFile(name=spec.name, sha256=sha256, checks=known.fingerprint())
-        if _rows_delivered_before(cursor, version, table) is None:
+        seen[spec.name] = (sha256, _rows_delivered_before(cursor, version, table))
+        if seen[spec.name][1] is None:
             files.append((spec, path, not _remembers_lines(cursor, table)))
     reader.start(files, known, lambda spec, path: _read_header(spec, path, _Errors()), parsed)
 
@@ -413,17 +416,19 @@ def _import_file(
     parsed: dict | None = None,
     run: ImportRun | None = None,
     reader: "ahead.Reader | None" = None,
-    hashes: dict[Path, str] | None = None,
+    seen: dict[str, tuple[str, int | None]] | None = None,
 ) -> dict:
     counts = {"rows": 0, "written": 0}
     stage = f"feed_stage_{spec.name.removesuffix('.csv')}"
     progress.stage(spec.name, _rows_in(path), "rows")
     version = None
     if spec.skips_unchanged_lines:
+        sha256, rows = (seen or {}).get(spec.name, (None, None))
         version = DeliveredFile(
-            name=spec.name, sha256=_sha256(path, hashes), checks=known.fingerprint(), run=run
+            name=spec.name, sha256=sha256 or _sha256(path), checks=known.fingerprint(), run=run
         )
-        rows = _rows_delivered_before(cursor, version, spec.merges[0].table)
+        if sha256 is None:
+            rows = _rows_delivered_before(cursor, version, spec.merges[0].table)
         if rows is not None:
             _read_header(spec, path, errors)  # its warnings, as when it was read
             progress.advance(rows)
@@ -472,17 +477,12 @@ def _import_file(
     return counts
 
 
-def _sha256(path: Path, hashes: dict[Path, str] | None = None) -> str:
-    """The file's SHA-256, read in blocks (memory stays flat), in hex; kept in `hashes`, so
-    that an import reads it once (before it reads the file ahead, and as it comes to it)."""
-    if hashes is not None and path in hashes:
-        return hashes[path]
+def _sha256(path: Path) -> str:
+    """The file's SHA-256, read in blocks (memory stays flat), in hex."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
-    if hashes is not None:
-        hashes[path] = digest.hexdigest()
     return digest.hexdigest()
 
 
